@@ -1,0 +1,23 @@
+//! Thin Tauri commands, one module per domain: parse, call the engine, map the error.
+//! Nothing here holds logic of its own.
+
+pub mod connection;
+
+use serde::Serialize;
+
+use crate::engine::EngineError;
+
+/// The one error shape that crosses the bridge: the UI branches on `code`, shows `message`.
+#[derive(Debug, Serialize, specta::Type)]
+pub struct AppError {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<EngineError> for AppError {
+    fn from(error: EngineError) -> Self {
+        Self { code: error.code().to_owned(), message: error.to_string() }
+    }
+}
+
+pub type CommandResult<T> = Result<T, AppError>;

@@ -1,0 +1,49 @@
+//! The UI-free core of Copilot Desktop: supervising the Copilot CLI, sessions, the event
+//! stream and the permission broker. Nothing here imports `tauri`; everything is testable
+//! without a window (see `tests/`, which drives it against the real CLI).
+
+pub mod error;
+pub mod events;
+pub mod logging;
+pub mod permissions;
+pub mod process;
+pub mod sessions;
+pub mod supervisor;
+
+pub use error::{EngineError, EngineResult};
+pub use events::{ChatEvent, ChatEventKind, EventStream};
+pub use permissions::{PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion};
+pub use sessions::{AuthStatus, ModelInfo, NewSession, ProviderSettings, SessionOptions, SessionService, SessionSummary};
+pub use supervisor::{BundledCli, CliAuth, CliSupervisor, CliTarget, ConnectionState, ExternalServer, RestartPolicy};
+
+/// Everything the engine needs to start.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub target: CliTarget,
+    pub restart: RestartPolicy,
+    pub sessions: SessionOptions,
+}
+
+/// The engine: one supervisor, one broker, one session service. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub supervisor: CliSupervisor,
+    pub broker: PermissionBroker,
+    pub sessions: SessionService,
+}
+
+impl Engine {
+    /// Start the CLI (in the background) and the services on top of it.
+    pub fn start(config: EngineConfig) -> Self {
+        let supervisor = CliSupervisor::start(config.target, config.restart);
+        let broker = PermissionBroker::default();
+        let sessions = SessionService::new(supervisor.clone(), broker.clone(), config.sessions);
+        Self { supervisor, broker, sessions }
+    }
+
+    /// Detach sessions and stop the CLI with its whole process tree.
+    pub async fn shutdown(&self) {
+        self.sessions.close_all().await;
+        self.supervisor.shutdown().await;
+    }
+}

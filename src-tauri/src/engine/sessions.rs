@@ -1,0 +1,451 @@
+//! `SessionService`: the user's chat sessions on top of whatever CLI the supervisor currently
+//! holds. Create, list, resume, delete, send, abort; typed history; one ordered event stream per
+//! session that survives CLI restarts (sessions re-attach on every new connection) and SDK lag
+//! (re-sync from stored history). It owns the live session handles, nothing about processes.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use github_copilot_sdk::session::Session;
+use github_copilot_sdk::subscription::RecvErrorKind;
+use github_copilot_sdk::{Client, ProviderConfig, ResumeSessionConfig, SessionConfig, SessionId};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::Mutex as AsyncMutex;
+use tokio::task::JoinHandle;
+
+use super::error::{EngineError, EngineResult, is_session_not_found};
+use super::events::{ChatEvent, ChatEventKind, EventHub, EventStream, SeenEvents, transcript};
+use super::permissions::PermissionBroker;
+use super::supervisor::{CliSupervisor, Connection};
+use crate::secret::Sensitive;
+
+/// A bring-your-own-key model provider for new sessions.
+#[derive(Clone, Debug)]
+pub struct ProviderSettings {
+    /// "openai", "azure" or "anthropic".
+    pub provider_type: String,
+    pub base_url: String,
+    pub api_key: Option<Sensitive<String>>,
+    /// "completions" or "responses" (OpenAI-style providers).
+    pub wire_api: Option<String>,
+}
+
+impl ProviderSettings {
+    fn to_sdk(&self) -> ProviderConfig {
+        let value = json!({
+            "type": self.provider_type,
+            "baseUrl": self.base_url,
+            "apiKey": self.api_key.as_ref().map(|k| k.expose().clone()),
+            "wireApi": self.wire_api,
+        });
+        serde_json::from_value(value).expect("provider config has the SDK's shape")
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    /// Provider for every session; `None` uses the signed-in GitHub account.
+    pub provider: Option<ProviderSettings>,
+    /// The SDK's per-session event buffer; small values force lag (tests only).
+    pub event_buffer_capacity: Option<usize>,
+}
+
+#[derive(Clone, Debug, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSession {
+    pub model: Option<String>,
+    pub working_directory: PathBuf,
+}
+
+/// A stored session as the history list shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    pub id: String,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub working_directory: Option<String>,
+    pub created_at: String,
+    pub modified_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInfo {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthStatus {
+    pub authenticated: bool,
+    pub login: Option<String>,
+    pub auth_type: Option<String>,
+    pub host: Option<String>,
+    pub message: Option<String>,
+}
+
+struct LiveSession {
+    id: String,
+    model: Option<String>,
+    working_directory: PathBuf,
+    hub: EventHub,
+    attached: AsyncMutex<Option<Attached>>,
+    seen: Arc<Mutex<SeenEvents>>,
+}
+
+struct Attached {
+    session: Arc<Session>,
+    generation: u64,
+    pump: JoinHandle<()>,
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.pump.abort();
+    }
+}
+
+#[derive(Clone)]
+pub struct SessionService {
+    supervisor: CliSupervisor,
+    broker: PermissionBroker,
+    options: SessionOptions,
+    live: Arc<Mutex<HashMap<String, Arc<LiveSession>>>>,
+    reattach: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl SessionService {
+    pub fn new(supervisor: CliSupervisor, broker: PermissionBroker, options: SessionOptions) -> Self {
+        let service = Self { supervisor, broker, options, live: Arc::default(), reattach: Arc::default() };
+        service.spawn_reattach();
+        service
+    }
+
+    /// Every new connection (a restarted CLI) re-attaches the sessions that were open.
+    fn spawn_reattach(&self) {
+        let this = self.clone();
+        let mut connections = self.supervisor.watch_connection();
+        let task = tokio::spawn(async move {
+            while connections.changed().await.is_ok() {
+                let Some(connection) = connections.borrow_and_update().clone() else { continue };
+                let sessions: Vec<Arc<LiveSession>> = this.live.lock().unwrap().values().cloned().collect();
+                for live in sessions {
+                    if let Err(e) = this.attach(&live, &connection).await {
+                        tracing::warn!(session = %live.id, error = %e, "could not re-attach session after reconnect");
+                    }
+                }
+            }
+        });
+        *self.reattach.lock().unwrap() = Some(task);
+    }
+
+    fn connection(&self) -> EngineResult<Connection> {
+        self.supervisor.connection()
+    }
+
+    fn client(&self) -> EngineResult<Client> {
+        Ok(self.connection()?.client)
+    }
+
+    pub async fn create(&self, request: NewSession) -> EngineResult<SessionSummary> {
+        let connection = self.connection()?;
+        let handler = self.broker.handler_for(request.working_directory.display().to_string());
+        let mut config = SessionConfig::default()
+            .with_streaming(true)
+            .with_working_directory(request.working_directory.clone())
+            .with_permission_handler(handler.clone())
+            .with_user_input_handler(handler.clone());
+        if let Some(model) = &request.model {
+            config = config.with_model(model.clone());
+        }
+        if let Some(provider) = &self.options.provider {
+            config = config.with_provider(provider.to_sdk());
+        }
+        if let Some(capacity) = self.options.event_buffer_capacity {
+            config = config.with_event_buffer_capacity(capacity);
+        }
+        let session = Arc::new(connection.client.create_session(config).await?);
+        handler.bind(session.clone());
+        let id = session.id().to_string();
+        tracing::info!(session = %id, "session created");
+        let live = Arc::new(LiveSession {
+            id: id.clone(),
+            model: request.model,
+            working_directory: request.working_directory.clone(),
+            hub: EventHub::default(),
+            attached: AsyncMutex::new(None),
+            seen: Arc::default(),
+        });
+        self.install(&live, session, connection.generation).await;
+        self.live.lock().unwrap().insert(id.clone(), live);
+        let now = chrono_now();
+        Ok(SessionSummary {
+            id,
+            title: None,
+            summary: None,
+            working_directory: Some(request.working_directory.display().to_string()),
+            created_at: now.clone(),
+            modified_at: now,
+        })
+    }
+
+    /// Stored sessions, newest first (the CLI's own history, shared with the terminal CLI).
+    pub async fn list(&self) -> EngineResult<Vec<SessionSummary>> {
+        let value = self.client()?.call("session.list", Some(json!({}))).await?;
+        let sessions = value.get("sessions").and_then(|s| s.as_array()).cloned().unwrap_or_default();
+        let mut out: Vec<SessionSummary> = sessions.iter().filter_map(summary_from).collect();
+        out.sort_by(|a, b| b.modified_at.cmp(&a.modified_at));
+        Ok(out)
+    }
+
+    /// Open a stored session (resume it on the CLI) and return its transcript.
+    pub async fn open(&self, session_id: &str) -> EngineResult<Vec<ChatEvent>> {
+        let live = self.live_or_resume(session_id).await?;
+        self.history_of(&live).await
+    }
+
+    /// The typed transcript of a session from the CLI's stored events.
+    pub async fn history(&self, session_id: &str) -> EngineResult<Vec<ChatEvent>> {
+        let live = self.live_or_resume(session_id).await?;
+        self.history_of(&live).await
+    }
+
+    async fn history_of(&self, live: &Arc<LiveSession>) -> EngineResult<Vec<ChatEvent>> {
+        let session = self.attached_session(live).await?;
+        let events = session.get_events().await?;
+        Ok(transcript(&events))
+    }
+
+    /// Events of one session, from now on, in order and coalesced.
+    pub async fn subscribe(&self, session_id: &str) -> EngineResult<EventStream> {
+        let live = self.live_or_resume(session_id).await?;
+        Ok(live.hub.subscribe())
+    }
+
+    /// Send a message. A session the CLI dropped (idle timeout, restart) is resumed first.
+    pub async fn send(&self, session_id: &str, text: &str) -> EngineResult<String> {
+        let live = self.live_or_resume(session_id).await?;
+        let session = self.attached_session(&live).await?;
+        match session.send(text).await {
+            Ok(message_id) => Ok(message_id),
+            Err(e) if is_session_not_found(&e) => {
+                tracing::info!(session = session_id, "CLI forgot the session; resuming it transparently");
+                let connection = self.connection()?;
+                self.attach(&live, &connection).await?;
+                let session = self.attached_session(&live).await?;
+                Ok(session.send(text).await?)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn abort(&self, session_id: &str) -> EngineResult<()> {
+        let live = self.live_or_resume(session_id).await?;
+        self.attached_session(&live).await?.abort().await?;
+        Ok(())
+    }
+
+    pub async fn delete(&self, session_id: &str) -> EngineResult<()> {
+        let live = self.live.lock().unwrap().remove(session_id);
+        if let Some(live) = live {
+            if let Some(attached) = live.attached.lock().await.take() {
+                let _ = attached.session.disconnect().await;
+            }
+            live.hub.close();
+        }
+        self.broker.withdraw_session(session_id);
+        self.client()?.delete_session(&SessionId::new(session_id)).await?;
+        tracing::info!(session = session_id, "session deleted");
+        Ok(())
+    }
+
+    pub async fn models(&self) -> EngineResult<Vec<ModelInfo>> {
+        let models = self.client()?.list_models().await?;
+        Ok(models.into_iter().map(|m| ModelInfo { id: m.id.clone(), name: m.name.clone() }).collect())
+    }
+
+    pub async fn auth_status(&self) -> EngineResult<AuthStatus> {
+        let status = self.client()?.get_auth_status().await?;
+        let value = serde_json::to_value(&status).unwrap_or_default();
+        let text = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        Ok(AuthStatus {
+            authenticated: value.get("isAuthenticated").and_then(|v| v.as_bool()).unwrap_or(false),
+            login: text("login"),
+            auth_type: text("authType"),
+            host: text("host"),
+            message: text("statusMessage"),
+        })
+    }
+
+    async fn live_or_resume(&self, session_id: &str) -> EngineResult<Arc<LiveSession>> {
+        if let Some(live) = self.live.lock().unwrap().get(session_id).cloned() {
+            return Ok(live);
+        }
+        let connection = self.connection()?;
+        let live = Arc::new(LiveSession {
+            id: session_id.to_owned(),
+            model: None,
+            working_directory: PathBuf::new(),
+            hub: EventHub::default(),
+            attached: AsyncMutex::new(None),
+            seen: Arc::default(),
+        });
+        self.attach(&live, &connection).await?;
+        let live = self.live.lock().unwrap().entry(session_id.to_owned()).or_insert(live).clone();
+        Ok(live)
+    }
+
+    /// The SDK handle of a live session, re-attaching first when the CLI was replaced.
+    async fn attached_session(&self, live: &Arc<LiveSession>) -> EngineResult<Arc<Session>> {
+        let connection = self.connection()?;
+        {
+            let attached = live.attached.lock().await;
+            if let Some(a) = attached.as_ref().filter(|a| a.generation == connection.generation) {
+                return Ok(a.session.clone());
+            }
+        }
+        self.attach(live, &connection).await?;
+        let attached = live.attached.lock().await;
+        attached.as_ref().map(|a| a.session.clone()).ok_or(EngineError::NotConnected { reason: None })
+    }
+
+    /// Resume `live` on `connection` (no-op when already attached to it).
+    async fn attach(&self, live: &Arc<LiveSession>, connection: &Connection) -> EngineResult<()> {
+        if live.attached.lock().await.as_ref().is_some_and(|a| a.generation == connection.generation) {
+            return Ok(());
+        }
+        let workdir = live.working_directory.display().to_string();
+        let handler = self.broker.handler_for(workdir.clone());
+        let mut config = ResumeSessionConfig::new(SessionId::new(&live.id))
+            .with_streaming(true)
+            .with_permission_handler(handler.clone())
+            .with_user_input_handler(handler.clone());
+        if !live.working_directory.as_os_str().is_empty() {
+            config = config.with_working_directory(live.working_directory.clone());
+        }
+        if let Some(model) = &live.model {
+            config = config.with_model(model.clone());
+        }
+        if let Some(provider) = &self.options.provider {
+            config = config.with_provider(provider.to_sdk());
+        }
+        if let Some(capacity) = self.options.event_buffer_capacity {
+            config = config.with_event_buffer_capacity(capacity);
+        }
+        let session = connection.client.resume_session(config).await.map_err(|e| {
+            if is_session_not_found(&e) { EngineError::SessionNotFound(live.id.clone()) } else { e.into() }
+        })?;
+        let session = Arc::new(session);
+        handler.bind(session.clone());
+        // Everything stored so far counts as seen: a consumer loads history separately.
+        if let Ok(stored) = session.get_events().await {
+            let mut seen = live.seen.lock().unwrap();
+            for event in &stored {
+                seen.insert(&event.id);
+            }
+        }
+        self.broker.withdraw_session(&live.id);
+        if let Err(e) = self.broker.restore_pending(session.clone(), workdir).await {
+            tracing::debug!(session = %live.id, error = %e, "no pending permission requests restored");
+        }
+        self.install(live, session, connection.generation).await;
+        tracing::info!(session = %live.id, generation = connection.generation, "session attached");
+        Ok(())
+    }
+
+    async fn install(&self, live: &Arc<LiveSession>, session: Arc<Session>, generation: u64) {
+        let pump = tokio::spawn(pump_events(live.clone(), session.clone(), self.broker.clone()));
+        *live.attached.lock().await = Some(Attached { session, generation, pump });
+    }
+
+    /// Detach every session (app exit). Sessions stay stored by the CLI.
+    pub async fn close_all(&self) {
+        if let Some(task) = self.reattach.lock().unwrap().take() {
+            task.abort();
+        }
+        let sessions: Vec<Arc<LiveSession>> = self.live.lock().unwrap().drain().map(|(_, v)| v).collect();
+        for live in sessions {
+            if let Some(attached) = live.attached.lock().await.take() {
+                let _ = tokio::time::timeout(Duration::from_secs(2), attached.session.disconnect()).await;
+            }
+            live.hub.close();
+        }
+    }
+}
+
+/// Read one attached session's events into its hub until the session or the CLI goes away.
+async fn pump_events(live: Arc<LiveSession>, session: Arc<Session>, broker: PermissionBroker) {
+    let mut events = session.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(event) => {
+                if matches!(event.event_type.as_str(), "permission.completed" | "user_input.completed") {
+                    if let Some(id) = event.data.get("requestId").and_then(|v| v.as_str()) {
+                        broker.withdraw(id);
+                    }
+                }
+                if !live.seen.lock().unwrap().insert(&event.id) {
+                    continue;
+                }
+                if let Some(chat) = ChatEvent::from_cli(&event) {
+                    live.hub.publish(chat);
+                }
+            }
+            Err(e) => match e.kind() {
+                RecvErrorKind::Lagged(lag) => {
+                    tracing::warn!(session = %live.id, skipped = lag.skipped(), "event stream lagged; re-syncing from history");
+                    resync(&live, &session).await;
+                }
+                _ => break,
+            },
+        }
+    }
+}
+
+/// Publish the stored events a lag made us miss, in order, each once.
+async fn resync(live: &LiveSession, session: &Session) {
+    match session.get_events().await {
+        Ok(stored) => {
+            let missed: Vec<ChatEvent> = {
+                let mut seen = live.seen.lock().unwrap();
+                stored.iter().filter(|e| seen.insert(&e.id)).filter_map(ChatEvent::from_cli).collect()
+            };
+            for event in missed {
+                live.hub.publish(event);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(session = %live.id, error = %e, "re-sync failed");
+            live.hub.publish(ChatEvent {
+                id: format!("resync-failed-{}", uuid::Uuid::new_v4()),
+                timestamp: chrono_now(),
+                kind: ChatEventKind::SessionError {
+                    error_type: "resync".into(),
+                    message: "Some streamed events were dropped and could not be reloaded. Reopen the session to see its full history.".into(),
+                },
+            });
+        }
+    }
+}
+
+fn summary_from(value: &serde_json::Value) -> Option<SessionSummary> {
+    let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+    let context = value.get("context").cloned().unwrap_or_default();
+    Some(SessionSummary {
+        id: text(value, "sessionId")?,
+        title: text(value, "name").or_else(|| text(value, "title")).filter(|s| !s.is_empty()),
+        summary: text(value, "summary").filter(|s| !s.is_empty()),
+        working_directory: text(&context, "cwd").or_else(|| text(value, "cwd")),
+        created_at: text(value, "startTime").unwrap_or_default(),
+        modified_at: text(value, "modifiedTime").unwrap_or_default(),
+    })
+}
+
+fn chrono_now() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}

@@ -1,0 +1,94 @@
+// Tests the Tauri Backend against Tauri's own IPC mock: the door's translation of commands, results,
+// errors and channels. The only test allowed to touch @tauri-apps/* (see boundary.test.ts).
+
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { BackendError, createTauriBackend, describeError, toAppError, type ConnectionState } from "./backend";
+
+const connected: ConnectionState = { state: "connected", version: "1.0.102", protocolVersion: 3 };
+
+// What Rust does when it sends a message down a channel.
+function sendOnChannel(channel: { id: number }, index: number, message: unknown): void {
+  const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback(id: number, data: unknown): void } })
+    .__TAURI_INTERNALS__;
+  internals.runCallback(channel.id, { index, message });
+}
+
+describe("createTauriBackend", () => {
+  beforeEach(() => vi.stubGlobal("isTauri", true));
+  afterEach(() => {
+    clearMocks();
+    vi.unstubAllGlobals();
+  });
+
+  test("connection() calls get_connection and returns its data", async () => {
+    const calls: string[] = [];
+    mockIPC((cmd) => {
+      calls.push(cmd);
+      return connected;
+    });
+    await expect(createTauriBackend().connection()).resolves.toEqual(connected);
+    expect(calls).toEqual(["get_connection"]);
+  });
+
+  test("a command's AppError becomes a BackendError with the same code", async () => {
+    mockIPC(() => {
+      throw { code: "cli_missing", message: "copilot binary not found" };
+    });
+    const failure = createTauriBackend().retry();
+    await expect(failure).rejects.toBeInstanceOf(BackendError);
+    await expect(failure).rejects.toMatchObject({ code: "cli_missing", message: "copilot binary not found" });
+  });
+
+  test("retry() calls retry_connection", async () => {
+    const calls: string[] = [];
+    mockIPC((cmd) => {
+      calls.push(cmd);
+      return null;
+    });
+    await expect(createTauriBackend().retry()).resolves.toBeUndefined();
+    expect(calls).toEqual(["retry_connection"]);
+  });
+
+  test("onConnection() hands Rust a channel as onState and stops delivering after unsubscribe", async () => {
+    let channel: { id: number } | undefined;
+    mockIPC((cmd, args) => {
+      expect(cmd).toBe("watch_connection");
+      channel = (args as { onState: { id: number } }).onState;
+      return null;
+    });
+    const received: ConnectionState[] = [];
+    const unsubscribe = await createTauriBackend().onConnection((state) => received.push(state));
+
+    sendOnChannel(channel!, 0, { state: "connecting" });
+    sendOnChannel(channel!, 1, connected);
+    expect(received).toEqual([{ state: "connecting" }, connected]);
+
+    unsubscribe();
+    sendOnChannel(channel!, 2, { state: "stopped" });
+    expect(received).toHaveLength(2);
+  });
+
+  test("outside the app every call fails with code no_tauri", async () => {
+    vi.unstubAllGlobals();
+    await expect(createTauriBackend().connection()).rejects.toMatchObject({ code: "no_tauri" });
+  });
+});
+
+describe("toAppError", () => {
+  test("keeps a command's AppError", () => {
+    expect(toAppError({ code: "x", message: "y", extra: 1 })).toEqual({ code: "x", message: "y" });
+  });
+
+  test("wraps Tauri's plain-string rejections as code ipc", () => {
+    expect(toAppError("command get_connection not allowed by ACL")).toEqual({
+      code: "ipc",
+      message: "command get_connection not allowed by ACL",
+    });
+  });
+
+  test("describeError reads Errors and anything else", () => {
+    expect(describeError(new BackendError({ code: "a", message: "broken" }))).toBe("broken");
+    expect(describeError("denied")).toBe("denied");
+  });
+});
