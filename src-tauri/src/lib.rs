@@ -42,7 +42,7 @@ fn cli_target_from_env() -> CliTarget {
     if let Ok(address) = std::env::var("COPILOT_DESKTOP_SERVER") {
         if let Some((host, port)) = address.rsplit_once(':') {
             if let Ok(port) = port.parse() {
-                return CliTarget::External(ExternalServer { host: host.to_owned(), port, connection_token: None });
+                return CliTarget::External(ExternalServer { host: host.to_owned(), port });
             }
         }
         tracing::warn!(%address, "COPILOT_DESKTOP_SERVER is not host:port; using the bundled CLI");

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use github_copilot_sdk::{Client, ClientOptions, Transport};
+use github_copilot_sdk::Client;
 use rand::Rng;
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -56,7 +56,6 @@ pub enum CliAuth {
 pub struct ExternalServer {
     pub host: String,
     pub port: u16,
-    pub connection_token: Option<Sensitive<String>>,
 }
 
 impl ExternalServer {
@@ -272,11 +271,12 @@ async fn run(
                 };
                 tracing::info!(%version, protocol_version, generation, "Copilot CLI connected");
                 *shared.child_pid.lock().unwrap() = running.child.as_ref().and_then(|c| c.id());
+                // State first: whoever waits for the connection then also sees "connected".
+                shared.state.send_replace(ConnectionState::Connected { version, protocol_version });
                 shared.connection.send_replace(Some(Connection {
                     client: running.client.clone(),
                     generation,
                 }));
-                shared.state.send_replace(ConnectionState::Connected { version, protocol_version });
                 let ended = watch_running(&mut running, &policy, &mut control).await;
                 shared.connection.send_replace(None);
                 *shared.child_pid.lock().unwrap() = None;
@@ -509,17 +509,20 @@ async fn connect_bundled(cli: &BundledCli, policy: &RestartPolicy) -> EngineResu
 }
 
 async fn connect_external(server: &ExternalServer, policy: &RestartPolicy) -> EngineResult<Running> {
-    let options = ClientOptions::new().with_transport(Transport::External {
-        host: server.host.clone(),
-        port: server.port,
-        connection_token: server.connection_token.as_ref().map(|t| t.expose().clone()),
-    });
     let unreachable = |reason: String| EngineError::ServerUnreachable { address: server.address(), reason };
-    let client = tokio::time::timeout(policy.handshake_timeout, Client::start(options))
+    let stream = tokio::time::timeout(policy.handshake_timeout, tokio::net::TcpStream::connect((server.host.as_str(), server.port)))
         .await
         .map_err(|_| unreachable("timed out".into()))?
         .map_err(|e| unreachable(e.to_string()))?;
-    Ok(Running { client, child: None, stderr_tail: Arc::default() })
+    let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let client = Client::from_streams(reader, writer, cwd).map_err(|e| unreachable(e.to_string()))?;
+    match tokio::time::timeout(policy.handshake_timeout, client.verify_protocol_version()).await {
+        Ok(Ok(())) => Ok(Running { client, child: None, stderr_tail: Arc::default() }),
+        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Err(_) => Err(unreachable("no handshake".into())),
+    }
 }
 
 /// Forward the CLI's stderr into our log, line by line, keeping the last few for error messages.

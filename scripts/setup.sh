@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs what Copilot Desktop needs on Debian/Ubuntu: system libraries (and, with --test, the
+# test tools: Xvfb, WebKitWebDriver, gnome-keyring, dbus, tauri-driver), the UI's npm packages,
+# and the pinned, checksum-verified Copilot CLI. Safe to run again: each step is skipped when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_tests=0
+[ "${1:-}" = "--test" ] && want_tests=1
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# -- system packages ------------------------------------------------------------------------
+packages=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev libsoup-3.0-dev
+          libayatana-appindicator3-dev librsvg2-dev libxdo-dev nodejs npm)
+if [ "$want_tests" = 1 ]; then
+  packages+=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools procps)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  # node and npm may come from elsewhere (nodesource, nvm); accept them when they are on PATH.
+  if { [ "$p" = nodejs ] && command -v node >/dev/null; } || { [ "$p" = npm ] && command -v npm >/dev/null; }; then
+    continue
+  fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "Installing system packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null || die "Rust is not installed. Install it with rustup (https://rustup.rs), then run this again."
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || die "Node.js 20 or newer is needed (found $(node --version))."
+
+# -- the Copilot CLI, pinned and verified -----------------------------------------------------
+say "Copilot CLI (vendor/cli.json)"
+node vendor/fetch-cli.mjs
+
+# -- UI packages --------------------------------------------------------------------------------
+stamp=ui/node_modules/.package-lock.stamp
+if [ ! -f "$stamp" ] || ! cmp -s ui/package-lock.json "$stamp"; then
+  say "Installing UI packages (npm ci)"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  cp ui/package-lock.json "$stamp"
+fi
+
+# -- tauri-driver for the WebDriver tests ------------------------------------------------------
+if [ "$want_tests" = 1 ]; then
+  tauri_driver_version=2.1.0
+  if ! tauri-driver --help >/dev/null 2>&1 || ! cargo install --list | grep -q "^tauri-driver v$tauri_driver_version:"; then
+    say "Installing tauri-driver $tauri_driver_version"
+    cargo install tauri-driver --version "=$tauri_driver_version" --locked --quiet
+  fi
+fi

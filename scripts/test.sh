@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up everything and run every test: the vendor/ fetcher's tests, the UI's unit tests, and
+# the Rust workspace (unit tests, the engine against the real Copilot CLI, and the app in its
+# real webview) under Xvfb with a real Secret Service on a private D-Bus. A missing part fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh --test
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+say "vendor/ tests"
+node --test vendor/test/
+
+say "UI: type check, build and unit tests"
+(cd ui && npm run build --silent && npm test --silent)
+
+say "Rust: build the app the WebDriver tests drive"
+cargo build -p copilot-desktop
+cargo test --workspace --no-run --quiet
+
+say "Rust: workspace tests (real CLI, real webview, real Secret Service)"
+# The keyring lives in a throwaway HOME so no test touches the developer's own secrets; every
+# test also gives the CLI and the app a HOME and COPILOT_HOME of their own.
+keyring_home=$(mktemp -d)
+trap 'rm -rf "$keyring_home"' EXIT
+export KEYRING_HOME="$keyring_home"
+xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" \
+  dbus-run-session -- sh -c '
+    printf "ci-keyring-password" | HOME="$KEYRING_HOME" gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    exec cargo test --workspace -- --test-threads=2
+  '

@@ -1,0 +1,459 @@
+//! The built app as a person meets it: [`AppUnderTest`] starts `target/debug/copilot-desktop`
+//! under WebDriver in a throwaway home ([`TestHome`]), finds controls by role and accessible
+//! name ([`Target`]), waits for what should appear, and saves screenshots to `target/screenshots/`.
+//!
+//! Nothing is built here: `cargo build -p copilot-desktop` (with `ui/dist` built) comes first.
+//! Every wait takes a hang guard, never a timing expectation.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fantoccini::Locator;
+use fantoccini::elements::Element;
+
+use crate::cli::{SCRUBBED_ENV, TestHome};
+use crate::webdriver::{self, Driver, DriverConfig, processes};
+
+/// Overrides the app binary under test (default: `<target>/debug/copilot-desktop`).
+pub const APP_PATH_ENV: &str = "COPILOT_DESKTOP_APP";
+
+/// Variables that choose the app's CLI: never inherited from the developer's shell.
+const APP_ENV_REMOVED: &[&str] = &["COPILOT_DESKTOP_CLI", "COPILOT_DESKTOP_SERVER", "COPILOT_CLI_PATH"];
+
+const POLL: Duration = Duration::from_millis(100);
+
+/// The workspace root: the parent of this crate, symlinks resolved. The run-time
+/// `CARGO_MANIFEST_DIR` (set by `cargo test`) wins over the compile-time one, because builds
+/// sharing one target dir may have compiled this file through another checkout's path.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let manifest_dir = canonical(&manifest_dir);
+    manifest_dir.parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The profile directory the tests were built into (`<target>/debug` for `cargo test`):
+/// test binaries live in `<target>/<profile>/deps/`. The app is expected next to them.
+fn profile_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_else(|| workspace_root().join("target").join("debug"))
+}
+
+/// Cargo's target directory (the parent of [`profile_dir`]).
+pub fn target_dir() -> PathBuf {
+    profile_dir()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// The app binary under test: `$COPILOT_DESKTOP_APP`, else `copilot-desktop` in the profile
+/// directory the tests were built into (`target/debug/copilot-desktop` for `cargo test`).
+pub fn app_binary() -> PathBuf {
+    match std::env::var_os(APP_PATH_ENV) {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => profile_dir().join(format!("copilot-desktop{}", std::env::consts::EXE_SUFFIX)),
+    }
+}
+
+/// The CLI the build placed next to the app (what the app runs unless told otherwise).
+pub fn bundled_cli() -> PathBuf {
+    app_binary().with_file_name(format!("copilot{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Where [`AppUnderTest::screenshot`] saves: `<target>/screenshots/`.
+pub fn screenshot_dir() -> PathBuf {
+    target_dir().join("screenshots")
+}
+
+/// The CLI version pinned in `vendor/cli.json`.
+pub fn pinned_cli_version() -> String {
+    let path = workspace_root().join("vendor").join("cli.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let manifest: serde_json::Value = serde_json::from_str(&text).expect("vendor/cli.json is JSON");
+    manifest["version"]
+        .as_str()
+        .expect("vendor/cli.json has a string `version`")
+        .to_owned()
+}
+
+/// Something on screen, found the way a person would: by role and accessible name.
+#[derive(Debug, Clone)]
+pub struct Target {
+    xpath: String,
+    description: String,
+}
+
+impl Target {
+    /// An element with `role="<role>"` whose accessible name (its `aria-label`, else its
+    /// whitespace-normalised text) is exactly `name`.
+    pub fn role(role: &str, name: &str) -> Self {
+        Target {
+            xpath: format!("//*[@role={}][{}]", xpath_literal(role), name_matches(name)),
+            description: format!("{role} \"{name}\""),
+        }
+    }
+
+    /// A live region such as the status bar: `role="status"` named `name`.
+    pub fn status(name: &str) -> Self {
+        Self::role("status", name)
+    }
+
+    /// A button (`<button>` or `role="button"`) named `name` (its label or its text).
+    pub fn button(name: &str) -> Self {
+        let matches = name_matches(name);
+        Target {
+            xpath: format!("//button[{matches}] | //*[@role='button'][{matches}]"),
+            description: format!("button \"{name}\""),
+        }
+    }
+
+    /// Any XPath, for what roles cannot express. `description` is for messages.
+    pub fn xpath(xpath: &str, description: &str) -> Self {
+        Target {
+            xpath: xpath.to_owned(),
+            description: description.to_owned(),
+        }
+    }
+
+    pub fn as_xpath(&self) -> &str {
+        &self.xpath
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+fn name_matches(name: &str) -> String {
+    let name = xpath_literal(name);
+    format!("@aria-label={name} or (not(@aria-label) and normalize-space(.)={name})")
+}
+
+/// `s` as an XPath 1.0 string literal (which has no escapes: quotes need `concat`).
+fn xpath_literal(s: &str) -> String {
+    if !s.contains('\'') {
+        format!("'{s}'")
+    } else if !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        let parts: Vec<String> = s.split('\'').map(|p| format!("'{p}'")).collect();
+        format!("concat({})", parts.join(", \"'\", "))
+    }
+}
+
+/// What the app under test starts with, besides its throwaway home.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    env: Vec<(OsString, OsString)>,
+    args: Vec<String>,
+}
+
+impl LaunchOptions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set a variable for the app (and, through it, the CLI). Later values win.
+    pub fn env(mut self, name: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// Run this CLI instead of the bundled one (`COPILOT_DESKTOP_CLI`).
+    pub fn cli_program(self, path: impl AsRef<Path>) -> Self {
+        self.env("COPILOT_DESKTOP_CLI", path.as_ref())
+    }
+
+    /// A command-line argument for the app.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+}
+
+/// How long starting took.
+#[derive(Debug, Clone, Copy)]
+pub struct LaunchTimings {
+    /// Until tauri-driver and WebKitWebDriver answered.
+    pub driver_start: Duration,
+    /// Until the session existed: the app started and its webview loaded.
+    pub session_start: Duration,
+}
+
+/// The running app, its WebDriver session and its home. Drop ends all of it.
+pub struct AppUnderTest {
+    // Fields drop in this order: session, then processes, then the home they used.
+    client: fantoccini::Client,
+    driver: Driver,
+    home: TestHome,
+    timings: LaunchTimings,
+    started: Instant,
+}
+
+impl AppUnderTest {
+    /// Start the built app under WebDriver in a fresh [`TestHome`] (HOME, COPILOT_HOME, XDG_*
+    /// inside one temp dir; the CLI's unpacked runtime cache shared between tests).
+    ///
+    /// # Panics
+    /// When the app is not built, or tauri-driver, WebKitWebDriver or a display is missing.
+    pub async fn launch(options: LaunchOptions) -> AppUnderTest {
+        let app = app_binary();
+        if !app.is_file() {
+            panic!(
+                "the app is not built: {} is missing. Run `cd ui && npm run build` (once) and \
+                 `cargo build -p copilot-desktop` first (or set ${APP_PATH_ENV}).",
+                app.display()
+            );
+        }
+        let tools = webdriver::require_tools();
+        let started = Instant::now();
+        let home = TestHome::new();
+        let runtime_dir = home.root().join("run");
+        create_private_dir(&runtime_dir);
+
+        let mut env = home.env();
+        env.push(("XDG_RUNTIME_DIR".into(), runtime_dir.into()));
+        env.extend(options.env);
+        let env_remove = SCRUBBED_ENV
+            .iter()
+            .chain(APP_ENV_REMOVED)
+            .map(OsString::from)
+            .filter(|name| !env.iter().any(|(k, _)| k == name))
+            .collect();
+        let config = DriverConfig {
+            env,
+            env_remove,
+            working_dir: Some(home.work_dir()),
+            log_file: home.root().join("driver.log"),
+        };
+
+        let driver = Driver::start(&tools, &config);
+        let session_began = Instant::now();
+        let client = driver.new_session(&app, &options.args).await;
+        let timings = LaunchTimings {
+            driver_start: driver.started_in(),
+            session_start: session_began.elapsed(),
+        };
+        eprintln!(
+            "[app] launched {} (driver {:.2?}, session {:.2?})",
+            app.display(),
+            timings.driver_start,
+            timings.session_start
+        );
+        AppUnderTest {
+            client,
+            driver,
+            home,
+            timings,
+            started,
+        }
+    }
+
+    /// The WebDriver session, for anything the helpers here do not cover.
+    pub fn client(&self) -> &fantoccini::Client {
+        &self.client
+    }
+
+    pub fn home(&self) -> &TestHome {
+        &self.home
+    }
+
+    pub fn timings(&self) -> LaunchTimings {
+        self.timings
+    }
+
+    /// Time since [`Self::launch`] began.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The app's process (a descendant of tauri-driver running the app binary).
+    pub fn app_process(&self) -> processes::Process {
+        let app = canonical(&app_binary());
+        processes::descendants(self.driver.pid())
+            .into_iter()
+            .filter_map(processes::read)
+            .find(|p| p.exe.as_deref().map(canonical).as_deref() == Some(app.as_path()))
+            .unwrap_or_else(|| panic!("no process runs {} under tauri-driver", app.display()))
+    }
+
+    /// The first element matching `target`, if any is there now.
+    pub async fn find(&self, target: &Target) -> Option<Element> {
+        self.client
+            .find_all(Locator::XPath(target.as_xpath()))
+            .await
+            .ok()?
+            .into_iter()
+            .next()
+    }
+
+    /// Wait until `target` is there.
+    pub async fn wait_for(&self, target: &Target, hang_guard: Duration) -> Element {
+        let deadline = Instant::now() + hang_guard;
+        loop {
+            if let Some(element) = self.find(target).await {
+                return element;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("{target} did not appear within {hang_guard:?}"))
+                    .await;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The text of `target` as rendered now (`None` if it is not there).
+    ///
+    /// This is the element's `innerText`, not WebDriver's Get Element Text: WebKitWebDriver's
+    /// visibility atom calls an element with `overflow: hidden` (the status bar's ellipsis line)
+    /// "not displayed" and returns "" for it, although it is plainly on screen.
+    pub async fn text(&self, target: &Target) -> Option<String> {
+        self.find(target).await?.prop("innerText").await.ok().flatten()
+    }
+
+    /// Poll the text of `target` until `predicate` accepts it; returns that text. Each new text
+    /// seen is logged with the time since launch, and listed if the hang guard runs out.
+    pub async fn wait_for_text(
+        &self,
+        target: &Target,
+        predicate: impl Fn(&str) -> bool,
+        hang_guard: Duration,
+    ) -> String {
+        let deadline = Instant::now() + hang_guard;
+        let mut seen: Vec<String> = Vec::new();
+        loop {
+            if let Some(text) = self.text(target).await {
+                if seen.last() != Some(&text) {
+                    eprintln!("[app] {target} at {:.2?}: {text:?}", self.elapsed());
+                    seen.push(text.clone());
+                }
+                if predicate(&text) {
+                    return text;
+                }
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!(
+                    "{target} did not show the expected text within {hang_guard:?}; seen: {seen:#?}"
+                ))
+                .await;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Save a PNG of the window as `<target>/screenshots/<name>` and return its path.
+    ///
+    /// Wait for what the picture should show first. The capture can lag the DOM by about a
+    /// second under Xvfb, so this lets two frames pass and then captures until the picture has
+    /// stayed the same for a second (at most a few seconds; an animation just ends that wait).
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let _ = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await;
+        let began = Instant::now();
+        let mut png = self.capture().await;
+        let (mut captures, mut changes) = (1, 0);
+        let mut stable_since = Instant::now();
+        while stable_since.elapsed() < Duration::from_secs(1) && began.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let next = self.capture().await;
+            captures += 1;
+            if next != png {
+                png = next;
+                changes += 1;
+                stable_since = Instant::now();
+            }
+        }
+        let path = save_png(name, &png);
+        eprintln!(
+            "[app] screenshot {} ({captures} captures, {changes} changed, {:.2?})",
+            path.display(),
+            began.elapsed()
+        );
+        path
+    }
+
+    async fn capture(&self) -> Vec<u8> {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("screenshot failed: {e}"));
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "the screenshot is not a PNG");
+        png
+    }
+
+    /// Panic with `message`, after saving what the window showed and the driver log's tail.
+    async fn fail(&self, message: &str) -> ! {
+        let shot = match self.client.screenshot().await {
+            Ok(png) => format!("screenshot: {}", save_png("failure.png", &png).display()),
+            Err(e) => format!("no screenshot: {e}"),
+        };
+        panic!(
+            "{message}\n{shot}\n--- driver log (tail) ---\n{}",
+            webdriver::log_tail(self.driver.log_file(), 40)
+        );
+    }
+}
+
+impl Drop for AppUnderTest {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- driver and app log (tail of {}) ---\n{}",
+                self.driver.log_file().display(),
+                webdriver::log_tail(self.driver.log_file(), 80)
+            );
+        }
+    }
+}
+
+fn save_png(name: &str, png: &[u8]) -> PathBuf {
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let file = if name.ends_with(".png") {
+        name.to_owned()
+    } else {
+        format!("{name}.png")
+    };
+    let path = dir.join(file);
+    std::fs::write(&path, png).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn create_private_dir(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xpath_literals_survive_quotes() {
+        assert_eq!(xpath_literal("Retry"), "'Retry'");
+        assert_eq!(xpath_literal("it's"), "\"it's\"");
+        assert_eq!(xpath_literal(r#"a'b"c"#), r#"concat('a', "'", 'b"c')"#);
+    }
+}

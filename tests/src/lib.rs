@@ -1,0 +1,16 @@
+//! Test support for Copilot Desktop: fakes for the outside world, and the real CLI.
+//!
+//! * [`fake_model`] — an OpenAI-compatible model provider (BYOK path) driven by scripted rules.
+//! * [`fake_github`] — the GitHub / Copilot API for the token path (`/copilot_internal/user`,
+//!   `/models`, `/chat/completions`), reusing the same rule engine.
+//! * [`cli`] — where the real, vendored Copilot CLI lives, and a throwaway home per test.
+//!
+//! Everything binds `127.0.0.1` on port 0. Nothing here mocks the CLI itself.
+
+pub mod cli;
+pub mod webdriver; pub mod app;
+pub mod fake_github;
+pub mod fake_model;
+mod recording;
+
+pub use recording::{RecordedRequest, Recorder};

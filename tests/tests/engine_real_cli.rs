@@ -1,0 +1,462 @@
+//! The engine (src-tauri/src/engine) against the real Copilot CLI, with the fake model as a BYOK
+//! provider. Each test gets its own COPILOT_HOME. Timeouts are hang guards, never timing checks.
+
+use std::time::Duration;
+
+use copilot_desktop::engine::{
+    BundledCli, ChatEvent, ChatEventKind, CliAuth, CliTarget, ConnectionState, Engine, EngineConfig, EventStream,
+    ExternalServer, NewSession, PermissionAnswer, PromptDetails, PromptEvent, ProviderSettings, RestartPolicy,
+    SessionOptions,
+};
+use copilot_desktop::engine::events::assemble_messages;
+use copilot_desktop::engine::permissions::AskerGuard;
+use copilot_desktop::secret::Sensitive;
+use copilot_desktop_tests::cli::{TestHome, cli_path};
+use copilot_desktop_tests::fake_model::{API_KEY, DEFAULT_MODEL, FakeModel, Match, Reply};
+
+const HANG_GUARD: Duration = Duration::from_secs(90);
+
+fn fast_policy() -> RestartPolicy {
+    RestartPolicy {
+        initial_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(500),
+        max_crashes: 3,
+        crash_window: Duration::from_secs(60),
+        ..RestartPolicy::default()
+    }
+}
+
+fn bundled(home: &TestHome, program: std::path::PathBuf) -> CliTarget {
+    CliTarget::Bundled(BundledCli {
+        program,
+        copilot_home: Some(home.copilot_home()),
+        working_directory: home.work_dir(),
+        auth: CliAuth::CliDefault,
+        env: home
+            .env()
+            .into_iter()
+            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+            .collect(),
+    })
+}
+
+fn byok(model: &FakeModel) -> SessionOptions {
+    SessionOptions {
+        provider: Some(ProviderSettings {
+            provider_type: "openai".into(),
+            base_url: model.base_url(),
+            api_key: Some(Sensitive::new(API_KEY.to_string())),
+            wire_api: None,
+        }),
+        event_buffer_capacity: None,
+    }
+}
+
+struct Harness {
+    home: TestHome,
+    model: FakeModel,
+    engine: Engine,
+    _asker: AskerGuard,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let home = TestHome::new();
+        let model = FakeModel::start().await;
+        Self::start_with(home, model, None).await
+    }
+
+    async fn start_with(home: TestHome, model: FakeModel, capacity: Option<usize>) -> Self {
+        let mut sessions = byok(&model);
+        sessions.event_buffer_capacity = capacity;
+        let engine = Engine::start(EngineConfig {
+            target: bundled(&home, cli_path()),
+            restart: fast_policy(),
+            sessions,
+        });
+        engine.supervisor.connected(HANG_GUARD).await.expect("engine connects to the real CLI");
+        let asker = engine.broker.attach_asker();
+        Self { home, model, engine, _asker: asker }
+    }
+
+    async fn new_session(&self) -> (String, EventStream) {
+        let summary = self
+            .engine
+            .sessions
+            .create(NewSession { model: Some(DEFAULT_MODEL.into()), working_directory: self.home.work_dir() })
+            .await
+            .expect("create session");
+        let stream = self.engine.sessions.subscribe(&summary.id).await.expect("subscribe");
+        (summary.id, stream)
+    }
+
+    /// Send and collect events until the turn is over.
+    async fn turn(&self, id: &str, stream: &mut EventStream, text: &str) -> Vec<ChatEvent> {
+        self.engine.sessions.send(id, text).await.expect("send");
+        collect_until(stream, |e| matches!(e.kind, ChatEventKind::Idle)).await
+    }
+}
+
+async fn collect_until(stream: &mut EventStream, done: impl Fn(&ChatEvent) -> bool) -> Vec<ChatEvent> {
+    let mut out: Vec<ChatEvent> = Vec::new();
+    let collect = async {
+        while let Some(batch) = stream.next_batch().await {
+            let finished = batch.iter().any(&done);
+            out.extend(batch);
+            if finished {
+                return;
+            }
+        }
+    };
+    if tokio::time::timeout(HANG_GUARD, collect).await.is_err() {
+        panic!("turn did not finish; events so far: {:#?}", kinds(&out));
+    }
+    out
+}
+
+fn kinds(events: &[ChatEvent]) -> Vec<&ChatEventKind> {
+    events.iter().map(|e| &e.kind).collect()
+}
+
+fn position(events: &[ChatEvent], pred: impl Fn(&ChatEventKind) -> bool) -> usize {
+    events.iter().position(|e| pred(&e.kind)).unwrap_or_else(|| panic!("not found in {:#?}", kinds(events)))
+}
+
+fn final_messages(events: &[ChatEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            ChatEventKind::AssistantMessage { content, .. } if !content.is_empty() => Some(content.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Answer the next permission prompt with `answer`, after checking what the user would see.
+fn answer_next_prompt(engine: &Engine, answer: PermissionAnswer, check: impl FnOnce(&PromptDetails) + Send + 'static) -> tokio::task::JoinHandle<()> {
+    let mut prompts = engine.broker.subscribe();
+    let broker = engine.broker.clone();
+    tokio::spawn(async move {
+        loop {
+            match prompts.recv().await.expect("prompt stream") {
+                PromptEvent::PermissionRequested { prompt } => {
+                    check(&prompt.details);
+                    broker.decide(&prompt.request_id, answer).await.expect("decide");
+                    return;
+                }
+                _ => continue,
+            }
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_reply_arrives_complete_and_in_order() {
+    let h = Harness::start().await;
+    h.model.when(Match::user_contains("greet me"), Reply::chunks(["Hel", "lo ", "there, ", "friend", "!"]));
+    let (id, mut stream) = h.new_session().await;
+    let events = h.turn(&id, &mut stream, "greet me").await;
+
+    let user = position(&events, |k| matches!(k, ChatEventKind::UserMessage { content } if content == "greet me"));
+    let first_delta = position(&events, |k| matches!(k, ChatEventKind::MessageDelta { .. }));
+    let message = position(&events, |k| matches!(k, ChatEventKind::AssistantMessage { content, .. } if !content.is_empty()));
+    let idle = position(&events, |k| matches!(k, ChatEventKind::Idle));
+    assert!(user < first_delta && first_delta < message && message < idle, "{:#?}", kinds(&events));
+
+    let streamed: String = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            ChatEventKind::MessageDelta { delta, .. } => Some(delta.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(streamed, "Hello there, friend!", "deltas arrive complete, in order, once");
+    assert_eq!(final_messages(&events), vec!["Hello there, friend!".to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_shell_command_runs_and_its_output_reaches_the_agent() {
+    let h = Harness::start().await;
+    h.model.when_once(Match::user_contains("run the check"), Reply::shell("echo engine-check-$((40+2)) > result.txt && cat result.txt"));
+    let (id, mut stream) = h.new_session().await;
+    let answered = answer_next_prompt(&h.engine, PermissionAnswer::ApproveOnce, |details| match details {
+        PromptDetails::Shell { full_command_text, .. } => {
+            assert_eq!(full_command_text, "echo engine-check-$((40+2)) > result.txt && cat result.txt")
+        }
+        other => panic!("expected a shell prompt, got {other:?}"),
+    });
+    let events = h.turn(&id, &mut stream, "run the check").await;
+    answered.await.unwrap();
+
+    let completed = events.iter().find_map(|e| match &e.kind {
+        ChatEventKind::ToolCompleted { success, output, .. } => Some((*success, output.clone().unwrap_or_default())),
+        _ => None,
+    });
+    let (success, output) = completed.unwrap_or_else(|| panic!("no tool completion in {:#?}", kinds(&events)));
+    assert!(success, "the command ran: {output}");
+    assert!(output.contains("engine-check-42"), "{output}");
+    assert!(h.home.work_dir().join("result.txt").exists(), "the command ran in the session's folder");
+    assert!(h.model.tool_results_seen().iter().any(|r| r.contains("engine-check-42")), "output went back to the model");
+    assert!(h.engine.broker.pending_permissions().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_command_does_not_run_and_the_agent_hears_why() {
+    let h = Harness::start().await;
+    h.model.when_once(Match::user_contains("make a file"), Reply::shell("touch should-not-exist.txt"));
+    let (id, mut stream) = h.new_session().await;
+    let answered = answer_next_prompt(&h.engine, PermissionAnswer::Reject { feedback: Some("not in this folder".into()) }, |_| {});
+    let events = h.turn(&id, &mut stream, "make a file").await;
+    answered.await.unwrap();
+
+    assert!(!h.home.work_dir().join("should-not-exist.txt").exists(), "a rejected command must not run");
+    assert!(
+        h.model.tool_results_seen().iter().any(|r| r.contains("not in this folder")),
+        "the feedback reached the agent: {:?}",
+        h.model.tool_results_seen()
+    );
+    assert!(!final_messages(&events).is_empty(), "the agent continued after the rejection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approve_for_session_is_not_asked_again() {
+    let h = Harness::start().await;
+    // File writes offer "allow for this session" (shell commands on CLI 1.0.102 do not).
+    let create = |name: &str| {
+        let path = h.home.work_dir().join(name).display().to_string();
+        Reply::tool_call("create", serde_json::json!({"path": path, "file_text": "hello\n"}))
+    };
+    h.model.when_once(Match::user_contains("first"), create("first.txt"));
+    h.model.when_once(Match::user_contains("second"), create("second.txt"));
+    let (id, mut stream) = h.new_session().await;
+
+    let mut prompts = h.engine.broker.subscribe();
+    let broker = h.engine.broker.clone();
+    let first_prompt = tokio::spawn(async move {
+        loop {
+            if let PromptEvent::PermissionRequested { prompt } = prompts.recv().await.unwrap() {
+                assert!(prompt.can_approve_for_session, "a file write offers session approval: {prompt:?}");
+                broker.decide(&prompt.request_id, PermissionAnswer::ApproveForSession).await.unwrap();
+                return prompts;
+            }
+        }
+    });
+    h.turn(&id, &mut stream, "first").await;
+    let mut prompts = first_prompt.await.unwrap();
+    assert!(h.home.work_dir().join("first.txt").exists());
+
+    h.turn(&id, &mut stream, "second").await;
+    assert!(h.home.work_dir().join("second.txt").exists(), "the second write happened");
+    while let Ok(event) = prompts.try_recv() {
+        assert!(!matches!(event, PromptEvent::PermissionRequested { .. }), "asked twice: {event:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_survives_an_engine_restart_and_delete_removes_it() {
+    let home = TestHome::new();
+    let model = FakeModel::start().await;
+    model.when(Match::user_contains("remember"), Reply::text("I will remember the lighthouse."));
+    let h = Harness::start_with(home, model, None).await;
+    let (id, mut stream) = h.new_session().await;
+    h.turn(&id, &mut stream, "remember the lighthouse").await;
+    h.engine.shutdown().await;
+    assert_eq!(h.engine.supervisor.state(), ConnectionState::Stopped);
+
+    let Harness { home, model, .. } = h;
+    let h = Harness::start_with(home, model, None).await;
+    let listed = h.engine.sessions.list().await.expect("list");
+    let entry = listed.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("{id} not in {listed:?}"));
+    assert!(!entry.modified_at.is_empty());
+
+    let history = h.engine.sessions.open(&id).await.expect("open");
+    assert!(history.iter().any(|e| matches!(&e.kind, ChatEventKind::UserMessage { content } if content == "remember the lighthouse")));
+    assert!(final_messages(&history).contains(&"I will remember the lighthouse.".to_string()), "{:#?}", kinds(&history));
+
+    h.engine.sessions.delete(&id).await.expect("delete");
+    let listed = h.engine.sessions.list().await.expect("list");
+    assert!(listed.iter().all(|s| s.id != id), "deleted session still listed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_stops_a_stream_midway_and_the_session_keeps_working() {
+    let h = Harness::start().await;
+    let words: Vec<String> = (0..400).map(|i| format!("w{i} ")).collect();
+    h.model.when_once(Match::user_contains("long story"), Reply::chunks(words.clone()).with_delay(Duration::from_millis(25)));
+    h.model.when(Match::user_contains("short"), Reply::text("short answer"));
+    let (id, mut stream) = h.new_session().await;
+    h.engine.sessions.send(&id, "tell a long story").await.unwrap();
+    collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::MessageDelta { .. })).await;
+    h.engine.sessions.abort(&id).await.expect("abort");
+    let after = collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::Idle | ChatEventKind::Aborted)).await;
+    let text: String = assemble_messages(&after).values().cloned().collect();
+    assert!(text.len() < words.concat().len(), "the stream stopped early");
+
+    let events = h.turn(&id, &mut stream, "now something short").await;
+    assert!(final_messages(&events).contains(&"short answer".to_string()), "{:#?}", kinds(&events));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_cli_is_restarted_and_the_session_resumes_with_history() {
+    let h = Harness::start().await;
+    let words: Vec<String> = (0..400).map(|i| format!("w{i} ")).collect();
+    h.model.when_once(Match::user_contains("slow"), Reply::chunks(words).with_delay(Duration::from_millis(25)));
+    h.model.when(Match::user_contains("after the crash"), Reply::text("still here"));
+    h.model.when(Match::user_contains("before"), Reply::text("noted before the crash"));
+    let (id, mut stream) = h.new_session().await;
+    h.turn(&id, &mut stream, "before anything breaks").await;
+    h.engine.sessions.send(&id, "a slow reply please").await.unwrap();
+    collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::MessageDelta { .. })).await;
+
+    let pid = h.engine.supervisor.cli_pid().expect("CLI pid");
+    let mut states = h.engine.supervisor.watch_state();
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    tokio::time::timeout(HANG_GUARD, states.wait_for(|s| matches!(s, ConnectionState::Restarting { .. })))
+        .await
+        .expect("supervisor noticed the crash")
+        .unwrap();
+    tokio::time::timeout(HANG_GUARD, states.wait_for(|s| matches!(s, ConnectionState::Connected { .. })))
+        .await
+        .expect("supervisor restarted the CLI")
+        .unwrap();
+    assert_ne!(h.engine.supervisor.cli_pid(), Some(pid));
+
+    let events = h.turn(&id, &mut stream, "hello after the crash").await;
+    assert!(final_messages(&events).contains(&"still here".to_string()), "{:#?}", kinds(&events));
+    let history = h.engine.sessions.history(&id).await.unwrap();
+    assert!(history.iter().any(|e| matches!(&e.kind, ChatEventKind::UserMessage { content } if content == "before anything breaks")));
+    assert!(final_messages(&history).contains(&"noted before the crash".to_string()), "{:#?}", kinds(&history));
+    assert!(final_messages(&history).contains(&"still here".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_provider_reply_is_a_session_error_and_the_engine_lives_on() {
+    let h = Harness::start().await;
+    h.model.when(Match::user_contains("break"), Reply::malformed());
+    h.model.when(Match::user_contains("again"), Reply::text("fine now"));
+    let (id, mut stream) = h.new_session().await;
+    h.engine.sessions.send(&id, "break please").await.unwrap();
+    let events = collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::SessionError { .. } | ChatEventKind::Idle)).await;
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, ChatEventKind::SessionError { message, .. } if !message.is_empty())),
+        "{:#?}",
+        kinds(&events)
+    );
+    assert!(matches!(h.engine.supervisor.state(), ConnectionState::Connected { .. }));
+    let events = h.turn(&id, &mut stream, "try again").await;
+    assert!(final_messages(&events).contains(&"fine now".to_string()), "{:#?}", kinds(&events));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_cli_fails_with_a_clear_error() {
+    let home = TestHome::new();
+    let engine = Engine::start(EngineConfig {
+        target: bundled(&home, home.root().join("no-such-copilot")),
+        restart: fast_policy(),
+        sessions: SessionOptions::default(),
+    });
+    let mut states = engine.supervisor.watch_state();
+    let state = tokio::time::timeout(HANG_GUARD, states.wait_for(|s| matches!(s, ConnectionState::Failed { .. })))
+        .await
+        .expect("gives up")
+        .unwrap()
+        .clone();
+    let ConnectionState::Failed { reason } = state else { unreachable!() };
+    assert!(reason.contains("was not found") && reason.contains("no-such-copilot"), "{reason}");
+    let err = engine.sessions.list().await.unwrap_err();
+    assert_eq!(err.code(), "not_connected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_cli_fails_with_a_clear_error_after_retries() {
+    let home = TestHome::new();
+    let corrupt = home.root().join("copilot-corrupt");
+    std::fs::write(&corrupt, b"\x7fELF\x02\x01\x01 this is not a real executable \x00\x01\x02").unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&corrupt).unwrap().permissions(), 0o755);
+    std::fs::set_permissions(&corrupt, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let engine = Engine::start(EngineConfig { target: bundled(&home, corrupt), restart: fast_policy(), sessions: SessionOptions::default() });
+    let mut states = engine.supervisor.watch_state();
+    let mut saw_restarting = false;
+    let failed = tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            let state = states.borrow_and_update().clone();
+            match state {
+                ConnectionState::Restarting { .. } => saw_restarting = true,
+                ConnectionState::Failed { reason } => return reason,
+                _ => {}
+            }
+            states.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("gives up");
+    assert!(saw_restarting, "retried with backoff before giving up");
+    assert!(failed.contains("keeps crashing") && failed.contains("could not be started"), "{failed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attaches_to_a_headless_cli_server() {
+    let home = TestHome::new();
+    let model = FakeModel::start().await;
+    model.when(Match::user_contains("over tcp"), Reply::text("hello over tcp"));
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = tokio::process::Command::new(cli_path())
+        .args(["--headless", "--port", &port.to_string(), "--no-auto-update"])
+        .envs(home.env())
+        .current_dir(home.work_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start headless CLI");
+    // Wait for the port to accept connections.
+    tokio::time::timeout(HANG_GUARD, async {
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("headless CLI listens");
+
+    let engine = Engine::start(EngineConfig {
+        target: CliTarget::External(ExternalServer { host: "127.0.0.1".into(), port }),
+        restart: fast_policy(),
+        sessions: byok(&model),
+    });
+    engine.supervisor.connected(HANG_GUARD).await.expect("attached");
+    assert!(matches!(engine.supervisor.state(), ConnectionState::Connected { ref version, .. } if !version.is_empty()));
+    assert_eq!(engine.supervisor.cli_pid(), None, "nothing spawned");
+    let summary = engine
+        .sessions
+        .create(NewSession { model: Some(DEFAULT_MODEL.into()), working_directory: home.work_dir() })
+        .await
+        .unwrap();
+    let mut stream = engine.sessions.subscribe(&summary.id).await.unwrap();
+    engine.sessions.send(&summary.id, "hello over tcp").await.unwrap();
+    let events = collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::Idle)).await;
+    assert!(final_messages(&events).contains(&"hello over tcp".to_string()));
+    engine.shutdown().await;
+    assert!(server.try_wait().unwrap().is_none(), "detaching must not shut down someone else's server");
+    server.kill().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_event_stream_loses_no_text_and_duplicates_none() {
+    let home = TestHome::new();
+    let model = FakeModel::start().await;
+    let words: Vec<String> = (0..1500).map(|i| format!("t{i} ")).collect();
+    let full = words.concat();
+    model.when(Match::user_contains("flood"), Reply::chunks(words));
+    // A one-event SDK buffer makes the broadcast lag; the engine must re-sync from history.
+    let h = Harness::start_with(home, model, Some(1)).await;
+    let (id, mut stream) = h.new_session().await;
+    let events = h.turn(&id, &mut stream, "flood me").await;
+    let finals = final_messages(&events);
+    assert_eq!(finals.len(), 1, "exactly one final message: {finals:?}");
+    assert_eq!(finals[0], full, "the final text is complete");
+    let user_messages = events.iter().filter(|e| matches!(e.kind, ChatEventKind::UserMessage { .. })).count();
+    assert_eq!(user_messages, 1, "nothing published twice");
+}
