@@ -280,7 +280,7 @@ impl AppUnderTest {
         processes::descendants(self.driver.pid())
             .into_iter()
             .filter_map(processes::read)
-            .find(|p| p.exe.as_deref().map(canonical).as_deref() == Some(app.as_path()))
+            .find(|p| p.exe.as_deref() == Some(app.as_path()))
             .unwrap_or_else(|| panic!("no process runs {} under tauri-driver", app.display()))
     }
 

@@ -111,15 +111,15 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Start tauri-driver on free ports and wait until it (and the native driver behind it)
-    /// answers `GET /status`. Retries with new ports if one was taken in the meantime.
+    /// Start tauri-driver on two free ports (its own and WebKitWebDriver's `--native-port`) and
+    /// wait until both are ready. Retries with new ports if one was taken in the meantime.
     pub fn start(tools: &Tools, config: &DriverConfig) -> Driver {
         let began = Instant::now();
         let mut last_failure = String::new();
         for _ in 0..3 {
             let [port, native_port] = free_ports();
             let mut child = spawn(tools, config, port, native_port);
-            match wait_until_ready(&mut child, port) {
+            match wait_until_ready(&mut child, port, native_port) {
                 Ok(()) => {
                     return Driver {
                         child,
@@ -238,19 +238,26 @@ fn spawn(tools: &Tools, config: &DriverConfig, port: u16, native_port: u16) -> C
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", tools.tauri_driver.display()))
 }
 
-/// Poll `GET /status` through tauri-driver until WebKitWebDriver answers 200.
-fn wait_until_ready(child: &mut Child, port: u16) -> Result<(), String> {
+/// Wait until WebKitWebDriver answers `GET /status` on its own port and tauri-driver accepts
+/// connections on its port.
+///
+/// The probe must not go *through* tauri-driver: its HTTP client pools the connection to
+/// WebKitWebDriver, WebKitWebDriver closes it after answering, and the next request (our
+/// `POST /session`) can be sent on that dead connection. tauri-driver does not retry, so the
+/// session then fails at once with "connection reset" and no app is started: about 1 launch in
+/// 15 when four tests start together, never once with this probe.
+fn wait_until_ready(child: &mut Child, port: u16, native_port: u16) -> Result<(), String> {
     let deadline = Instant::now() + DRIVER_START_GUARD;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!("tauri-driver exited early ({status})"));
         }
-        if status_ok(port) {
+        if status_ok(native_port) && TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
             return Ok(());
         }
         if Instant::now() > deadline {
             return Err(format!(
-                "tauri-driver on port {port} did not answer /status within {DRIVER_START_GUARD:?}"
+                "tauri-driver (port {port}, native port {native_port}) was not ready within {DRIVER_START_GUARD:?}"
             ));
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -306,7 +313,8 @@ pub mod processes {
     pub struct Process {
         pub pid: u32,
         pub ppid: u32,
-        /// The running executable (`/proc/<pid>/exe`), if readable.
+        /// The running executable (`/proc/<pid>/exe`, already canonical), if readable; without
+        /// the " (deleted)" the kernel appends once the file was replaced (say, by a rebuild).
         pub exe: Option<PathBuf>,
         /// `R`, `S`, `Z` (zombie), ... from `/proc/<pid>/stat`.
         pub state: char,
@@ -330,7 +338,10 @@ pub mod processes {
         Some(Process {
             pid,
             ppid: fields.get(1)?.parse().ok()?,
-            exe: std::fs::read_link(format!("/proc/{pid}/exe")).ok(),
+            exe: std::fs::read_link(format!("/proc/{pid}/exe")).ok().map(|exe| {
+                let text = exe.to_string_lossy();
+                text.strip_suffix(" (deleted)").map(PathBuf::from).unwrap_or(exe)
+            }),
             state: fields.first()?.chars().next()?,
             start_time: fields.get(19)?.parse().ok()?,
         })

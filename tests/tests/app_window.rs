@@ -1,0 +1,165 @@
+//! End to end: the built app in the real webview (WebKitGTK through tauri-driver) with the real
+//! Copilot CLI, checked from the window as a person sees it.
+//!
+//! Needs `cargo build -p copilot-desktop` first, then:
+//! `xvfb-run -a dbus-run-session -- cargo test -p copilot-desktop-tests --test app_window`
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use copilot_desktop_tests::app::{self, AppUnderTest, LaunchOptions, Target};
+use copilot_desktop_tests::webdriver::processes;
+
+/// Hang guard for the status bar to settle (the CLI starts in a few seconds; this only stops a
+/// hung test).
+const HANG_GUARD: Duration = Duration::from_secs(60);
+
+fn status_bar() -> Target {
+    Target::status("Copilot CLI connection")
+}
+
+#[tokio::test]
+async fn window_opens_and_connects_to_the_bundled_cli() {
+    let expected = format!("Connected · Copilot CLI {}", app::pinned_cli_version());
+    let app = AppUnderTest::launch(LaunchOptions::new()).await;
+
+    let text = app
+        .wait_for_text(&status_bar(), |t| t == expected || t.starts_with("Failed:"), HANG_GUARD)
+        .await;
+    assert_eq!(text, expected);
+    eprintln!("[test] connected {:.2?} after launch began", app.elapsed());
+    assert!(
+        app.find(&Target::button("Retry")).await.is_none(),
+        "no Retry button while connected"
+    );
+    eprintln!("[test] saved {}", app.screenshot("connected.png").await.display());
+}
+
+#[tokio::test]
+async fn missing_cli_fails_naming_it_and_offers_retry() {
+    let scratch = tempfile::tempdir().unwrap();
+    let missing = scratch.path().join("no-such-copilot");
+    let app = AppUnderTest::launch(LaunchOptions::new().cli_program(&missing)).await;
+
+    let text = app
+        .wait_for_text(&status_bar(), |t| t.starts_with("Failed:"), HANG_GUARD)
+        .await;
+    assert!(
+        text.contains(&missing.display().to_string()),
+        "the failure names the missing CLI: {text}"
+    );
+    assert!(
+        text.contains("not found"),
+        "the failure says the CLI is missing: {text}"
+    );
+    app.wait_for(&Target::button("Retry"), HANG_GUARD).await;
+    eprintln!("[test] saved {}", app.screenshot("cli-missing.png").await.display());
+}
+
+#[tokio::test]
+async fn corrupt_cli_is_reported_as_unstartable() {
+    let scratch = tempfile::tempdir().unwrap();
+    let corrupt = scratch.path().join("copilot");
+    write_random_executable(&corrupt);
+    let app = AppUnderTest::launch(LaunchOptions::new().cli_program(&corrupt)).await;
+
+    // The supervisor retries with backoff before it gives up; wait for the final word.
+    let text = app
+        .wait_for_text(&status_bar(), |t| t.starts_with("Failed:"), HANG_GUARD)
+        .await;
+    assert!(
+        text.contains("could not be started"),
+        "the failure says the CLI could not start: {text}"
+    );
+    assert!(
+        text.contains(&corrupt.display().to_string()),
+        "the failure names the CLI: {text}"
+    );
+    app.wait_for(&Target::button("Retry"), HANG_GUARD).await;
+    eprintln!("[test] saved {}", app.screenshot("cli-corrupt.png").await.display());
+}
+
+#[tokio::test]
+async fn killing_the_app_takes_its_cli_down() {
+    let expected = format!("Connected · Copilot CLI {}", app::pinned_cli_version());
+    let app = AppUnderTest::launch(LaunchOptions::new()).await;
+    app.wait_for_text(&status_bar(), |t| t == expected, HANG_GUARD).await;
+
+    let app_process = app.app_process();
+    let cli_exe = std::fs::canonicalize(app::bundled_cli()).expect("the bundled CLI exists");
+    let children = processes::children(app_process.pid);
+    let cli = children
+        .iter()
+        .find(|p| p.exe.as_ref() == Some(&cli_exe))
+        .unwrap_or_else(|| {
+            panic!(
+                "no child of the app (pid {}) runs {}: {children:#?}",
+                app_process.pid,
+                cli_exe.display()
+            )
+        });
+    // Not asserted (the CLI's own helpers are not the app's to reap), only reported.
+    let cli_helpers: Vec<_> = processes::descendants(cli.pid)
+        .into_iter()
+        .filter_map(processes::read)
+        .collect();
+    eprintln!(
+        "[test] app pid {}, CLI pid {}, CLI helpers {}",
+        app_process.pid,
+        cli.pid,
+        cli_helpers.len()
+    );
+
+    assert!(cli.is_alive() && app_process.is_alive(), "both run before the kill");
+    // SAFETY: kill(2) on the app's pid, checked just above to be the app.
+    assert_eq!(
+        unsafe { libc::kill(app_process.pid as libc::pid_t, libc::SIGKILL) },
+        0,
+        "kill -9 the app"
+    );
+    let killed = Instant::now();
+    wait_until_gone(cli, "the CLI").await;
+    eprintln!("[test] CLI gone {:.2?} after kill -9 of the app", killed.elapsed());
+    wait_until_gone(&app_process, "the app").await;
+    let survivors: Vec<u32> = cli_helpers.iter().filter(|p| p.is_alive()).map(|p| p.pid).collect();
+    eprintln!("[test] CLI helpers still running after the CLI died: {survivors:?}");
+}
+
+/// Poll until `process` has exited (a zombie counts as gone). Hang guard: 10 s.
+async fn wait_until_gone(process: &processes::Process, what: &str) {
+    let began = Instant::now();
+    while process.is_alive() {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "{what} (pid {}) still runs 10 s after kill -9 of the app",
+            process.pid
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// 4 KiB of pseudo-random bytes (fixed seed), executable, with neither ELF magic nor `#!`.
+///
+/// The kernel refuses such a file (ENOEXEC), and glibc's `execvp` (which Rust's `Command`
+/// uses) then hands it to `/bin/sh` as a script: the shell fails on the garbage and exits. A
+/// fixed seed keeps what the shell makes of it the same on every run.
+fn write_random_executable(path: &std::path::Path) {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut bytes: Vec<u8> = (0..4096)
+        .map(|_| {
+            // xorshift64*
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        })
+        .collect();
+    bytes[0] = 0; // neither "#!" nor "\x7fELF"
+    let mut file = std::fs::File::create(path).unwrap();
+    file.write_all(&bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
