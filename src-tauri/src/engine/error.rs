@@ -5,9 +5,9 @@ use github_copilot_sdk::ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("The Copilot CLI was not found at {path}. Reinstall the app, or run `node vendor/fetch-cli.mjs` in a development checkout.")]
+    #[error("The Copilot CLI was not found at {path}. Reinstall the app, or run `node vendor/fetch-cli.mjs` in a development checkout")]
     CliMissing { path: String },
-    #[error("The Copilot CLI at {path} could not be started: {reason}. Reinstall the app, or run `node vendor/fetch-cli.mjs` in a development checkout.")]
+    #[error("The Copilot CLI at {path} could not be started: {reason}. Reinstall the app, or run `node vendor/fetch-cli.mjs` in a development checkout")]
     CliUnusable { path: String, reason: String },
     #[error("Could not reach the Copilot CLI server at {address}: {reason}. Check that it runs with `copilot --headless --port N` and that the address is right.")]
     ServerUnreachable { address: String, reason: String },
