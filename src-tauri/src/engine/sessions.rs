@@ -95,6 +95,9 @@ struct LiveSession {
     working_directory: PathBuf,
     hub: EventHub,
     attached: AsyncMutex<Option<Attached>>,
+    /// One resume at a time: two concurrent resumes of one session (the re-attach task and a
+    /// send) would leave the SDK routing events to the handle we dropped.
+    attaching: AsyncMutex<()>,
     seen: Arc<Mutex<SeenEvents>>,
 }
 
@@ -179,6 +182,7 @@ impl SessionService {
             working_directory: request.working_directory.clone(),
             hub: EventHub::default(),
             attached: AsyncMutex::new(None),
+            attaching: AsyncMutex::new(()),
             seen: Arc::default(),
         });
         self.install(&live, session, connection.generation).await;
@@ -293,6 +297,7 @@ impl SessionService {
             working_directory: PathBuf::new(),
             hub: EventHub::default(),
             attached: AsyncMutex::new(None),
+            attaching: AsyncMutex::new(()),
             seen: Arc::default(),
         });
         self.attach(&live, &connection).await?;
@@ -316,6 +321,7 @@ impl SessionService {
 
     /// Resume `live` on `connection` (no-op when already attached to it).
     async fn attach(&self, live: &Arc<LiveSession>, connection: &Connection) -> EngineResult<()> {
+        let _one_at_a_time = live.attaching.lock().await;
         if live.attached.lock().await.as_ref().is_some_and(|a| a.generation == connection.generation) {
             return Ok(());
         }
@@ -389,7 +395,8 @@ async fn pump_events(live: Arc<LiveSession>, session: Arc<Session>, broker: Perm
                         broker.withdraw(id);
                     }
                 }
-                if !live.seen.lock().unwrap().insert(&event.id) {
+                // Only stored events can come back in a re-sync; ephemeral ones (deltas) need no record.
+                if event.ephemeral != Some(true) && !live.seen.lock().unwrap().insert(&event.id) {
                     continue;
                 }
                 if let Some(chat) = ChatEvent::from_cli(&event) {

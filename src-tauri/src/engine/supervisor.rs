@@ -184,11 +184,13 @@ impl CliSupervisor {
         let mut state_rx = self.watch_state();
         let wait = async {
             loop {
-                if let Some(connection) = rx.borrow_and_update().clone() {
-                    return Ok(connection);
-                }
-                if let ConnectionState::Failed { reason } = &*state_rx.borrow_and_update() {
-                    return Err(EngineError::NotConnected { reason: Some(reason.clone()) });
+                let connection = rx.borrow_and_update().clone();
+                match (&*state_rx.borrow_and_update(), connection) {
+                    (ConnectionState::Connected { .. }, Some(connection)) => return Ok(connection),
+                    (ConnectionState::Failed { reason }, _) => {
+                        return Err(EngineError::NotConnected { reason: Some(reason.clone()) });
+                    }
+                    _ => {}
                 }
                 tokio::select! {
                     r = rx.changed() => if r.is_err() { break },
@@ -271,12 +273,12 @@ async fn run(
                 };
                 tracing::info!(%version, protocol_version, generation, "Copilot CLI connected");
                 *shared.child_pid.lock().unwrap() = running.child.as_ref().and_then(|c| c.id());
-                // State first: whoever waits for the connection then also sees "connected".
-                shared.state.send_replace(ConnectionState::Connected { version, protocol_version });
+                // Connection first: whoever sees "connected" can use it at once.
                 shared.connection.send_replace(Some(Connection {
                     client: running.client.clone(),
                     generation,
                 }));
+                shared.state.send_replace(ConnectionState::Connected { version, protocol_version });
                 let ended = watch_running(&mut running, &policy, &mut control).await;
                 shared.connection.send_replace(None);
                 *shared.child_pid.lock().unwrap() = None;
