@@ -58,8 +58,9 @@ impl ChatEvent {
     }
 }
 
-fn field<T: for<'de> Deserialize<'de>>(data: &Value) -> Option<T> {
-    serde_json::from_value(data.clone()).ok()
+/// Read a payload without copying it: this runs once per streamed delta.
+fn field<'a, T: Deserialize<'a>>(data: &'a Value) -> Option<T> {
+    T::deserialize(data).ok()
 }
 
 #[derive(Deserialize)]
