@@ -1,7 +1,27 @@
 //! Declares the app's own commands (AppManifest), so only these are callable from the webview
 //! and each gets an `allow-*` permission that capabilities/ grants explicitly.
 
-const COMMANDS: &[&str] = &["get_connection", "watch_connection", "retry_connection"];
+const COMMANDS: &[&str] = &[
+    "get_connection",
+    "watch_connection",
+    "retry_connection",
+    "list_sessions",
+    "create_session",
+    "open_session",
+    "close_session",
+    "send_message",
+    "abort_turn",
+    "rename_session",
+    "delete_session",
+    "list_models",
+    "auth_status",
+    "watch_prompts",
+    "decide_permission",
+    "answer_question",
+    "open_link",
+    "pick_folder",
+    "default_working_directory",
+];
 
 fn main() {
     tauri_build::try_build(

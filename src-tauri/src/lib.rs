@@ -16,14 +16,33 @@ use engine::{BundledCli, CliAuth, CliTarget, Engine, EngineConfig, ExternalServe
 /// State every command can reach.
 pub struct AppState {
     pub engine: Engine,
+    /// The task forwarding each open session's events to the webview, by session id.
+    pub watchers: std::sync::Mutex<std::collections::HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
 }
 
 /// The typed command surface; `bindings_export` writes its TypeScript for the UI.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
-    tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
+    // One TypeScript type per Rust type: the UI never sees serde's serialize/deserialize variants.
+    tauri_specta::Builder::<tauri::Wry>::new().disable_serde_phases().commands(tauri_specta::collect_commands![
         commands::connection::get_connection,
         commands::connection::watch_connection,
         commands::connection::retry_connection,
+        commands::sessions::list_sessions,
+        commands::sessions::create_session,
+        commands::sessions::open_session,
+        commands::sessions::close_session,
+        commands::sessions::send_message,
+        commands::sessions::abort_turn,
+        commands::sessions::rename_session,
+        commands::sessions::delete_session,
+        commands::sessions::list_models,
+        commands::sessions::auth_status,
+        commands::prompts::watch_prompts,
+        commands::prompts::decide_permission,
+        commands::prompts::answer_question,
+        commands::system::open_link,
+        commands::system::pick_folder,
+        commands::system::default_working_directory,
     ])
 }
 
@@ -60,6 +79,9 @@ fn cli_target_from_env() -> CliTarget {
 pub fn run() {
     let builder = specta_builder();
     let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             let log_dir = app.path().app_log_dir()?;
@@ -74,7 +96,7 @@ pub fn run() {
             };
             // The engine spawns its tasks on Tauri's Tokio runtime.
             let engine = tauri::async_runtime::block_on(async { Engine::start(config) });
-            app.manage(AppState { engine });
+            app.manage(AppState { engine, watchers: Default::default() });
             Ok(())
         })
         .build(tauri::generate_context!())

@@ -2,6 +2,9 @@
 //! Nothing here holds logic of its own.
 
 pub mod connection;
+pub mod prompts;
+pub mod sessions;
+pub mod system;
 
 use serde::Serialize;
 

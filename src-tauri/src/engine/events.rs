@@ -30,10 +30,15 @@ pub enum ChatEventKind {
     AssistantMessage { message_id: String, content: String },
     ReasoningDelta { reasoning_id: String, delta: String },
     Reasoning { reasoning_id: String, content: String },
-    ToolStarted { tool_call_id: String, tool_name: String, arguments: Option<Value> },
+    ToolStarted {
+        tool_call_id: String,
+        tool_name: String,
+        #[specta(type = Option<specta_typescript::Unknown>)]
+        arguments: Option<Value>,
+    },
     ToolOutput { tool_call_id: String, output: String },
     ToolCompleted { tool_call_id: String, success: bool, output: Option<String>, error: Option<String> },
-    Usage { model: String, input_tokens: Option<i64>, output_tokens: Option<i64> },
+    Usage { model: String, input_tokens: Option<u32>, output_tokens: Option<u32> },
     TitleChanged { title: String },
     SessionError { error_type: String, message: String },
     /// The turn is over; the agent waits for the user.
@@ -56,6 +61,11 @@ impl ChatEvent {
             ChatEventKind::MessageDelta { .. } | ChatEventKind::ReasoningDelta { .. } | ChatEventKind::ToolOutput { .. }
         )
     }
+}
+
+/// Token counts arrive as JSON numbers; the UI needs them as plain (saturating) integers.
+fn tokens(n: f64) -> u32 {
+    n as u32
 }
 
 /// Read a payload without copying it: this runs once per streamed delta.
@@ -84,7 +94,7 @@ struct ToolResult { content: String }
 struct ToolError { message: String }
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Usage { #[serde(default)] model: String, input_tokens: Option<i64>, output_tokens: Option<i64> }
+struct Usage { #[serde(default)] model: String, input_tokens: Option<f64>, output_tokens: Option<f64> }
 #[derive(Deserialize)]
 struct Title { title: String }
 #[derive(Deserialize)]
@@ -133,7 +143,7 @@ fn map_kind(event_type: &str, data: &Value) -> Option<ChatEventKind> {
         }
         "assistant.usage" => {
             let u: Usage = field(data)?;
-            K::Usage { model: u.model, input_tokens: u.input_tokens, output_tokens: u.output_tokens }
+            K::Usage { model: u.model, input_tokens: u.input_tokens.map(tokens), output_tokens: u.output_tokens.map(tokens) }
         }
         "session.title_changed" => K::TitleChanged { title: field::<Title>(data)?.title },
         "session.error" => {

@@ -41,10 +41,24 @@ pub enum PromptDetails {
     Write { file_name: String, diff: String },
     Read { path: String },
     Url { url: String, domain: String },
-    Mcp { server_name: String, tool_name: String, arguments: Option<Value> },
+    Mcp {
+        server_name: String,
+        tool_name: String,
+        #[specta(type = Option<specta_typescript::Unknown>)]
+        arguments: Option<Value>,
+    },
     Memory { fact: String },
-    CustomTool { tool_name: String, description: String, arguments: Option<Value> },
-    Other { request_kind: String, raw: Value },
+    CustomTool {
+        tool_name: String,
+        description: String,
+        #[specta(type = Option<specta_typescript::Unknown>)]
+        arguments: Option<Value>,
+    },
+    Other {
+        request_kind: String,
+        #[specta(type = specta_typescript::Unknown)]
+        raw: Value,
+    },
 }
 
 /// The user's answer.

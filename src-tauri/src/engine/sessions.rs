@@ -268,6 +268,19 @@ impl SessionService {
         Ok(())
     }
 
+    /// Give a session a name of the user's choosing (1-100 characters once trimmed).
+    pub async fn rename(&self, session_id: &str, title: &str) -> EngineResult<()> {
+        let name = title.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(EngineError::InvalidRequest("A session name must be 1 to 100 characters long.".into()));
+        }
+        let live = self.live_or_resume(session_id).await?;
+        let session = self.attached_session(&live).await?;
+        session.rpc().name().set(github_copilot_sdk::rpc::NameSetRequest { name: name.to_owned() }).await?;
+        tracing::info!(session = session_id, "session renamed");
+        Ok(())
+    }
+
     pub async fn models(&self) -> EngineResult<Vec<ModelInfo>> {
         let models = self.client()?.list_models().await?;
         Ok(models.into_iter().map(|m| ModelInfo { id: m.id.clone(), name: m.name.clone() }).collect())

@@ -5,9 +5,46 @@
 
 import { Channel, isTauri } from "@tauri-apps/api/core";
 import { getContext } from "svelte";
-import { commands, type AppError, type ConnectionState } from "./bindings";
+import {
+  commands,
+  type AppError,
+  type AuthStatus,
+  type ChatEvent,
+  type ChatEventKind,
+  type ConnectionState,
+  type ModelInfo,
+  type NewSession,
+  type PermissionAnswer,
+  type PermissionPrompt,
+  type PromptDetails,
+  type PromptEvent,
+  type SessionSummary,
+  type UserAnswer,
+  type UserQuestion,
+} from "./bindings";
 
-export type { AppError, ConnectionState };
+export type {
+  AppError,
+  AuthStatus,
+  ChatEvent,
+  ChatEventKind,
+  ConnectionState,
+  ModelInfo,
+  NewSession,
+  PermissionAnswer,
+  PermissionPrompt,
+  PromptDetails,
+  PromptEvent,
+  SessionSummary,
+  UserAnswer,
+  UserQuestion,
+};
+
+/** An open session: its stored history, and `close` to stop its live events. */
+export interface OpenedSession {
+  history: ChatEvent[];
+  close(): Promise<void>;
+}
 
 /** Everything the UI may ask of Rust. */
 export interface Backend {
@@ -17,6 +54,33 @@ export interface Backend {
   onConnection(onState: (state: ConnectionState) => void): Promise<() => void>;
   /** Asks Rust to start the CLI again after it failed. */
   retry(): Promise<void>;
+
+  /** Stored sessions, newest first. */
+  listSessions(): Promise<SessionSummary[]>;
+  createSession(request: NewSession): Promise<SessionSummary>;
+  /**
+   * Opens a session: resolves to its stored history and calls `onEvents` with each later batch of events.
+   * A batch may repeat events already in the history (same `id`); keep the first.
+   */
+  openSession(sessionId: string, onEvents: (batch: ChatEvent[]) => void): Promise<OpenedSession>;
+  send(sessionId: string, text: string): Promise<void>;
+  /** Stops the running turn. */
+  abort(sessionId: string): Promise<void>;
+  rename(sessionId: string, title: string): Promise<void>;
+  deleteSession(sessionId: string): Promise<void>;
+  models(): Promise<ModelInfo[]>;
+  account(): Promise<AuthStatus>;
+
+  /** Calls `onEvent` with every pending prompt, then every change; resolves to a function that stops the calls. */
+  onPrompts(onEvent: (event: PromptEvent) => void): Promise<() => void>;
+  decide(requestId: string, answer: PermissionAnswer): Promise<void>;
+  answer(requestId: string, answer: UserAnswer): Promise<void>;
+
+  /** Opens an http(s) or mailto link in the system browser (ask the user first). */
+  openLink(url: string): Promise<void>;
+  /** The native folder picker; `null` when cancelled. */
+  pickFolder(): Promise<string | null>;
+  defaultWorkingDirectory(): Promise<string>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -83,6 +147,93 @@ export function createTauriBackend(): Backend {
     async retry() {
       requireTauri();
       await unwrap(commands.retryConnection());
+    },
+
+    async listSessions() {
+      requireTauri();
+      return unwrap(commands.listSessions());
+    },
+
+    async createSession(request) {
+      requireTauri();
+      return unwrap(commands.createSession(request));
+    },
+
+    async openSession(sessionId, onEvents) {
+      requireTauri();
+      const channel = new Channel<ChatEvent[]>(onEvents);
+      const history = await unwrap(commands.openSession(sessionId, channel));
+      return {
+        history,
+        async close() {
+          channel.onmessage = () => {};
+          await unwrap(commands.closeSession(sessionId));
+        },
+      };
+    },
+
+    async send(sessionId, text) {
+      requireTauri();
+      await unwrap(commands.sendMessage(sessionId, text));
+    },
+
+    async abort(sessionId) {
+      requireTauri();
+      await unwrap(commands.abortTurn(sessionId));
+    },
+
+    async rename(sessionId, title) {
+      requireTauri();
+      await unwrap(commands.renameSession(sessionId, title));
+    },
+
+    async deleteSession(sessionId) {
+      requireTauri();
+      await unwrap(commands.deleteSession(sessionId));
+    },
+
+    async models() {
+      requireTauri();
+      return unwrap(commands.listModels());
+    },
+
+    async account() {
+      requireTauri();
+      return unwrap(commands.authStatus());
+    },
+
+    async onPrompts(onEvent) {
+      requireTauri();
+      const channel = new Channel<PromptEvent>(onEvent);
+      await unwrap(commands.watchPrompts(channel));
+      return () => {
+        channel.onmessage = () => {};
+      };
+    },
+
+    async decide(requestId, answer) {
+      requireTauri();
+      await unwrap(commands.decidePermission(requestId, answer));
+    },
+
+    async answer(requestId, answer) {
+      requireTauri();
+      await unwrap(commands.answerQuestion(requestId, answer));
+    },
+
+    async openLink(url) {
+      requireTauri();
+      await unwrap(commands.openLink(url));
+    },
+
+    async pickFolder() {
+      requireTauri();
+      return unwrap(commands.pickFolder());
+    },
+
+    async defaultWorkingDirectory() {
+      requireTauri();
+      return unwrap(commands.defaultWorkingDirectory());
     },
   };
 }

@@ -12,6 +12,46 @@ export const commands = {
 	watchConnection: (onState: Channel<ConnectionState>) => typedError<null, AppError>(__TAURI_INVOKE("watch_connection", { onState })),
 	/**  Try to start the CLI again after the supervisor gave up. */
 	retryConnection: () => typedError<null, AppError>(__TAURI_INVOKE("retry_connection")),
+	/**  Stored sessions, newest first. */
+	listSessions: () => typedError<SessionSummary[], AppError>(__TAURI_INVOKE("list_sessions")),
+	/**  Start a session in `request.workingDirectory` with `request.model`. */
+	createSession: (request: NewSession) => typedError<SessionSummary, AppError>(__TAURI_INVOKE("create_session", { request })),
+	/**
+	 *  Open a session: its stored history comes back, and every later event goes down `on_events` in
+	 *  coalesced batches until `close_session` (or the webview goes away). Events that arrive while the
+	 *  history loads can appear in both; the UI keeps the first of each id.
+	 */
+	openSession: (sessionId: string, onEvents: Channel<ChatEvent[]>) => typedError<ChatEvent[], AppError>(__TAURI_INVOKE("open_session", { sessionId, onEvents })),
+	/**  Stop sending a session's events (the user switched away from it). */
+	closeSession: (sessionId: string) => typedError<null, AppError>(__TAURI_INVOKE("close_session", { sessionId })),
+	/**  Send a user message; the reply streams through the session's channel. */
+	sendMessage: (sessionId: string, text: string) => typedError<null, AppError>(__TAURI_INVOKE("send_message", { sessionId, text })),
+	/**  Stop the running turn. */
+	abortTurn: (sessionId: string) => typedError<null, AppError>(__TAURI_INVOKE("abort_turn", { sessionId })),
+	/**  Name a session. */
+	renameSession: (sessionId: string, title: string) => typedError<null, AppError>(__TAURI_INVOKE("rename_session", { sessionId, title })),
+	/**  Delete a session and its stored history. */
+	deleteSession: (sessionId: string) => typedError<null, AppError>(__TAURI_INVOKE("delete_session", { sessionId })),
+	/**  Models the connected CLI offers. */
+	listModels: () => typedError<ModelInfo[], AppError>(__TAURI_INVOKE("list_models")),
+	/**  Who the CLI is signed in as. */
+	authStatus: () => typedError<AuthStatus, AppError>(__TAURI_INVOKE("auth_status")),
+	/**
+	 *  Push every pending prompt, then every change, through `on_prompt`. While this channel is open
+	 *  the window counts as someone who can answer; without one the broker denies (nobody to ask).
+	 *  A prompt that arrives while the window is in the background also raises a notification.
+	 */
+	watchPrompts: (onPrompt: Channel<PromptEvent>) => typedError<null, AppError>(__TAURI_INVOKE("watch_prompts", { onPrompt })),
+	/**  Answer a permission prompt. */
+	decidePermission: (requestId: string, answer: PermissionAnswer) => typedError<null, AppError>(__TAURI_INVOKE("decide_permission", { requestId, answer })),
+	/**  Answer a question from the agent. */
+	answerQuestion: (requestId: string, answer: UserAnswer) => typedError<null, AppError>(__TAURI_INVOKE("answer_question", { requestId, answer })),
+	/**  Open a web link (http, https or mailto) in the user's browser. The UI asks the user first. */
+	openLink: (url: string) => typedError<null, AppError>(__TAURI_INVOKE("open_link", { url })),
+	/**  Ask for a folder with the system's dialog; `None` when the user cancels. */
+	pickFolder: () => typedError<string | null, AppError>(__TAURI_INVOKE("pick_folder")),
+	/**  Where a new session starts unless the user picks another folder. */
+	defaultWorkingDirectory: () => typedError<string, AppError>(__TAURI_INVOKE("default_working_directory")),
 };
 
 /* Types */
@@ -21,8 +61,90 @@ export type AppError = {
 	message: string,
 };
 
+export type AuthStatus = {
+	authenticated: boolean,
+	login: string | null,
+	authType: string | null,
+	host: string | null,
+	message: string | null,
+};
+
+/**  One event as the UI sees it. `id` is the CLI's event id (for a coalesced delta, the first). */
+export type ChatEvent = {
+	id: string,
+	timestamp: string,
+	kind: ChatEventKind,
+};
+
+export type ChatEventKind = { type: "userMessage"; content: string } | { type: "turnStarted" } | 
+/**  Streamed text of an assistant message; the matching `AssistantMessage` carries it whole. */
+{ type: "messageDelta"; messageId: string; delta: string } | { type: "assistantMessage"; messageId: string; content: string } | { type: "reasoningDelta"; reasoningId: string; delta: string } | { type: "reasoning"; reasoningId: string; content: string } | { type: "toolStarted"; toolCallId: string; toolName: string; arguments: unknown | null } | { type: "toolOutput"; toolCallId: string; output: string } | { type: "toolCompleted"; toolCallId: string; success: boolean; output: string | null; error: string | null } | { type: "usage"; model: string; inputTokens: number | null; outputTokens: number | null } | { type: "titleChanged"; title: string } | { type: "sessionError"; errorType: string; message: string } | 
+/**  The turn is over; the agent waits for the user. */
+{ type: "idle" } | 
+/**  The user stopped the turn. */
+{ type: "aborted" };
+
 /**  What the UI shows in its status bar. */
 export type ConnectionState = { state: "connecting" } | { state: "connected"; version: string; protocolVersion: number } | { state: "restarting"; attempt: number; reason: string; retryInMs: number } | { state: "failed"; reason: string } | { state: "stopped" };
+
+export type ModelInfo = {
+	id: string,
+	name: string,
+};
+
+export type NewSession = {
+	model: string | null,
+	workingDirectory: string,
+};
+
+/**  The user's answer. */
+export type PermissionAnswer = { decision: "approveOnce" } | { decision: "approveForSession" } | { decision: "approveForLocation" } | { decision: "approvePermanently" } | { decision: "reject"; feedback: string | null };
+
+/**  What the user must see before deciding. */
+export type PermissionPrompt = {
+	requestId: string,
+	sessionId: string,
+	/**  What the agent says it wants to do. */
+	intention: string | null,
+	details: PromptDetails,
+	/**  "Allow for this session" is offered only when the CLI says it can honour it. */
+	canApproveForSession: boolean,
+	/**  "Allow the domain permanently": URL requests only. */
+	canApprovePermanently: boolean,
+	/**  A warning the CLI attached (for example a sandbox bypass). */
+	warning: string | null,
+};
+
+export type PromptDetails = { kind: "shell"; fullCommandText: string; commands: string[] } | { kind: "write"; fileName: string; diff: string } | { kind: "read"; path: string } | { kind: "url"; url: string; domain: string } | { kind: "mcp"; serverName: string; toolName: string; arguments: unknown | null } | { kind: "memory"; fact: string } | { kind: "customTool"; toolName: string; description: string; arguments: unknown | null } | { kind: "other"; requestKind: string; raw: unknown };
+
+/**  Changes to the pending set, for whoever shows prompts. */
+export type PromptEvent = { type: "permissionRequested"; prompt: PermissionPrompt } | { type: "questionAsked"; question: UserQuestion } | 
+/**  Answered here, elsewhere, or withdrawn by the CLI. */
+{ type: "resolved"; requestId: string };
+
+/**  A stored session as the history list shows it. */
+export type SessionSummary = {
+	id: string,
+	title: string | null,
+	summary: string | null,
+	workingDirectory: string | null,
+	createdAt: string,
+	modifiedAt: string,
+};
+
+export type UserAnswer = {
+	answer: string,
+	wasFreeform: boolean,
+};
+
+/**  A question the agent asks the user. */
+export type UserQuestion = {
+	requestId: string,
+	sessionId: string,
+	question: string,
+	choices: string[],
+	allowFreeform: boolean,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

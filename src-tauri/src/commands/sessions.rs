@@ -1,0 +1,106 @@
+//! Commands about sessions: list, create, open (history plus a live event channel), send, stop,
+//! rename, delete, and the models a new session can use.
+
+use tauri::ipc::Channel;
+use tauri::State;
+
+use super::CommandResult;
+use crate::AppState;
+use crate::engine::{AuthStatus, ChatEvent, ModelInfo, NewSession, SessionSummary};
+
+/// Stored sessions, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_sessions(state: State<'_, AppState>) -> CommandResult<Vec<SessionSummary>> {
+    Ok(state.engine.sessions.list().await?)
+}
+
+/// Start a session in `request.workingDirectory` with `request.model`.
+#[tauri::command]
+#[specta::specta]
+pub async fn create_session(state: State<'_, AppState>, request: NewSession) -> CommandResult<SessionSummary> {
+    Ok(state.engine.sessions.create(request).await?)
+}
+
+/// Open a session: its stored history comes back, and every later event goes down `on_events` in
+/// coalesced batches until `close_session` (or the webview goes away). Events that arrive while the
+/// history loads can appear in both; the UI keeps the first of each id.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_session(
+    state: State<'_, AppState>,
+    session_id: String,
+    on_events: Channel<Vec<ChatEvent>>,
+) -> CommandResult<Vec<ChatEvent>> {
+    let engine = &state.engine;
+    // Subscribe before reading history so nothing falls between the two.
+    let mut stream = engine.sessions.subscribe(&session_id).await?;
+    let history = engine.sessions.history(&session_id).await?;
+    let forward = tauri::async_runtime::spawn(async move {
+        while let Some(batch) = stream.next_batch().await {
+            if on_events.send(batch).is_err() {
+                break; // the webview reloaded or closed
+            }
+        }
+    });
+    if let Some(previous) = state.watchers.lock().unwrap().insert(session_id, forward) {
+        previous.abort();
+    }
+    Ok(history)
+}
+
+/// Stop sending a session's events (the user switched away from it).
+#[tauri::command]
+#[specta::specta]
+pub fn close_session(state: State<'_, AppState>, session_id: String) -> CommandResult<()> {
+    if let Some(forward) = state.watchers.lock().unwrap().remove(&session_id) {
+        forward.abort();
+    }
+    Ok(())
+}
+
+/// Send a user message; the reply streams through the session's channel.
+#[tauri::command]
+#[specta::specta]
+pub async fn send_message(state: State<'_, AppState>, session_id: String, text: String) -> CommandResult<()> {
+    state.engine.sessions.send(&session_id, &text).await?;
+    Ok(())
+}
+
+/// Stop the running turn.
+#[tauri::command]
+#[specta::specta]
+pub async fn abort_turn(state: State<'_, AppState>, session_id: String) -> CommandResult<()> {
+    Ok(state.engine.sessions.abort(&session_id).await?)
+}
+
+/// Name a session.
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_session(state: State<'_, AppState>, session_id: String, title: String) -> CommandResult<()> {
+    Ok(state.engine.sessions.rename(&session_id, &title).await?)
+}
+
+/// Delete a session and its stored history.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_session(state: State<'_, AppState>, session_id: String) -> CommandResult<()> {
+    if let Some(forward) = state.watchers.lock().unwrap().remove(&session_id) {
+        forward.abort();
+    }
+    Ok(state.engine.sessions.delete(&session_id).await?)
+}
+
+/// Models the connected CLI offers.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_models(state: State<'_, AppState>) -> CommandResult<Vec<ModelInfo>> {
+    Ok(state.engine.sessions.models().await?)
+}
+
+/// Who the CLI is signed in as.
+#[tauri::command]
+#[specta::specta]
+pub async fn auth_status(state: State<'_, AppState>) -> CommandResult<AuthStatus> {
+    Ok(state.engine.sessions.auth_status().await?)
+}
