@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
@@ -112,6 +113,58 @@ impl Target {
         }
     }
 
+    /// An open modal or dialog (`<dialog open>` or `role="dialog"`/`"alertdialog"`) named by its
+    /// `aria-label` or by a heading inside it (what `aria-labelledby` points at).
+    pub fn dialog(name: &str) -> Self {
+        let literal = xpath_literal(name);
+        let named = format!(
+            "@aria-label={literal} or .//*[self::h1 or self::h2 or self::h3][normalize-space(.)={literal}]"
+        );
+        Target {
+            xpath: format!(
+                "//dialog[@open][{named}] | //*[@role='dialog' or @role='alertdialog'][{named}]"
+            ),
+            description: format!("dialog \"{name}\""),
+        }
+    }
+
+    /// A text field (`<textarea>`, `<input>`) named by its `aria-label` or its `<label>`.
+    pub fn textbox(name: &str) -> Self {
+        let literal = xpath_literal(name);
+        Target {
+            xpath: format!(
+                "//textarea[@aria-label={literal}] | //input[@aria-label={literal}] | \
+                 //label[normalize-space(.)={literal}]//*[self::input or self::textarea] | \
+                 //*[self::input or self::textarea][@id=//label[normalize-space(.)={literal}]/@for]"
+            ),
+            description: format!("textbox \"{name}\""),
+        }
+    }
+
+    /// An `<article>` named `name` (a chat message: "You", "Copilot"; a tool card: "Tool: bash").
+    pub fn article(name: &str) -> Self {
+        Target {
+            xpath: format!("//article[@aria-label={}]", xpath_literal(name)),
+            description: format!("article \"{name}\""),
+        }
+    }
+
+    /// The `index`-th (1-based) match of `self`, in document order.
+    pub fn nth(&self, index: usize) -> Self {
+        Target {
+            xpath: format!("({})[{index}]", self.xpath),
+            description: format!("{} #{index}", self.description),
+        }
+    }
+
+    /// The last match of `self`, in document order.
+    pub fn last(&self) -> Self {
+        Target {
+            xpath: format!("({})[last()]", self.xpath),
+            description: format!("last {}", self.description),
+        }
+    }
+
     /// Any XPath, for what roles cannot express. `description` is for messages.
     pub fn xpath(xpath: &str, description: &str) -> Self {
         Target {
@@ -192,7 +245,7 @@ pub struct AppUnderTest {
     // Fields drop in this order: session, then processes, then the home they used.
     client: fantoccini::Client,
     driver: Driver,
-    home: TestHome,
+    home: Arc<TestHome>,
     timings: LaunchTimings,
     started: Instant,
 }
@@ -204,6 +257,24 @@ impl AppUnderTest {
     /// # Panics
     /// When the app is not built, or tauri-driver, WebKitWebDriver or a display is missing.
     pub async fn launch(options: LaunchOptions) -> AppUnderTest {
+        Self::launch_in(Arc::new(TestHome::new()), options).await
+    }
+
+    /// Quit the app (its WebDriver session ends, the app and its CLI exit) and start it again in
+    /// the same home with `options`: what a user sees after restarting the app.
+    pub async fn relaunch(self, options: LaunchOptions) -> AppUnderTest {
+        self.relaunch_after(options, |_| {}).await
+    }
+
+    /// Like [`Self::relaunch`], running `between` on the home while the app is not running.
+    pub async fn relaunch_after(self, options: LaunchOptions, between: impl FnOnce(&TestHome)) -> AppUnderTest {
+        let home = self.home.clone();
+        drop(self);
+        between(&home);
+        Self::launch_in(home, options).await
+    }
+
+    async fn launch_in(home: Arc<TestHome>, options: LaunchOptions) -> AppUnderTest {
         let app = app_binary();
         if !app.is_file() {
             panic!(
@@ -214,7 +285,6 @@ impl AppUnderTest {
         }
         let tools = webdriver::require_tools();
         let started = Instant::now();
-        let home = TestHome::new();
         let runtime_dir = home.root().join("run");
         create_private_dir(&runtime_dir);
 
@@ -348,6 +418,73 @@ impl AppUnderTest {
         }
     }
 
+    /// Wait until `target` is gone (a dialog closed, a row deleted).
+    pub async fn wait_gone(&self, target: &Target, hang_guard: Duration) {
+        let deadline = Instant::now() + hang_guard;
+        while self.find(target).await.is_some() {
+            if Instant::now() > deadline {
+                self.fail(&format!("{target} was still there after {hang_guard:?}")).await;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// How many elements match `target` now.
+    pub async fn count(&self, target: &Target) -> usize {
+        self.client
+            .find_all(Locator::XPath(target.as_xpath()))
+            .await
+            .map(|all| all.len())
+            .unwrap_or(0)
+    }
+
+    /// Click `target` once it is there.
+    pub async fn click(&self, target: &Target, hang_guard: Duration) {
+        let element = self.wait_for(target, hang_guard).await;
+        if let Err(e) = element.click().await {
+            self.fail(&format!("could not click {target}: {e}")).await;
+        }
+    }
+
+    /// Replace the text of the field `target` with `text`, typed as keystrokes.
+    pub async fn fill(&self, target: &Target, text: &str, hang_guard: Duration) {
+        let element = self.wait_for(target, hang_guard).await;
+        if let Err(e) = element.clear().await {
+            self.fail(&format!("could not clear {target}: {e}")).await;
+        }
+        if let Err(e) = element.send_keys(text).await {
+            self.fail(&format!("could not type into {target}: {e}")).await;
+        }
+    }
+
+    /// Press Enter in `target`.
+    pub async fn press_enter(&self, target: &Target, hang_guard: Duration) {
+        let element = self.wait_for(target, hang_guard).await;
+        if let Err(e) = element.send_keys("\u{E007}").await {
+            self.fail(&format!("could not press Enter in {target}: {e}")).await;
+        }
+    }
+
+    /// Run `script` (a function body; `arguments` are `args`) in the page and return its value.
+    pub async fn eval(&self, script: &str, args: Vec<serde_json::Value>) -> serde_json::Value {
+        match self.client.execute(script, args).await {
+            Ok(value) => value,
+            Err(e) => self.fail(&format!("script failed: {e}\n{script}")).await,
+        }
+    }
+
+    /// The accessible name (aria-label, else trimmed text) of the focused element.
+    pub async fn focused_name(&self) -> String {
+        let value = self
+            .eval(
+                "const e = document.activeElement; \
+                 return e ? (e.getAttribute('aria-label') || e.innerText || e.value || '').trim() : '';",
+                vec![],
+            )
+            .await;
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
     /// Save a PNG of the window as `<target>/screenshots/<name>` and return its path.
     ///
     /// Wait for what the picture should show first. The capture can lag the DOM by about a
@@ -396,7 +533,7 @@ impl AppUnderTest {
     }
 
     /// Panic with `message`, after saving what the window showed and the driver log's tail.
-    async fn fail(&self, message: &str) -> ! {
+    pub async fn fail(&self, message: &str) -> ! {
         let shot = match self.client.screenshot().await {
             Ok(png) => format!("screenshot: {}", save_png("failure.png", &png).display()),
             Err(e) => format!("no screenshot: {e}"),

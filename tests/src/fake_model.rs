@@ -355,6 +355,15 @@ struct ScriptInner {
     streams_completed: AtomicUsize,
     streams_cancelled: AtomicUsize,
     next_id: AtomicUsize,
+    timings: Mutex<Vec<StreamTiming>>,
+}
+
+/// When a streamed text reply sent its first and last content chunk (wall clock, so a benchmark
+/// can compare it with times taken inside the app's webview on the same machine).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StreamTiming {
+    pub first_content: Option<std::time::SystemTime>,
+    pub last_content: Option<std::time::SystemTime>,
 }
 
 /// The scripted rule engine and request log. Cheap to clone (shared state).
@@ -378,6 +387,7 @@ impl Script {
             streams_started: AtomicUsize::new(0),
             streams_completed: AtomicUsize::new(0),
             streams_cancelled: AtomicUsize::new(0),
+            timings: Mutex::default(),
             next_id: AtomicUsize::new(1),
         }))
     }
@@ -513,6 +523,23 @@ impl Script {
     }
 
     /// Streamed responses begun / finished to the end / dropped early by the client.
+    /// First/last content chunk times of every text stream so far, in the order they started.
+    pub fn stream_timings(&self) -> Vec<StreamTiming> {
+        self.0.timings.lock().unwrap().clone()
+    }
+
+    fn mark_stream(&self, index: usize, first: bool) {
+        let mut timings = self.0.timings.lock().unwrap();
+        let now = std::time::SystemTime::now();
+        if let Some(t) = timings.get_mut(index) {
+            if first {
+                t.first_content.get_or_insert(now);
+            } else {
+                t.last_content = Some(now);
+            }
+        }
+    }
+
     pub fn stream_counts(&self) -> (usize, usize, usize) {
         (
             self.0.streams_started.load(Ordering::SeqCst),
@@ -687,6 +714,11 @@ impl Drop for StreamGuard {
 
 fn streamed(script: Script, reply: Reply, id: String, model: String) -> Response {
     script.0.streams_started.fetch_add(1, Ordering::SeqCst);
+    let timing = {
+        let mut timings = script.0.timings.lock().unwrap();
+        timings.push(StreamTiming::default());
+        timings.len() - 1
+    };
     let mut guard = StreamGuard {
         script,
         finished: false,
@@ -700,14 +732,18 @@ fn streamed(script: Script, reply: Reply, id: String, model: String) -> Response
                     if i > 0 && !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
+                    guard.script.mark_stream(timing, i == 0);
                     yield Ok(sse(&id, &model, json!({ "content": chunk }), None));
                 }
+                guard.script.mark_stream(timing, false);
                 yield Ok(sse(&id, &model, json!({}), Some("stop")));
             }
             Reply::ManyDeltas { count } => {
                 for i in 0..count {
+                    guard.script.mark_stream(timing, i == 0);
                     yield Ok(sse(&id, &model, json!({ "content": format!("w{i} ") }), None));
                 }
+                guard.script.mark_stream(timing, false);
                 yield Ok(sse(&id, &model, json!({}), Some("stop")));
             }
             Reply::ToolCalls { text, calls } => {

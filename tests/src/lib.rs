@@ -4,13 +4,17 @@
 //! * [`fake_github`] — the GitHub / Copilot API for the token path (`/copilot_internal/user`,
 //!   `/models`, `/chat/completions`), reusing the same rule engine.
 //! * [`cli`] — where the real, vendored Copilot CLI lives, and a throwaway home per test.
+//! * [`webdriver`], [`app`] — the built app in the real webview under tauri-driver.
+//! * [`chat`] — a chat in that app, driven through its controls.
 //!
 //! Everything binds `127.0.0.1` on port 0. Nothing here mocks the CLI itself.
 
+pub mod app;
+pub mod chat;
 pub mod cli;
-pub mod webdriver; pub mod app;
 pub mod fake_github;
 pub mod fake_model;
 mod recording;
+pub mod webdriver;
 
 pub use recording::{RecordedRequest, Recorder};

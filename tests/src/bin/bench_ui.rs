@@ -1,0 +1,262 @@
+//! Benchmark: the chat UI in the built app, in the real webview, with the real CLI signed in to
+//! the fake GitHub + Copilot API. Measures what a user feels:
+//!
+//! * first delta to paint: the fake model sends a reply's first chunk (wall clock) → the first
+//!   animation frame after that text is in the transcript (the webview's wall clock);
+//! * streaming throughput: 3,000 one-word deltas → the deltas per second the transcript shows,
+//!   and whether every word arrived exactly once, in order;
+//! * opening a 10,000-event session: click in the sidebar → its last message on screen; then
+//!   scrolling it from bottom to top (frame times);
+//! * idle memory: resident memory of the app and its WebKit processes, idle after connecting
+//!   and again with the 10,000-event session open.
+//!
+//! Needs the app built (`cd ui && npm run build`, `cargo build -p copilot-desktop`) and a display:
+//! `xvfb-run -a dbus-run-session -- cargo run -p copilot-desktop-tests --bin bench_ui [-- ROUNDS]`.
+//! Figures are for whichever profile of the app is under test (`COPILOT_DESKTOP_APP` to choose).
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use copilot_desktop_tests::app::{AppUnderTest, Target};
+use copilot_desktop_tests::chat::{Chat, HANG_GUARD, copilot_messages, launch_options, session_rows};
+use copilot_desktop_tests::fake_model::{Match, Reply, many_deltas_text};
+use copilot_desktop_tests::webdriver::processes;
+use serde_json::{Value, json};
+
+const TRANSCRIPT: &str = "//*[@role='log'][@aria-label='Transcript']";
+const FLOOD: usize = 3_000;
+const HISTORY_EVENTS: usize = 10_000;
+
+/// Page script: arm a probe that resolves `window.__benchPainted` with the wall-clock time (ms)
+/// of the first animation frame after the transcript's text contains `arguments[0]`.
+const ARM_PAINT_PROBE: &str = r#"
+const [needle, xpath] = arguments;
+let done;
+window.__benchPainted = new Promise((resolve) => { done = resolve; });
+const root = () => document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+const check = () => {
+  const r = root();
+  if (r && r.innerText.includes(needle)) {
+    requestAnimationFrame(() => done(performance.timeOrigin + performance.now()));
+    return true;
+  }
+  return false;
+};
+if (!check()) {
+  const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
+  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+}
+"#;
+
+fn wall_ms(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
+}
+
+/// Resident memory (MiB) of the app and every process under it (WebKit's web and network
+/// processes), summed; plus the app's own.
+fn memory(app: &AppUnderTest) -> (f64, f64) {
+    let root = app.app_process().pid;
+    let rss = |pid: u32| -> f64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
+            .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    // WebKitGTK's helper processes are children of the app; the CLI is not part of the UI's cost.
+    let ui: f64 = std::iter::once(root)
+        .chain(processes::descendants(root))
+        .filter(|pid| {
+            processes::read(*pid)
+                .and_then(|p| p.exe)
+                .and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .is_some_and(|n| !n.starts_with("copilot") || n.starts_with("copilot-desktop"))
+        })
+        .map(rss)
+        .sum();
+    (ui, rss(root))
+}
+
+/// Start watching the page for `needle`; [`painted`] then waits for it.
+async fn arm_paint_probe(app: &AppUnderTest, needle: &str) {
+    app.eval(ARM_PAINT_PROBE, vec![json!(needle), json!(TRANSCRIPT)]).await;
+}
+
+/// The wall-clock time (ms) of the frame that first showed the armed probe's text.
+async fn painted(app: &AppUnderTest) -> f64 {
+    let value = app
+        .client()
+        .execute_async("const done = arguments[arguments.length - 1]; window.__benchPainted.then(done);", vec![])
+        .await
+        .unwrap_or_else(|e| panic!("waiting for the paint probe failed: {e}"));
+    value.as_f64().expect("a time")
+}
+
+/// Rewrite a stored session so it holds `target` events: its last turn repeated with fresh ids,
+/// each a new question and answer (the CLI's own event format, as it wrote it).
+fn grow_session(events_file: &Path, target: usize) -> usize {
+    let text = std::fs::read_to_string(events_file).expect("read events.jsonl");
+    let mut events: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let shutdown: Vec<Value> = events.iter().filter(|e| e["type"] == "session.shutdown").cloned().collect();
+    events.retain(|e| e["type"] != "session.shutdown");
+    let start = events.iter().rposition(|e| e["type"] == "user.message").expect("a user message");
+    let turn: Vec<Value> = events[start..].to_vec();
+    let mut n = 0;
+    while events.len() < target {
+        n += 1;
+        for template in &turn {
+            let mut e = template.clone();
+            let parent = events.last().map(|p| p["id"].clone()).unwrap_or(Value::Null);
+            e["id"] = json!(uuid_like(n, events.len()));
+            e["parentId"] = parent;
+            match e["type"].as_str() {
+                Some("user.message") => {
+                    e["data"]["content"] = json!(format!("Synthetic question {n}"));
+                    e["data"]["transformedContent"] = json!(format!("Synthetic question {n}"));
+                    e["data"]["messageId"] = json!(uuid_like(n, 1));
+                }
+                Some("assistant.message") => {
+                    e["data"]["messageId"] = json!(uuid_like(n, 2));
+                    e["data"]["content"] = json!(format!(
+                        "Synthetic answer {n}: some **markdown**, `code`, and a list:\n\n- one\n- two\n\n```rust\nfn main() {{ println!(\"{n}\"); }}\n```"
+                    ));
+                }
+                _ => {}
+            }
+            events.push(e);
+        }
+    }
+    let mut out = String::new();
+    for e in events.iter().chain(&shutdown) {
+        out.push_str(&e.to_string());
+        out.push('\n');
+    }
+    std::fs::write(events_file, out).expect("write events.jsonl");
+    n
+}
+
+fn uuid_like(a: usize, b: usize) -> String {
+    format!("{:08x}-0000-4000-8000-{:012x}", a, b)
+}
+
+#[tokio::main]
+async fn main() {
+    let rounds: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let chat = Chat::start().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (idle_total, idle_app) = memory(&chat.app);
+
+    // First delta to paint.
+    chat.new_session().await;
+    let mut first_paint = Vec::new();
+    for round in 0..rounds {
+        let marker = format!("FIRST-{round}-MARK");
+        let reply = format!("{marker} and then the rest of a short answer.");
+        chat.github.when_once(Match::user_contains(format!("paint {round}")), Reply::text_in_chunks(&reply, 4));
+        let streams_before = chat.github.stream_timings().len();
+        arm_paint_probe(&chat.app, &marker).await;
+        chat.send(&format!("paint {round} please")).await;
+        let painted = painted(&chat.app).await;
+        chat.wait_idle().await;
+        let timing = chat.github.stream_timings()[streams_before..]
+            .iter()
+            .find_map(|t| t.first_content)
+            .expect("the reply streamed");
+        first_paint.push(painted - wall_ms(timing));
+    }
+
+    // Throughput: 3,000 deltas.
+    let mut rates = Vec::new();
+    let mut lossless = true;
+    for round in 0..rounds.min(3) {
+        chat.github.when_once(Match::user_contains(format!("flood {round}")), Reply::many_deltas(FLOOD));
+        let streams_before = chat.github.stream_timings().len();
+        let last_word = format!("w{} ", FLOOD - 1);
+        arm_paint_probe(&chat.app, last_word.trim_end()).await;
+        chat.send(&format!("flood {round} please")).await;
+        let painted = painted(&chat.app).await;
+        chat.wait_idle().await;
+        let timing = chat.github.stream_timings()[streams_before..].iter().find(|t| t.first_content.is_some()).copied().expect("flood streamed");
+        let seconds = (painted - wall_ms(timing.first_content.unwrap())) / 1000.0;
+        rates.push(FLOOD as f64 / seconds);
+        let shown = chat.app.text(&copilot_messages().last()).await.unwrap_or_default();
+        let expected = many_deltas_text(FLOOD);
+        if shown.split_whitespace().collect::<Vec<_>>() != expected.split_whitespace().collect::<Vec<_>>() {
+            lossless = false;
+            eprintln!("[bench] flood {round}: the shown text differs from what was streamed");
+        }
+    }
+
+    // A 10,000-event session: grow the stored session, restart the app, open it.
+    let session_dir = std::fs::read_dir(chat.app.home().session_state_dir())
+        .expect("session-state")
+        .flatten()
+        .find(|e| e.path().join("events.jsonl").is_file())
+        .expect("a stored session")
+        .path();
+    let Chat { app, github } = chat;
+    let mut turns = 0;
+    let app = app
+        .relaunch_after(launch_options(&github), |_| turns = grow_session(&session_dir.join("events.jsonl"), HISTORY_EVENTS))
+        .await;
+    eprintln!("[bench] stored session grown to {HISTORY_EVENTS} events ({turns} synthetic turns)");
+    let chat = Chat { app, github };
+    chat.wait_connected().await;
+    let last_answer = format!("Synthetic answer {turns}:");
+    arm_paint_probe(&chat.app, &last_answer).await;
+    let started = now_ms();
+    chat.app.click(&session_rows(), HANG_GUARD).await;
+    let open_ms = painted(&chat.app).await - started;
+    let scroll = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(TRANSCRIPT)]).await.expect("scroll script");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (open_total, open_app) = memory(&chat.app);
+    let in_dom = chat.app.count(&Target::xpath(&format!("{TRANSCRIPT}//article"), "rendered items")).await;
+
+    println!("UI benchmark ({rounds} rounds; the app under test: {})", copilot_desktop_tests::app::app_binary().display());
+    println!("  first delta to paint       median {:>8.1} ms   all {:?}", median(first_paint.clone()), rounded(&first_paint));
+    println!("  streaming throughput       median {:>8.0} deltas/s (3,000 deltas; every word shown once, in order: {lossless})   all {:?}", median(rates.clone()), rounded(&rates));
+    println!("  open 10,000-event session  {:>8.1} ms   ({in_dom} items in the DOM after opening)", open_ms);
+    println!("  scroll it bottom to top    {scroll}");
+    println!("  idle memory, connected     {idle_total:>8.1} MiB (app process {idle_app:.1} MiB, the rest WebKit)");
+    println!("  idle memory, 10k open      {open_total:>8.1} MiB (app process {open_app:.1} MiB)");
+}
+
+fn now_ms() -> f64 {
+    wall_ms(SystemTime::now())
+}
+
+fn rounded(v: &[f64]) -> Vec<i64> {
+    v.iter().map(|x| x.round() as i64).collect()
+}
+
+/// Page script: scroll the transcript from its bottom to its top one viewport per frame and
+/// report the frame times.
+const SCROLL_TO_TOP: &str = r#"
+const [xpath, done] = arguments;
+const root = document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+const scroller = (() => { let e = root; while (e && e.scrollHeight <= e.clientHeight + 1) e = e.parentElement; return e || root; })();
+scroller.scrollTop = scroller.scrollHeight;
+const frames = [];
+let last = performance.now();
+const step = () => {
+  const now = performance.now();
+  frames.push(now - last);
+  last = now;
+  if (scroller.scrollTop <= 0 || frames.length > 5000) {
+    frames.shift();
+    frames.sort((a, b) => a - b);
+    const pick = (q) => frames[Math.min(frames.length - 1, Math.floor(q * frames.length))];
+    done({ frames: frames.length, medianMs: +pick(0.5).toFixed(1), p95Ms: +pick(0.95).toFixed(1), maxMs: +frames[frames.length - 1].toFixed(1), scrollHeight: scroller.scrollHeight });
+    return;
+  }
+  scroller.scrollTop -= scroller.clientHeight;
+  requestAnimationFrame(step);
+};
+requestAnimationFrame(step);
+"#;
