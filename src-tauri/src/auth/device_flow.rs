@@ -136,6 +136,8 @@ pub enum DeviceFlowState {
         expires_at: Instant,
         /// Current poll interval in GitHub seconds; grows with every `slow_down`.
         interval: u64,
+        /// GitHub seconds until the next poll: the interval, or longer while backing off.
+        next_poll_in: u64,
         /// Polls answered so far (any answer).
         polls: u32,
         /// Set while GitHub cannot be reached or answers with server errors: what went wrong.
@@ -347,14 +349,9 @@ pub struct DeviceFlowClient {
 
 impl DeviceFlowClient {
     pub fn new(config: DeviceFlowConfig) -> Result<Self, DeviceFlowError> {
+        // Messages name the configured host, even when a test sends the requests elsewhere.
+        let host = normalize_host(&config.host)?;
         let base_url = config.base_url()?;
-        let host = match &config.base_url {
-            Some(_) => url::Url::parse(&base_url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_owned))
-                .unwrap_or_else(|| base_url.clone()),
-            None => normalize_host(&config.host)?,
-        };
         // reqwest is built without a default crypto provider; ring is ours. Err means one is
         // already installed for the process, which is just as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -438,18 +435,19 @@ impl DeviceFlowClient {
         let mut trouble: Option<String> = None;
         let expired = |trouble: &Option<String>| DeviceFlowError::Expired { last_trouble: trouble.clone() };
         loop {
+            let wait = match failures {
+                0 => interval,
+                n => backoff_secs(interval, n, self.config.max_backoff_secs),
+            };
             progress(&DeviceFlowState::Waiting {
                 user_code: code.user_code.clone(),
                 verification_uri: code.verification_uri.clone(),
                 expires_at: code.expires_at,
                 interval,
+                next_poll_in: wait,
                 polls,
                 trouble: trouble.clone(),
             });
-            let wait = match failures {
-                0 => interval,
-                n => backoff_secs(interval, n, self.config.max_backoff_secs),
-            };
             let wake = Instant::now() + self.config.duration(wait);
             if wake >= code.expires_at {
                 // The next poll would come too late: wait out the code so a countdown ends at zero.
