@@ -47,7 +47,7 @@ impl SecretKey {
 pub enum KeychainError {
     #[error("{}", unavailable_message(detail))]
     Unavailable { detail: String },
-    #[error("The keychain is locked, or unlocking it was refused ({}). Unlock it and try again, or keep the token in memory for this run only.", detail.trim_end_matches('.'))]
+    #[error("The keychain is locked, unlocking it was refused, or it has no default keyring to keep secrets in ({}). Unlock it (or create a default keyring) and try again, or keep the token in memory for this run only.", detail.trim_end_matches('.'))]
     Locked { detail: String },
     #[error("The keychain could not {action} the secret: {}. Try again; if it keeps failing, keep the token in memory for this run only.", detail.trim_end_matches('.'))]
     Other { action: &'static str, detail: String },
