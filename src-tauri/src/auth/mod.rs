@@ -6,6 +6,7 @@ pub mod device_flow;
 pub mod keychain;
 
 pub use device_flow::{
-    CancellationToken, DeviceCode, DeviceFlowClient, DeviceFlowConfig, DeviceFlowError, DeviceFlowState,
+    CancellationToken, DeviceCode, DeviceFlowClient, DeviceFlowConfig, DeviceFlowError,
+    DeviceFlowState,
 };
 pub use keychain::{Keychain, KeychainError, SecretKey, SessionOnlyStore, TokenStore};
