@@ -383,8 +383,8 @@ async fn a_hanging_server_is_a_network_error_worth_retrying() {
 async fn gives_up_locally_when_the_code_expires() {
     let github = FakeGitHubWeb::start().await;
     github.set_grant(CodeGrant {
-        expires_in: 30,
-        interval: Some(2),
+        expires_in: 60,
+        interval: Some(3),
         ..CodeGrant::default()
     });
     github.set_after_script(PollReply::Pending);
@@ -397,14 +397,14 @@ async fn gives_up_locally_when_the_code_expires() {
         "{error:?}"
     );
     assert!(
-        started.elapsed() + SLACK >= UNIT * 30,
+        started.elapsed() + SLACK >= UNIT * 60,
         "gave up after {:?}",
         started.elapsed()
     );
     let polls = github.polls().len();
     assert!(
-        (1..=15).contains(&polls),
-        "{polls} polls in 30 s at a 2 s interval"
+        (1..=20).contains(&polls),
+        "{polls} polls in 60 s at a 3 s interval"
     );
     assert_polling_stopped(&github).await;
 }
