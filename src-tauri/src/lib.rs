@@ -3,6 +3,7 @@
 //! `engine` is the UI-free core; `commands` is the thin Tauri layer over it; this file wires
 //! the two into an app: configuration, logging, managed state, and a clean shutdown.
 
+pub mod auth;
 pub mod commands;
 pub mod engine;
 pub mod secret;

@@ -3,6 +3,8 @@
 //! * [`fake_model`] — an OpenAI-compatible model provider (BYOK path) driven by scripted rules.
 //! * [`fake_github`] — the GitHub / Copilot API for the token path (`/copilot_internal/user`,
 //!   `/models`, `/chat/completions`), reusing the same rule engine.
+//! * [`fake_github_web`] — GitHub's web endpoints for the OAuth device flow (`/login/device/code`,
+//!   `/login/oauth/access_token`), answering from a per-test script.
 //! * [`cli`] — where the real, vendored Copilot CLI lives, and a throwaway home per test.
 //! * [`webdriver`], [`app`] — the built app in the real webview under tauri-driver.
 //! * [`chat`] — a chat in that app, driven through its controls.
@@ -13,6 +15,7 @@ pub mod app;
 pub mod chat;
 pub mod cli;
 pub mod fake_github;
+pub mod fake_github_web;
 pub mod fake_model;
 mod recording;
 pub mod webdriver;

@@ -1,0 +1,12 @@
+//! Signing in, UI-free: GitHub's device flow ([`device_flow`]) and where secrets rest
+//! ([`keychain`]). Nothing here imports `tauri`; commands wrap it. Secrets travel only as
+//! [`crate::secret::Sensitive`] and are registered with the log redactor when they appear.
+
+pub mod device_flow;
+pub mod keychain;
+
+pub use device_flow::{
+    CancellationToken, DeviceCode, DeviceFlowClient, DeviceFlowConfig, DeviceFlowError,
+    DeviceFlowState,
+};
+pub use keychain::{Keychain, KeychainError, SecretKey, SessionOnlyStore, TokenStore};
