@@ -26,5 +26,6 @@ export default defineConfig({
   test: {
     environment: "jsdom",
     include: ["src/**/*.test.ts"],
+    benchmark: { include: ["bench/**/*.bench.ts"] },
   },
 });

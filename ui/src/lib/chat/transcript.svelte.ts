@@ -1,0 +1,624 @@
+// The transcript of one session as the chat view shows it: folds `ChatEvent` batches (stored history, then
+// live batches) into an ordered list of items. Items are objects whose changing fields are `$state`, mutated
+// in place, so a streamed delta re-renders only the item it belongs to; the list itself is replaced (one
+// copy per applied batch) only when items are added or removed. Owns no DOM and no Backend subscription
+// beyond the `openSessionTranscript` helper.
+
+import type { Backend, ChatEvent, ChatEventKind } from "../backend";
+import { FrameBatcher, type FrameBatcherOptions } from "./frame-batcher";
+
+export type ToolStatus = "running" | "succeeded" | "failed";
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What a tool card shows as "what ran", derived from the tool's name and arguments. */
+export type ToolSubject =
+  | { kind: "command"; command: string; description: string | null }
+  | { kind: "edit"; path: string; before: string; after: string }
+  | { kind: "create"; path: string; content: string }
+  | { kind: "path"; path: string }
+  | { kind: "url"; url: string }
+  | { kind: "other"; summary: string | null };
+
+export class UserItem {
+  readonly kind = "user" as const;
+  constructor(
+    readonly key: string,
+    readonly text: string,
+    readonly timestamp: string,
+  ) {}
+}
+
+export class AssistantItem {
+  readonly kind = "assistant" as const;
+  text: string;
+  /** Deltas may still come. */
+  streaming: boolean;
+  /** A partial the user stopped (abort): kept, marked. */
+  stopped: boolean;
+  /** The CLI's whole message arrived; without it, a message is a partial. */
+  final: boolean;
+  constructor(
+    readonly key: string,
+    readonly messageId: string,
+    readonly timestamp: string,
+    /** Given for a message that arrives whole (history): created final, with no write after creation. */
+    content?: string,
+  ) {
+    this.text = $state(content ?? "");
+    this.streaming = $state(content === undefined);
+    this.stopped = $state(false);
+    this.final = content !== undefined;
+  }
+}
+
+export class ReasoningItem {
+  readonly kind = "reasoning" as const;
+  text: string;
+  streaming: boolean;
+  stopped: boolean;
+  final: boolean;
+  constructor(
+    readonly key: string,
+    readonly reasoningId: string,
+    readonly timestamp: string,
+    content?: string,
+  ) {
+    this.text = $state(content ?? "");
+    this.streaming = $state(content === undefined);
+    this.stopped = $state(false);
+    this.final = content !== undefined;
+  }
+}
+
+export class ToolItem {
+  readonly kind = "tool" as const;
+  /** Live output (appended from `toolOutput`), replaced by the final result when the tool completes. */
+  output = $state("");
+  status = $state<ToolStatus>("running");
+  error = $state<string | null>(null);
+  readonly subject: ToolSubject;
+  constructor(
+    readonly key: string,
+    readonly toolCallId: string,
+    readonly toolName: string,
+    readonly args: unknown,
+    readonly timestamp: string,
+  ) {
+    this.subject = describeTool(toolName, args);
+  }
+}
+
+export class ErrorItem {
+  readonly kind = "error" as const;
+  readonly hint: string;
+  constructor(
+    readonly key: string,
+    readonly errorType: string,
+    readonly message: string,
+    readonly timestamp: string,
+  ) {
+    this.hint = hintForError(errorType);
+  }
+}
+
+/** "Stopped by you": the user aborted the turn here. */
+export class StoppedItem {
+  readonly kind = "stopped" as const;
+  constructor(
+    readonly key: string,
+    readonly timestamp: string,
+  ) {}
+}
+
+/** Token usage of one finished turn (the sum of its `usage` events). */
+export class TurnUsageItem {
+  readonly kind = "usage" as const;
+  inputTokens: number;
+  outputTokens: number;
+  models: readonly string[];
+  constructor(
+    readonly key: string,
+    usage: TurnUsage,
+  ) {
+    this.inputTokens = $state(usage.inputTokens);
+    this.outputTokens = $state(usage.outputTokens);
+    this.models = $state.raw(usage.models);
+  }
+}
+
+export type TranscriptItem =
+  | UserItem
+  | AssistantItem
+  | ReasoningItem
+  | ToolItem
+  | ErrorItem
+  | StoppedItem
+  | TurnUsageItem;
+
+export interface TurnUsage extends TokenUsage {
+  /** Distinct models in the order they reported usage. */
+  models: readonly string[];
+}
+
+/** What a transcript view reads. `SessionTranscript` is the implementation. */
+export interface TranscriptView {
+  readonly items: readonly TranscriptItem[];
+  readonly title: string | null;
+  /** A turn is in progress: from a user message (or turn start) until idle or aborted. */
+  readonly running: boolean;
+  /** Usage of the running turn so far; null between turns. */
+  readonly turnUsage: TurnUsage | null;
+  readonly totals: TokenUsage;
+}
+
+// Streaming-only events (deltas, tool output) never come from the stored history, so they can only repeat
+// within a short span of the live channel; remembering the last few suffices and keeps memory bounded.
+const RECENT_STREAM_IDS = 1024;
+
+interface OpenTurn {
+  inputTokens: number;
+  outputTokens: number;
+  models: string[];
+  hasUsage: boolean;
+}
+
+export class SessionTranscript implements TranscriptView {
+  // Reactive state is written once per applied batch (in #publish), from the working values below: a
+  // 10,000-event history costs a handful of signal writes, not tens of thousands.
+  #items = $state.raw<readonly TranscriptItem[]>([]);
+  #title = $state<string | null>(null);
+  #running = $state(false);
+  #turnUsage = $state.raw<TurnUsage | null>(null);
+  #totals = $state.raw<TokenUsage>({ inputTokens: 0, outputTokens: 0 });
+
+  #workingTitle: string | null = null;
+  #workingRunning = false;
+  #usageChanged = false;
+  #totalInput = 0;
+  #totalOutput = 0;
+
+  /** The working list; published to `items` (copied) at the end of an apply that changed its structure. */
+  #list: TranscriptItem[] = [];
+  #structureChanged = false;
+  #seen = new Set<string>();
+  #recentStream = new Set<string>();
+  #recentStreamOrder: string[] = [];
+  #recentStreamNext = 0;
+  /** messageId → item; null marks a message finalized empty (nothing to show, later deltas ignored). */
+  #messages = new Map<string, AssistantItem | null>();
+  #reasoning = new Map<string, ReasoningItem | null>();
+  #tools = new Map<string, ToolItem>();
+  /** Items that have only received deltas so far. */
+  #partials = new Set<AssistantItem | ReasoningItem>();
+  #turn: OpenTurn | null = null;
+  #lastUsage: TurnUsageItem | null = null;
+
+  get items(): readonly TranscriptItem[] {
+    return this.#items;
+  }
+
+  get title(): string | null {
+    return this.#title;
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  get turnUsage(): TurnUsage | null {
+    return this.#turnUsage;
+  }
+
+  get totals(): TokenUsage {
+    return this.#totals;
+  }
+
+  /** Applies one batch of events (history or live), in order. */
+  apply(events: readonly ChatEvent[]): void {
+    for (const event of events) this.#applyEvent(event);
+    this.#publish();
+  }
+
+  /** Applies several batches as one update (what a frame flush hands over). */
+  applyBatches(batches: readonly (readonly ChatEvent[])[]): void {
+    for (const batch of batches) for (const event of batch) this.#applyEvent(event);
+    this.#publish();
+  }
+
+  #publish(): void {
+    if (this.#structureChanged) {
+      this.#structureChanged = false;
+      this.#items = this.#list.slice();
+    }
+    if (this.#title !== this.#workingTitle) this.#title = this.#workingTitle;
+    if (this.#running !== this.#workingRunning) this.#running = this.#workingRunning;
+    if (this.#usageChanged) {
+      this.#usageChanged = false;
+      this.#totals = { inputTokens: this.#totalInput, outputTokens: this.#totalOutput };
+      const turn = this.#turn;
+      this.#turnUsage = turn
+        ? { inputTokens: turn.inputTokens, outputTokens: turn.outputTokens, models: [...turn.models] }
+        : null;
+    }
+  }
+
+  #push(item: TranscriptItem): void {
+    this.#list.push(item);
+    this.#structureChanged = true;
+  }
+
+  #isDuplicate(event: ChatEvent): boolean {
+    const type = event.kind.type;
+    if (type === "messageDelta" || type === "reasoningDelta" || type === "toolOutput") {
+      if (this.#recentStream.has(event.id)) return true;
+      if (this.#recentStreamOrder.length < RECENT_STREAM_IDS) {
+        this.#recentStreamOrder.push(event.id);
+      } else {
+        this.#recentStream.delete(this.#recentStreamOrder[this.#recentStreamNext]!);
+        this.#recentStreamOrder[this.#recentStreamNext] = event.id;
+        this.#recentStreamNext = (this.#recentStreamNext + 1) % RECENT_STREAM_IDS;
+      }
+      this.#recentStream.add(event.id);
+      return false;
+    }
+    if (this.#seen.has(event.id)) return true;
+    this.#seen.add(event.id);
+    return false;
+  }
+
+  #applyEvent(event: ChatEvent): void {
+    if (this.#isDuplicate(event)) return;
+    const kind: ChatEventKind = event.kind;
+    switch (kind.type) {
+      case "userMessage":
+        // A new user message while a turn is open (a history that ends mid-turn, then a resend): close it.
+        if (this.#turn) this.#endTurn(event, "discard");
+        this.#beginTurn();
+        this.#push(new UserItem(event.id, kind.content, event.timestamp));
+        this.#workingRunning = true;
+        break;
+      case "turnStarted":
+        if (!this.#turn) this.#beginTurn();
+        this.#workingRunning = true;
+        break;
+      case "messageDelta": {
+        let message = this.#messages.get(kind.messageId);
+        if (message === null || message?.final) break;
+        if (message === undefined) {
+          message = new AssistantItem(event.id, kind.messageId, event.timestamp);
+          this.#messages.set(kind.messageId, message);
+          this.#partials.add(message);
+          this.#push(message);
+        }
+        message.text += kind.delta;
+        break;
+      }
+      case "assistantMessage":
+        this.#finalize(this.#messages, kind.messageId, kind.content, () => {
+          return new AssistantItem(event.id, kind.messageId, event.timestamp, kind.content);
+        });
+        break;
+      case "reasoningDelta": {
+        let reasoning = this.#reasoning.get(kind.reasoningId);
+        if (reasoning === null || reasoning?.final) break;
+        if (reasoning === undefined) {
+          reasoning = new ReasoningItem(event.id, kind.reasoningId, event.timestamp);
+          this.#reasoning.set(kind.reasoningId, reasoning);
+          this.#partials.add(reasoning);
+          this.#push(reasoning);
+        }
+        reasoning.text += kind.delta;
+        break;
+      }
+      case "reasoning":
+        this.#finalize(this.#reasoning, kind.reasoningId, kind.content, () => {
+          return new ReasoningItem(event.id, kind.reasoningId, event.timestamp, kind.content);
+        });
+        break;
+      case "toolStarted": {
+        if (this.#tools.has(kind.toolCallId)) break;
+        const tool = new ToolItem(event.id, kind.toolCallId, kind.toolName, kind.arguments, event.timestamp);
+        this.#tools.set(kind.toolCallId, tool);
+        this.#push(tool);
+        break;
+      }
+      case "toolOutput": {
+        const tool = this.#tools.get(kind.toolCallId);
+        if (tool && tool.status === "running") tool.output += kind.output;
+        break;
+      }
+      case "toolCompleted": {
+        let tool = this.#tools.get(kind.toolCallId);
+        if (!tool) {
+          // Its start is not in what we were given (a trimmed history): show the result anyway.
+          tool = new ToolItem(event.id, kind.toolCallId, "tool", null, event.timestamp);
+          this.#tools.set(kind.toolCallId, tool);
+          this.#push(tool);
+        }
+        tool.status = kind.success ? "succeeded" : "failed";
+        tool.error = kind.success ? null : (kind.error ?? null);
+        if (kind.output) tool.output = kind.output;
+        break;
+      }
+      case "usage":
+        this.#addUsage(kind.model, kind.inputTokens ?? 0, kind.outputTokens ?? 0);
+        break;
+      case "titleChanged":
+        this.#workingTitle = kind.title;
+        break;
+      case "sessionError":
+        this.#settlePartials("discard");
+        this.#push(new ErrorItem(event.id, kind.errorType, kind.message, event.timestamp));
+        break;
+      case "idle":
+        this.#endTurn(event, "discard");
+        this.#workingRunning = false;
+        break;
+      case "aborted":
+        this.#settlePartials("stop");
+        for (const tool of this.#tools.values()) {
+          if (tool.status === "running") {
+            tool.status = "failed";
+            tool.error = "stopped by you";
+          }
+        }
+        this.#push(new StoppedItem(event.id, event.timestamp));
+        this.#endTurn(event, "stop");
+        this.#workingRunning = false;
+        break;
+    }
+  }
+
+  #finalize<I extends AssistantItem | ReasoningItem>(
+    map: Map<string, I | null>,
+    id: string,
+    content: string,
+    create: () => I,
+  ): void {
+    const existing = map.get(id);
+    if (existing === null) return;
+    if (content.trim() === "") {
+      // A message that carried only tool requests: nothing to show.
+      map.set(id, null);
+      if (existing) this.#remove(existing);
+      return;
+    }
+    if (!existing) {
+      const item = create();
+      map.set(id, item);
+      this.#push(item);
+      return;
+    }
+    if (existing.text !== content) existing.text = content;
+    existing.streaming = false;
+    existing.final = true;
+    this.#partials.delete(existing);
+  }
+
+  #remove(item: TranscriptItem): void {
+    this.#partials.delete(item as AssistantItem);
+    const index = this.#list.lastIndexOf(item);
+    if (index < 0) return;
+    this.#list.splice(index, 1);
+    this.#structureChanged = true;
+  }
+
+  /**
+   * The model attempt ended. A message that only ever got deltas is a discarded partial (the CLI retries a
+   * provider error under a new messageId and never finalizes the old one): remove it; on abort keep it, stopped.
+   */
+  #settlePartials(how: "discard" | "stop"): void {
+    if (this.#partials.size === 0) return;
+    for (const item of this.#partials) {
+      item.streaming = false;
+      if (how === "stop") {
+        item.stopped = true;
+        item.final = true;
+      } else {
+        const index = this.#list.lastIndexOf(item);
+        if (index >= 0) this.#list.splice(index, 1);
+        if (item.kind === "assistant") this.#messages.set(item.messageId, null);
+        else this.#reasoning.set(item.reasoningId, null);
+        this.#structureChanged = true;
+      }
+    }
+    this.#partials.clear();
+  }
+
+  #beginTurn(): void {
+    this.#turn = { inputTokens: 0, outputTokens: 0, models: [], hasUsage: false };
+    this.#usageChanged = true;
+  }
+
+  #endTurn(event: ChatEvent, partials: "discard" | "stop"): void {
+    this.#settlePartials(partials);
+    const turn = this.#turn;
+    this.#turn = null;
+    this.#usageChanged = true;
+    if (turn?.hasUsage) {
+      const item = new TurnUsageItem(`usage:${event.id}`, {
+        inputTokens: turn.inputTokens,
+        outputTokens: turn.outputTokens,
+        models: turn.models,
+      });
+      this.#lastUsage = item;
+      this.#push(item);
+    }
+  }
+
+  #addUsage(model: string, input: number, output: number): void {
+    this.#totalInput += input;
+    this.#totalOutput += output;
+    this.#usageChanged = true;
+    const turn = this.#turn;
+    if (turn) {
+      turn.inputTokens += input;
+      turn.outputTokens += output;
+      turn.hasUsage = true;
+      if (model && !turn.models.includes(model)) turn.models.push(model);
+    } else if (this.#lastUsage) {
+      // Usage reported just after the turn ended belongs to that turn.
+      const last = this.#lastUsage;
+      last.inputTokens += input;
+      last.outputTokens += output;
+      if (model && !last.models.includes(model)) last.models = [...last.models, model];
+    }
+  }
+}
+
+/** What to tell the user after a session error, by its type (the CLI's code, never its message text). */
+export function hintForError(errorType: string): string {
+  const type = errorType.toLowerCase();
+  if (/auth|token|unauthori[sz]ed|forbidden|login/.test(type)) {
+    return "Sign in to GitHub again, then send your message again.";
+  }
+  if (/rate|quota|limit_exceeded|too_many/.test(type)) return "Copilot is rate limited. Wait a moment, then try again.";
+  if (/context|too_long|length/.test(type)) return "The conversation is too long for the model. Start a new session.";
+  if (/network|connect|timeout|offline|socket/.test(type)) {
+    return "Check your network connection, then send your message again.";
+  }
+  if (/model/.test(type)) return "Pick another model, then send your message again.";
+  return "Send your message again to retry.";
+}
+
+const COMMAND_TOOLS = new Set(["bash", "shell", "powershell", "read_bash", "write_bash", "run_in_terminal"]);
+const FETCH_TOOLS = new Set(["web_fetch", "fetch", "fetch_url"]);
+
+function str(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
+}
+
+/** Picks out what a person wants to see of a tool call: the command, the file, the URL. */
+export function describeTool(toolName: string, args: unknown): ToolSubject {
+  const a = typeof args === "object" && args !== null ? (args as Record<string, unknown>) : {};
+  const path = str(a.path) ?? str(a.file_path) ?? str(a.filePath);
+  const command = str(a.command);
+  if (command !== null && (COMMAND_TOOLS.has(toolName) || !path)) {
+    return { kind: "command", command, description: str(a.description) };
+  }
+  if (path !== null) {
+    const before = str(a.old_str);
+    const after = str(a.new_str);
+    if (before !== null || after !== null) return { kind: "edit", path, before: before ?? "", after: after ?? "" };
+    const content = str(a.file_text);
+    if (content !== null) return { kind: "create", path, content };
+    return { kind: "path", path };
+  }
+  const url = str(a.url);
+  if (url !== null || FETCH_TOOLS.has(toolName)) return { kind: "url", url: url ?? "" };
+  return { kind: "other", summary: summarize(args) };
+}
+
+function summarize(args: unknown): string | null {
+  if (args === null || args === undefined) return null;
+  try {
+    const text = JSON.stringify(args);
+    if (!text || text === "{}") return null;
+    return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+  } catch {
+    return null;
+  }
+}
+
+export interface DiffLine {
+  kind: "context" | "added" | "removed";
+  text: string;
+}
+
+// Beyond this many cells of the LCS table a diff is shown as "all removed, all added".
+const DIFF_CELLS = 250_000;
+
+/** A line diff of `before` → `after` (common prefix and suffix, LCS in between). */
+export function diffLines(before: string, after: string): DiffLine[] {
+  const a = before === "" ? [] : before.split("\n");
+  const b = after === "" ? [] : after.split("\n");
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  const out: DiffLine[] = [];
+  for (let i = 0; i < start; i++) out.push({ kind: "context", text: a[i]! });
+  const n = endA - start;
+  const m = endB - start;
+  if (n * m > DIFF_CELLS) {
+    for (let i = start; i < endA; i++) out.push({ kind: "removed", text: a[i]! });
+    for (let j = start; j < endB; j++) out.push({ kind: "added", text: b[j]! });
+  } else {
+    // lcs[i][j]: length of the LCS of a[start+i..endA) and b[start+j..endB), in one flat array.
+    const width = m + 1;
+    const lcs = new Uint32Array((n + 1) * width);
+    for (let i = n - 1; i >= 0; i--) {
+      for (let j = m - 1; j >= 0; j--) {
+        lcs[i * width + j] =
+          a[start + i] === b[start + j]
+            ? lcs[(i + 1) * width + j + 1]! + 1
+            : Math.max(lcs[(i + 1) * width + j]!, lcs[i * width + j + 1]!);
+      }
+    }
+    let i = 0;
+    let j = 0;
+    while (i < n || j < m) {
+      if (i < n && j < m && a[start + i] === b[start + j]) {
+        out.push({ kind: "context", text: a[start + i]! });
+        i++;
+        j++;
+      } else if (j < m && (i === n || lcs[i * width + j + 1]! >= lcs[(i + 1) * width + j]!)) {
+        out.push({ kind: "added", text: b[start + j]! });
+        j++;
+      } else {
+        out.push({ kind: "removed", text: a[start + i]! });
+        i++;
+      }
+    }
+  }
+  for (let i = endA; i < a.length; i++) out.push({ kind: "context", text: a[i]! });
+  return out;
+}
+
+/** An open session's transcript, fed by history then live batches at most once per frame. */
+export interface OpenTranscript {
+  transcript: SessionTranscript;
+  /** Stops the live events (closes the Backend session) and drops what is pending. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `sessionId` through the Backend: live batches are collected (paused) while the history loads,
+ * the history is applied first, then the collected and later batches go in once per animation frame.
+ */
+export async function openSessionTranscript(
+  backend: Pick<Backend, "openSession">,
+  sessionId: string,
+  options: Omit<FrameBatcherOptions, "paused"> = {},
+): Promise<OpenTranscript> {
+  const transcript = new SessionTranscript();
+  const batcher = new FrameBatcher<ChatEvent[]>((batches) => transcript.applyBatches(batches), {
+    ...options,
+    paused: true,
+  });
+  let opened;
+  try {
+    opened = await backend.openSession(sessionId, (batch) => batcher.push(batch));
+  } catch (error) {
+    batcher.dispose();
+    throw error;
+  }
+  transcript.apply(opened.history);
+  batcher.resume();
+  const session = opened;
+  return {
+    transcript,
+    async close() {
+      batcher.dispose();
+      await session.close();
+    },
+  };
+}
