@@ -163,7 +163,10 @@ async fn a_deleted_session_is_gone() {
     chat.app.wait_gone(&session_rows(), HANG_GUARD).await;
 
     let state = chat.app.home().session_state_dir();
-    let left: Vec<_> = std::fs::read_dir(&state).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    // The CLI keeps its lock folder (".session-operation-locks"); sessions are the other entries.
+    let left: Vec<_> = std::fs::read_dir(&state)
+        .map(|d| d.flatten().map(|e| e.file_name()).filter(|n| !n.to_string_lossy().starts_with('.')).collect())
+        .unwrap_or_default();
     assert!(left.is_empty(), "the CLI's stored session is deleted too: {left:?}");
 }
 
@@ -230,26 +233,44 @@ fn cli_process(app: &AppUnderTest) -> u32 {
 }
 
 /// Model output that tries every trick to run script in the page or call the app's commands.
-/// Each payload would set `window.__pwned` and try to delete every session through the IPC.
+/// Each payload would set `window.__pwned` and try to delete every session through the IPC. Blank
+/// lines keep each payload its own block (an HTML block runs until a blank line).
 const HOSTILE_REPLY: &str = r#"Here is some **bold** text and a [safe link](https://example.com/docs).
 
 <script>window.__pwned = 'script'; window.__TAURI_INTERNALS__.invoke('list_sessions').then(s => s.forEach(x => window.__TAURI_INTERNALS__.invoke('delete_session', { sessionId: x.id })));</script>
+
 <img src="x" onerror="window.__pwned = 'img'; window.__TAURI_INTERNALS__.invoke('list_sessions').then(s => s.forEach(x => window.__TAURI_INTERNALS__.invoke('delete_session', { sessionId: x.id })))">
+
 [javascript link](javascript:window.__pwned='link')
+
 [data link](data:text/html;base64,PHNjcmlwdD5wYXJlbnQuX19wd25lZD0nZGF0YSc8L3NjcmlwdD4=)
+
 <a href="javascript:window.__pwned='anchor'">anchor</a>
+
 <iframe src="javascript:parent.__pwned='iframe'"></iframe>
+
 <iframe srcdoc="<script>parent.__pwned='srcdoc'</script>"></iframe>
+
 <svg onload="window.__pwned='svg'"><a xlink:href="javascript:window.__pwned='svg-link'"><text x="0" y="15">svg text</text></a></svg>
+
 <math><mtext><table><mglyph><style><img src=x onerror="window.__pwned='mathml'"></style></mglyph></table></mtext></math>
+
 <form action="javascript:window.__pwned='form'"><button>submit</button></form>
+
 <meta http-equiv="refresh" content="0;url=javascript:window.__pwned='meta'">
+
 <details open ontoggle="window.__pwned='toggle'"><summary>toggle</summary>x</details>
+
 <object data="javascript:window.__pwned='object'"></object>
+
 <embed src="javascript:window.__pwned='embed'">
+
 <base href="javascript:/">
+
 <style>body { display: none; }</style>
+
 <div style="background: url(javascript:window.__pwned='css')">styled text</div>
+
 <a href="https://example.com" onclick="window.__pwned='onclick'">onclick link</a>
 
 ```html
@@ -301,8 +322,10 @@ async fn hostile_model_output_runs_no_script_and_calls_no_command() {
     }
 
     // A javascript: link is inert; a web link asks before leaving the app.
-    chat.app.click(&Target::xpath(&format!("{transcript}//*[normalize-space(.)='javascript link']"), "javascript link"), HANG_GUARD).await;
-    chat.app.click(&Target::xpath(&format!("{transcript}//*[normalize-space(.)='safe link']"), "safe link"), HANG_GUARD).await;
+    // (The innermost element with the text: the link itself, not a block around it.)
+    let link = |text: &str| Target::xpath(&format!("{transcript}//*[normalize-space(.)='{text}']"), text).last();
+    chat.app.click(&link("javascript link"), HANG_GUARD).await;
+    chat.app.click(&link("safe link"), HANG_GUARD).await;
     let confirm = Target::dialog("Open link in your browser?");
     let asked = chat.app.wait_for_text(&confirm, |t| t.contains("https://example.com/docs"), HANG_GUARD).await;
     assert!(asked.contains("https://example.com/docs"), "the dialog shows the full URL: {asked}");
@@ -316,6 +339,8 @@ async fn hostile_model_output_runs_no_script_and_calls_no_command() {
 
     // Had any payload reached the IPC, every session would be gone.
     assert_eq!(chat.app.count(&session_rows()).await, 1, "the session is still listed");
-    let stored = std::fs::read_dir(chat.app.home().session_state_dir()).map(|d| d.count()).unwrap_or(0);
+    let stored = std::fs::read_dir(chat.app.home().session_state_dir())
+        .map(|d| d.flatten().filter(|e| !e.file_name().to_string_lossy().starts_with('.')).count())
+        .unwrap_or(0);
     assert_eq!(stored, 1, "the CLI still stores the session");
 }

@@ -1,0 +1,188 @@
+// The chat window's state in one place: the connection, the session list, the prompt queue, the models, and
+// the one open session (its transcript fed by the Backend's live channel). App.svelte lays it out; this class
+// decides what happens when the user selects, creates, sends, stops or deletes, and when the CLI reconnects.
+
+import { describeError, type Backend, type ChatEvent, type ConnectionState, type ModelInfo, type NewSession } from "../backend";
+import { ConnectionMonitor } from "../connection.svelte";
+import { PromptQueue } from "./prompts.svelte";
+import { SessionList } from "./sessions.svelte";
+import { openSessionTranscript, type OpenTranscript, type SessionTranscript } from "./transcript.svelte";
+
+export interface OpenSession {
+  id: string;
+  transcript: SessionTranscript;
+}
+
+/** Why the composer cannot send now, or null when it can. */
+export function sendBlockedReason(state: ConnectionState): string | null {
+  switch (state.state) {
+    case "connected":
+      return null;
+    case "connecting":
+      return "Waiting for the Copilot CLI to start…";
+    case "restarting":
+      return "The Copilot CLI is restarting; your message will be kept until it is back.";
+    case "failed":
+      return "The Copilot CLI is not running. Use Retry in the status bar.";
+    case "stopped":
+      return "The Copilot CLI has stopped.";
+  }
+}
+
+let localEvents = 0;
+
+/** End the transcript's open turn (if any) as the CLI would with `session.idle`, after an error if given. */
+function endTurn(transcript: SessionTranscript, error?: { errorType: string; message: string }): void {
+  if (!transcript.running) return;
+  const timestamp = new Date().toISOString();
+  const events: ChatEvent[] = [];
+  if (error) events.push({ id: `local-${++localEvents}`, timestamp, kind: { type: "sessionError", ...error } });
+  events.push({ id: `local-${++localEvents}`, timestamp, kind: { type: "idle" } });
+  transcript.apply(events);
+}
+
+export class ChatState {
+  readonly connection: ConnectionMonitor;
+  readonly sessions: SessionList;
+  readonly prompts: PromptQueue;
+  models = $state.raw<ModelInfo[]>([]);
+  /** The model new sessions use; the first listed until the user picks one. */
+  model = $state<string | null>(null);
+  open = $state.raw<OpenSession | null>(null);
+  /** Opening the selected session failed: what to tell the user. */
+  openError = $state<string | null>(null);
+  opening = $state(false);
+
+  readonly #backend: Backend;
+  #opened: OpenTranscript | null = null;
+  #openSeq = 0;
+  #wasConnected = false;
+
+  constructor(backend: Backend) {
+    this.#backend = backend;
+    this.connection = new ConnectionMonitor(backend);
+    this.sessions = new SessionList(backend);
+    this.prompts = new PromptQueue(backend);
+  }
+
+  get blockedReason(): string | null {
+    return sendBlockedReason(this.connection.current);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.connection.start(), this.prompts.start()]);
+  }
+
+  stop(): void {
+    this.connection.stop();
+    this.prompts.stop();
+    void this.#closeOpen();
+  }
+
+  /** Follow the connection: load what needs the CLI when it (re)connects; end a turn the CLI lost. */
+  async connectionChanged(state: ConnectionState): Promise<void> {
+    if (state.state === "connected") {
+      const reconnected = this.#wasConnected;
+      this.#wasConnected = true;
+      await Promise.all([this.sessions.refresh(), this.#loadModels()]);
+      if (reconnected && this.open) await this.#reopen();
+    } else if (state.state === "restarting" && this.open?.transcript.running) {
+      endTurn(this.open.transcript, {
+        errorType: "cli_restarted",
+        message:
+          "The Copilot CLI stopped unexpectedly and is restarting. This reply was cut short; send your message again once it is back.",
+      });
+    }
+  }
+
+  async #loadModels(): Promise<void> {
+    try {
+      this.models = await this.#backend.models();
+      if (!this.model || !this.models.some((m) => m.id === this.model)) this.model = this.models[0]?.id ?? null;
+    } catch {
+      this.models = [];
+    }
+  }
+
+  /** Show `sessionId`: its history, then its live events. */
+  async select(sessionId: string): Promise<void> {
+    if (this.open?.id === sessionId && !this.openError) {
+      this.sessions.select(sessionId);
+      return;
+    }
+    this.sessions.select(sessionId);
+    await this.#show(sessionId);
+  }
+
+  async #show(sessionId: string): Promise<void> {
+    const seq = ++this.#openSeq;
+    await this.#closeOpen();
+    this.opening = true;
+    this.openError = null;
+    try {
+      const opened = await openSessionTranscript(this.#backend, sessionId);
+      if (seq !== this.#openSeq) {
+        await opened.close();
+        return;
+      }
+      // The CLI stores no idle event: a history always looks mid-turn. It is at rest until new events say otherwise.
+      endTurn(opened.transcript);
+      this.#opened = opened;
+      this.open = { id: sessionId, transcript: opened.transcript };
+    } catch (error) {
+      if (seq === this.#openSeq) this.openError = describeError(error);
+    } finally {
+      if (seq === this.#openSeq) this.opening = false;
+    }
+  }
+
+  /** After the CLI came back: load the open session again, so what it stored while we were away shows. */
+  async #reopen(): Promise<void> {
+    const id = this.open?.id;
+    if (id) await this.#show(id);
+  }
+
+  async #closeOpen(): Promise<void> {
+    const opened = this.#opened;
+    this.#opened = null;
+    this.open = null;
+    if (opened) {
+      try {
+        await opened.close();
+      } catch {
+        // The CLI or the window went away: nothing left to stop.
+      }
+    }
+  }
+
+  async create(request: NewSession): Promise<void> {
+    const created = await this.sessions.create(request);
+    await this.select(created.id);
+  }
+
+  async send(text: string): Promise<void> {
+    const open = this.open;
+    if (!open) throw new Error("No session is open.");
+    await this.#backend.send(open.id, text);
+  }
+
+  async abort(): Promise<void> {
+    const open = this.open;
+    if (open) await this.#backend.abort(open.id);
+  }
+
+  async delete(sessionId: string): Promise<void> {
+    if (this.open?.id === sessionId) {
+      this.#openSeq++;
+      await this.#closeOpen();
+    }
+    await this.sessions.delete(sessionId);
+  }
+
+  /** The open session got a title from the CLI: show it in the sidebar too. */
+  titleChanged(): void {
+    const open = this.open;
+    const title = open?.transcript.title;
+    if (open && title) this.sessions.applyTitle(open.id, title);
+  }
+}

@@ -1,0 +1,130 @@
+import { describe, expect, test } from "vitest";
+import type { ChatEvent } from "../backend";
+import { FakeBackend } from "../../test/fake-backend";
+import { session } from "../../test/chat-fixtures";
+import { ChatState, sendBlockedReason } from "./chat.svelte";
+
+const connected = { state: "connected", version: "1.0.102", protocolVersion: 3 } as const;
+
+function event(id: string, kind: ChatEvent["kind"]): ChatEvent {
+  return { id, timestamp: "2025-01-01T10:00:00Z", kind };
+}
+
+/** A stored turn: the CLI keeps no idle event, so a history ends with the answer. */
+function storedTurn(n: number): ChatEvent[] {
+  return [
+    event(`u${n}`, { type: "userMessage", content: `question ${n}` }),
+    event(`t${n}`, { type: "turnStarted" }),
+    event(`a${n}`, { type: "assistantMessage", messageId: `m${n}`, content: `answer ${n}` }),
+  ];
+}
+
+async function started(backend = new FakeBackend(connected)): Promise<{ backend: FakeBackend; chat: ChatState }> {
+  const chat = new ChatState(backend);
+  await chat.start();
+  await chat.connectionChanged(backend.state);
+  return { backend, chat };
+}
+
+describe("ChatState", () => {
+  test("says why nothing can be sent while the CLI is not connected", () => {
+    expect(sendBlockedReason(connected)).toBeNull();
+    expect(sendBlockedReason({ state: "restarting", attempt: 1, reason: "crashed", retryInMs: 500 })).toContain("restarting");
+    expect(sendBlockedReason({ state: "failed", reason: "gone" })).toContain("Retry");
+    expect(sendBlockedReason({ state: "connecting" })).toContain("start");
+  });
+
+  test("loads sessions and picks the first model once connected", async () => {
+    const backend = new FakeBackend(connected);
+    backend.sessions = [session({ id: "s1", title: "First" })];
+    backend.modelList = [
+      { id: "m-a", name: "Model A" },
+      { id: "m-b", name: "Model B" },
+    ];
+    const { chat } = await started(backend);
+    expect(chat.sessions.sessions.map((s) => s.id)).toEqual(["s1"]);
+    expect(chat.model).toBe("m-a");
+  });
+
+  test("a stored session opens at rest, with its history", async () => {
+    const backend = new FakeBackend(connected);
+    backend.sessions = [session({ id: "s1" })];
+    backend.histories.set("s1", [...storedTurn(1), ...storedTurn(2)]);
+    const { chat } = await started(backend);
+
+    await chat.select("s1");
+    expect(chat.open?.id).toBe("s1");
+    expect(chat.open?.transcript.running).toBe(false);
+    expect(chat.open?.transcript.items.filter((i) => i.kind === "assistant")).toHaveLength(2);
+    expect(chat.sessions.selectedId).toBe("s1");
+  });
+
+  test("switching sessions stops the previous one's events", async () => {
+    const backend = new FakeBackend(connected);
+    backend.sessions = [session({ id: "s1" }), session({ id: "s2" })];
+    const { chat } = await started(backend);
+    await chat.select("s1");
+    await chat.select("s2");
+    expect(backend.sessionListeners.has("s1")).toBe(false);
+    expect(backend.sessionListeners.has("s2")).toBe(true);
+    expect(chat.open?.id).toBe("s2");
+  });
+
+  test("a failure to open is shown, not swallowed", async () => {
+    const backend = new FakeBackend(connected);
+    backend.openSession.mockRejectedValueOnce({ code: "session_not_found", message: "Session s9 was not found." });
+    const { chat } = await started(backend);
+    await chat.select("s9");
+    expect(chat.open).toBeNull();
+    expect(chat.openError).toContain("was not found");
+  });
+
+  test("create makes the session, selects it and opens it", async () => {
+    const { backend, chat } = await started();
+    await chat.create({ model: "fake-model", workingDirectory: "/work" });
+    expect(backend.createSession).toHaveBeenCalledWith({ model: "fake-model", workingDirectory: "/work" });
+    expect(chat.open?.id).toBe("session-1");
+    await chat.send("hello");
+    expect(backend.send).toHaveBeenCalledWith("session-1", "hello");
+  });
+
+  test("a CLI restart mid-turn ends the turn with an explanation, and the session reloads when it is back", async () => {
+    const backend = new FakeBackend(connected);
+    backend.sessions = [session({ id: "s1" })];
+    const { chat } = await started(backend);
+    await chat.select("s1");
+    chat.open!.transcript.apply([event("u1", { type: "userMessage", content: "long one" })]);
+    expect(chat.open!.transcript.running).toBe(true);
+
+    await chat.connectionChanged({ state: "restarting", attempt: 1, reason: "exit code 137", retryInMs: 200 });
+    expect(chat.open!.transcript.running).toBe(false);
+    expect(chat.open!.transcript.items.some((i) => i.kind === "error")).toBe(true);
+
+    backend.histories.set("s1", storedTurn(1));
+    const opens = backend.openSession.mock.calls.length;
+    await chat.connectionChanged(connected);
+    expect(backend.openSession.mock.calls.length).toBe(opens + 1);
+    expect(chat.open?.transcript.items.some((i) => i.kind === "assistant")).toBe(true);
+  });
+
+  test("deleting the open session closes it", async () => {
+    const backend = new FakeBackend(connected);
+    backend.sessions = [session({ id: "s1" })];
+    const { chat } = await started(backend);
+    await chat.select("s1");
+    await chat.delete("s1");
+    expect(chat.open).toBeNull();
+    expect(backend.deleteSession).toHaveBeenCalledWith("s1");
+    expect(chat.sessions.sessions).toEqual([]);
+  });
+
+  test("a title from the CLI reaches the sidebar", async () => {
+    const backend = new FakeBackend(connected);
+    backend.sessions = [session({ id: "s1" })];
+    const { chat } = await started(backend);
+    await chat.select("s1");
+    chat.open!.transcript.apply([event("t", { type: "titleChanged", title: "Fix the build" })]);
+    chat.titleChanged();
+    expect(chat.sessions.sessions[0]?.title).toBe("Fix the build");
+  });
+});
