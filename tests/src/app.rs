@@ -141,6 +141,26 @@ impl Target {
         }
     }
 
+    /// A `<select>` named by its `aria-label` or its `<label>`.
+    pub fn select(name: &str) -> Self {
+        let literal = xpath_literal(name);
+        Target {
+            xpath: format!(
+                "//select[@aria-label={literal}] | //label[normalize-space(.)={literal}]//select | \
+                 //select[@id=//label[normalize-space(.)={literal}]/@for]"
+            ),
+            description: format!("select \"{name}\""),
+        }
+    }
+
+    /// Only the matches of `self` inside an element matching `outer`.
+    pub fn within(&self, outer: &Target) -> Self {
+        Target {
+            xpath: format!("({})[ancestor::*[count(. | {}) = count({})]]", self.xpath, outer.xpath, outer.xpath),
+            description: format!("{} in {}", self.description, outer.description),
+        }
+    }
+
     /// An `<article>` named `name` (a chat message: "You", "Copilot"; a tool card: "Tool: bash").
     pub fn article(name: &str) -> Self {
         Target {
@@ -454,6 +474,26 @@ impl AppUnderTest {
         }
         if let Err(e) = element.send_keys(text).await {
             self.fail(&format!("could not type into {target}: {e}")).await;
+        }
+    }
+
+    /// Choose the option whose value is `value` in the `<select>` `target`, as picking it would.
+    pub async fn choose(&self, target: &Target, value: &str, hang_guard: Duration) {
+        let element = self.wait_for(target, hang_guard).await;
+        let element = serde_json::to_value(&element).expect("a WebDriver element reference");
+        let chosen = self
+            .eval(
+                "const [select, value] = arguments; \
+                 if (![...select.options].some(o => o.value === value)) return [...select.options].map(o => o.value); \
+                 select.value = value; \
+                 select.dispatchEvent(new Event('input', { bubbles: true })); \
+                 select.dispatchEvent(new Event('change', { bubbles: true })); \
+                 return true;",
+                vec![element, serde_json::json!(value)],
+            )
+            .await;
+        if chosen != serde_json::json!(true) {
+            self.fail(&format!("{target} has no option {value:?}; it offers {chosen}")).await;
         }
     }
 

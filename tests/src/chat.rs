@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::app::{AppUnderTest, LaunchOptions, Target};
 use crate::fake_github::FakeGitHub;
+use crate::fake_model::DEFAULT_MODEL;
 
 /// Stops a hung test; never a timing expectation.
 pub const HANG_GUARD: Duration = Duration::from_secs(60);
@@ -75,6 +76,8 @@ impl Chat {
         app.wait_for(&dialog, HANG_GUARD).await;
         let work_dir = app.home().work_dir().display().to_string();
         app.fill(&Target::textbox("Working directory"), &work_dir, HANG_GUARD).await;
+        // The fake API serves one model; the CLI's "Auto" needs endpoints it does not fake.
+        app.choose(&Target::select("Model").within(&dialog), DEFAULT_MODEL, HANG_GUARD).await;
         app.click(&Target::button("Create"), HANG_GUARD).await;
         app.wait_gone(&dialog, HANG_GUARD).await;
         app.wait_for(&message_box(), HANG_GUARD).await;

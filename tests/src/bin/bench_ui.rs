@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use copilot_desktop_tests::app::{AppUnderTest, Target};
-use copilot_desktop_tests::chat::{Chat, HANG_GUARD, copilot_messages, launch_options, session_rows};
+use copilot_desktop_tests::chat::{Chat, HANG_GUARD, copilot_messages, launch_options};
 use copilot_desktop_tests::fake_model::{Match, Reply, many_deltas_text};
 use copilot_desktop_tests::webdriver::processes;
 use serde_json::{Value, json};
@@ -34,8 +34,10 @@ const [needle, xpath] = arguments;
 let done;
 window.__benchPainted = new Promise((resolve) => { done = resolve; });
 const root = () => document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+// The last assistant message only: earlier rounds' answers may hold the same text.
+const last = () => { const r = root(); const all = r ? r.querySelectorAll('article[aria-label="Copilot"]') : []; return all[all.length - 1]; };
 const check = () => {
-  const r = root();
+  const r = last();
   if (r && r.innerText.includes(needle)) {
     requestAnimationFrame(() => done(performance.timeOrigin + performance.now()));
     return true;
@@ -92,9 +94,17 @@ async fn arm_paint_probe(app: &AppUnderTest, needle: &str) {
 async fn painted(app: &AppUnderTest) -> f64 {
     let value = app
         .client()
-        .execute_async("const done = arguments[arguments.length - 1]; window.__benchPainted.then(done);", vec![])
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             window.__benchPainted.then(done); setTimeout(() => done(null), 20000);",
+            vec![],
+        )
         .await
         .unwrap_or_else(|e| panic!("waiting for the paint probe failed: {e}"));
+    if value.is_null() {
+        let text = app.eval("const r = document.evaluate(arguments[0], document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue; return [window.__benchDebug, r ? r.innerText.slice(-300) : 'no transcript'];", vec![json!(TRANSCRIPT)]).await;
+        panic!("the paint probe gave up; page: {text}");
+    }
     value.as_f64().expect("a time")
 }
 
@@ -175,6 +185,8 @@ async fn main() {
     let mut rates = Vec::new();
     let mut lossless = true;
     for round in 0..rounds.min(3) {
+        // A fresh session each round, so the only answer on screen is this round's.
+        chat.new_session().await;
         chat.github.when_once(Match::user_contains(format!("flood {round}")), Reply::many_deltas(FLOOD));
         let streams_before = chat.github.stream_timings().len();
         let last_word = format!("w{} ", FLOOD - 1);
@@ -182,7 +194,9 @@ async fn main() {
         chat.send(&format!("flood {round} please")).await;
         let painted = painted(&chat.app).await;
         chat.wait_idle().await;
-        let timing = chat.github.stream_timings()[streams_before..].iter().find(|t| t.first_content.is_some()).copied().expect("flood streamed");
+        let timing = chat.github.stream_timings()[streams_before..].iter().find(|t| t.first_content.is_some()).copied().unwrap_or_else(|| {
+            panic!("flood streamed; timings {:?} (from {streams_before}), streams {:?}", chat.github.stream_timings(), chat.github.stream_counts())
+        });
         let seconds = (painted - wall_ms(timing.first_content.unwrap())) / 1000.0;
         rates.push(FLOOD as f64 / seconds);
         let shown = chat.app.text(&copilot_messages().last()).await.unwrap_or_default();
@@ -197,8 +211,8 @@ async fn main() {
     let session_dir = std::fs::read_dir(chat.app.home().session_state_dir())
         .expect("session-state")
         .flatten()
-        .find(|e| e.path().join("events.jsonl").is_file())
-        .expect("a stored session")
+        .find(|e| std::fs::read_to_string(e.path().join("events.jsonl")).is_ok_and(|t| t.contains("paint 0 please")))
+        .expect("the stored session of the paint rounds")
         .path();
     let Chat { app, github } = chat;
     let mut turns = 0;
@@ -211,9 +225,11 @@ async fn main() {
     let last_answer = format!("Synthetic answer {turns}:");
     arm_paint_probe(&chat.app, &last_answer).await;
     let started = now_ms();
-    chat.app.click(&session_rows(), HANG_GUARD).await;
+    let row = Target::xpath("//nav[@aria-label='Sessions']//li//button[contains(., 'paint 0')]", "the grown session");
+    chat.app.click(&row, HANG_GUARD).await;
     let open_ms = painted(&chat.app).await - started;
-    let scroll = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(TRANSCRIPT)]).await.expect("scroll script");
+    let wheel = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(TRANSCRIPT), json!(120)]).await.expect("scroll script");
+    let page = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(TRANSCRIPT), json!(0)]).await.expect("scroll script");
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (open_total, open_app) = memory(&chat.app);
     let in_dom = chat.app.count(&Target::xpath(&format!("{TRANSCRIPT}//article"), "rendered items")).await;
@@ -222,7 +238,8 @@ async fn main() {
     println!("  first delta to paint       median {:>8.1} ms   all {:?}", median(first_paint.clone()), rounded(&first_paint));
     println!("  streaming throughput       median {:>8.0} deltas/s (3,000 deltas; every word shown once, in order: {lossless})   all {:?}", median(rates.clone()), rounded(&rates));
     println!("  open 10,000-event session  {:>8.1} ms   ({in_dom} items in the DOM after opening)", open_ms);
-    println!("  scroll it bottom to top    {scroll}");
+  println!("  scroll up 120 px per frame (a mouse wheel): {wheel}");
+  println!("  scroll up a screen per frame:               {page}");
     println!("  idle memory, connected     {idle_total:>8.1} MiB (app process {idle_app:.1} MiB, the rest WebKit)");
     println!("  idle memory, 10k open      {open_total:>8.1} MiB (app process {open_app:.1} MiB)");
 }
@@ -235,27 +252,29 @@ fn rounded(v: &[f64]) -> Vec<i64> {
     v.iter().map(|x| x.round() as i64).collect()
 }
 
-/// Page script: scroll the transcript from its bottom to its top one viewport per frame and
-/// report the frame times.
+/// Page script: scroll the transcript up from its bottom by `arguments[1]` px per frame (0: one
+/// viewport) until the top, 600 frames or 10 s, and report the frame times.
 const SCROLL_TO_TOP: &str = r#"
-const [xpath, done] = arguments;
+const [xpath, stepPx, done] = arguments;
 const root = document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
 const scroller = (() => { let e = root; while (e && e.scrollHeight <= e.clientHeight + 1) e = e.parentElement; return e || root; })();
 scroller.scrollTop = scroller.scrollHeight;
+const start = scroller.scrollTop;
+const began = performance.now();
 const frames = [];
 let last = performance.now();
 const step = () => {
   const now = performance.now();
   frames.push(now - last);
   last = now;
-  if (scroller.scrollTop <= 0 || frames.length > 5000) {
+  if (scroller.scrollTop <= 0 || frames.length >= 600 || now - began > 10000) {
     frames.shift();
     frames.sort((a, b) => a - b);
     const pick = (q) => frames[Math.min(frames.length - 1, Math.floor(q * frames.length))];
-    done({ frames: frames.length, medianMs: +pick(0.5).toFixed(1), p95Ms: +pick(0.95).toFixed(1), maxMs: +frames[frames.length - 1].toFixed(1), scrollHeight: scroller.scrollHeight });
+    done({ frames: frames.length, reachedTop: scroller.scrollTop <= 0, pixels: start - scroller.scrollTop, medianMs: +pick(0.5).toFixed(1), p95Ms: +pick(0.95).toFixed(1), maxMs: +frames[frames.length - 1].toFixed(1), scrollHeight: scroller.scrollHeight });
     return;
   }
-  scroller.scrollTop -= scroller.clientHeight;
+  scroller.scrollTop -= stepPx > 0 ? stepPx : scroller.clientHeight;
   requestAnimationFrame(step);
 };
 requestAnimationFrame(step);
