@@ -13,6 +13,8 @@ const COMMANDS: &[&str] = &[
     "abort_turn",
     "rename_session",
     "delete_session",
+    "session_model",
+    "set_session_model",
     "list_models",
     "auth_status",
     "watch_prompts",

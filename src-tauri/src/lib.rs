@@ -36,6 +36,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::sessions::abort_turn,
         commands::sessions::rename_session,
         commands::sessions::delete_session,
+        commands::sessions::session_model,
+        commands::sessions::set_session_model,
         commands::sessions::list_models,
         commands::sessions::auth_status,
         commands::prompts::watch_prompts,

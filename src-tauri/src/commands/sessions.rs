@@ -91,6 +91,20 @@ pub async fn delete_session(state: State<'_, AppState>, session_id: String) -> C
     Ok(state.engine.sessions.delete(&session_id).await?)
 }
 
+/// The model a session runs on.
+#[tauri::command]
+#[specta::specta]
+pub async fn session_model(state: State<'_, AppState>, session_id: String) -> CommandResult<Option<String>> {
+    Ok(state.engine.sessions.model_of(&session_id).await?)
+}
+
+/// Switch a session to another model from its next turn on.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_session_model(state: State<'_, AppState>, session_id: String, model: String) -> CommandResult<()> {
+    Ok(state.engine.sessions.switch_model(&session_id, &model).await?)
+}
+
 /// Models the connected CLI offers.
 #[tauri::command]
 #[specta::specta]

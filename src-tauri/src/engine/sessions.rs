@@ -281,6 +281,23 @@ impl SessionService {
         Ok(())
     }
 
+    /// The model a session runs on now (`None` when the CLI does not say).
+    pub async fn model_of(&self, session_id: &str) -> EngineResult<Option<String>> {
+        let live = self.live_or_resume(session_id).await?;
+        let session = self.attached_session(&live).await?;
+        Ok(session.rpc().model().get_current().await?.model_id)
+    }
+
+    /// Switch a session to another model (the next turn uses it; a running turn finishes first).
+    pub async fn switch_model(&self, session_id: &str, model: &str) -> EngineResult<()> {
+        let live = self.live_or_resume(session_id).await?;
+        let session = self.attached_session(&live).await?;
+        let request = github_copilot_sdk::rpc::ModelSwitchToRequest { model_id: model.to_owned(), ..Default::default() };
+        session.rpc().model().switch_to(request).await?;
+        tracing::info!(session = session_id, model, "session model switched");
+        Ok(())
+    }
+
     pub async fn models(&self) -> EngineResult<Vec<ModelInfo>> {
         let models = self.client()?.list_models().await?;
         Ok(models.into_iter().map(|m| ModelInfo { id: m.id.clone(), name: m.name.clone() }).collect())

@@ -69,6 +69,10 @@ export interface Backend {
   rename(sessionId: string, title: string): Promise<void>;
   deleteSession(sessionId: string): Promise<void>;
   models(): Promise<ModelInfo[]>;
+  /** The model a session runs on (null when the CLI does not say). */
+  sessionModel(sessionId: string): Promise<string | null>;
+  /** Switches a session to another model from its next turn on. */
+  setSessionModel(sessionId: string, model: string): Promise<void>;
   account(): Promise<AuthStatus>;
 
   /** Calls `onEvent` with every pending prompt, then every change; resolves to a function that stops the calls. */
@@ -195,6 +199,16 @@ export function createTauriBackend(): Backend {
     async models() {
       requireTauri();
       return unwrap(commands.listModels());
+    },
+
+    async sessionModel(sessionId) {
+      requireTauri();
+      return unwrap(commands.sessionModel(sessionId));
+    },
+
+    async setSessionModel(sessionId, model) {
+      requireTauri();
+      await unwrap(commands.setSessionModel(sessionId, model));
     },
 
     async account() {

@@ -32,6 +32,10 @@ export const commands = {
 	renameSession: (sessionId: string, title: string) => typedError<null, AppError>(__TAURI_INVOKE("rename_session", { sessionId, title })),
 	/**  Delete a session and its stored history. */
 	deleteSession: (sessionId: string) => typedError<null, AppError>(__TAURI_INVOKE("delete_session", { sessionId })),
+	/**  The model a session runs on. */
+	sessionModel: (sessionId: string) => typedError<string | null, AppError>(__TAURI_INVOKE("session_model", { sessionId })),
+	/**  Switch a session to another model from its next turn on. */
+	setSessionModel: (sessionId: string, model: string) => typedError<null, AppError>(__TAURI_INVOKE("set_session_model", { sessionId, model })),
 	/**  Models the connected CLI offers. */
 	listModels: () => typedError<ModelInfo[], AppError>(__TAURI_INVOKE("list_models")),
 	/**  Who the CLI is signed in as. */

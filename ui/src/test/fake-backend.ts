@@ -81,6 +81,12 @@ export class FakeBackend implements Backend {
 
   models = vi.fn(async (): Promise<ModelInfo[]> => [...this.modelList]);
   account = vi.fn(async (): Promise<AuthStatus> => this.accountStatus);
+  /** The model of each session, as session_model answers. */
+  sessionModels = new Map<string, string>();
+  sessionModel = vi.fn(async (sessionId: string): Promise<string | null> => this.sessionModels.get(sessionId) ?? null);
+  setSessionModel = vi.fn(async (sessionId: string, model: string): Promise<void> => {
+    this.sessionModels.set(sessionId, model);
+  });
 
   onPrompts = vi.fn(async (onEvent: (event: PromptEvent) => void) => {
     this.promptListeners.add(onEvent);

@@ -13,6 +13,12 @@ export interface OpenSession {
   transcript: SessionTranscript;
 }
 
+/** The open session's model: what the CLI said, or what the user just picked. */
+class SessionModel {
+  value = $state<string | null>(null);
+  error = $state<string | null>(null);
+}
+
 /** Why the composer cannot send now, or null when it can. */
 export function sendBlockedReason(state: ConnectionState): string | null {
   switch (state.state) {
@@ -52,6 +58,8 @@ export class ChatState {
   /** Opening the selected session failed: what to tell the user. */
   openError = $state<string | null>(null);
   opening = $state(false);
+  /** The open session's model, shown (and changed) in the composer. */
+  readonly openModel = new SessionModel();
 
   readonly #backend: Backend;
   #opened: OpenTranscript | null = null;
@@ -129,10 +137,38 @@ export class ChatState {
       endTurn(opened.transcript);
       this.#opened = opened;
       this.open = { id: sessionId, transcript: opened.transcript };
+      void this.#loadSessionModel(sessionId, seq);
     } catch (error) {
       if (seq === this.#openSeq) this.openError = describeError(error);
     } finally {
       if (seq === this.#openSeq) this.opening = false;
+    }
+  }
+
+  async #loadSessionModel(sessionId: string, seq: number): Promise<void> {
+    this.openModel.error = null;
+    this.openModel.value = null;
+    try {
+      const model = await this.#backend.sessionModel(sessionId);
+      if (seq === this.#openSeq) this.openModel.value = model;
+    } catch {
+      // Not fatal: the picker shows the default until the user picks one.
+    }
+  }
+
+  /** The user picked another model for the open session. */
+  async chooseModel(model: string | null): Promise<void> {
+    const open = this.open;
+    if (!open || !model || model === this.openModel.value) return;
+    const previous = this.openModel.value;
+    this.openModel.value = model;
+    this.openModel.error = null;
+    try {
+      await this.#backend.setSessionModel(open.id, model);
+    } catch (error) {
+      if (this.open?.id !== open.id) return;
+      this.openModel.value = previous;
+      this.openModel.error = `Could not switch the model: ${describeError(error)}`;
     }
   }
 

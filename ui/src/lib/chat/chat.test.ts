@@ -1,4 +1,4 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import type { ChatEvent } from "../backend";
 import { FakeBackend } from "../../test/fake-backend";
 import { session } from "../../test/chat-fixtures";
@@ -105,6 +105,24 @@ describe("ChatState", () => {
     await chat.connectionChanged(connected);
     expect(backend.openSession.mock.calls.length).toBe(opens + 1);
     expect(chat.open?.transcript.items.some((i) => i.kind === "assistant")).toBe(true);
+  });
+
+  test("the composer's model is the open session's, and picking another switches the session", async () => {
+    const backend = new FakeBackend(connected);
+    backend.sessions = [session({ id: "s1" })];
+    backend.sessionModels.set("s1", "m-b");
+    const { chat } = await started(backend);
+    await chat.select("s1");
+    await vi.waitFor(() => expect(chat.openModel.value).toBe("m-b"));
+
+    await chat.chooseModel("m-a");
+    expect(backend.setSessionModel).toHaveBeenCalledWith("s1", "m-a");
+    expect(chat.openModel.value).toBe("m-a");
+
+    backend.setSessionModel.mockRejectedValueOnce({ code: "cli_error", message: "unknown model" });
+    await chat.chooseModel("m-c");
+    expect(chat.openModel.value).toBe("m-a");
+    expect(chat.openModel.error).toContain("unknown model");
   });
 
   test("deleting the open session closes it", async () => {
