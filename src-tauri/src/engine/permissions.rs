@@ -297,7 +297,6 @@ impl PermissionBroker {
                 })?;
                 let params = github_copilot_sdk::rpc::PermissionLocationResolveParams {
                     working_directory: pending.working_directory.clone(),
-                    ..Default::default()
                 };
                 let location = session.rpc().permissions().locations().resolve(params).await?;
                 json!({"kind": "approve-for-location", "approval": approval_for(kind, raw)?, "locationKey": location.location_key})

@@ -420,10 +420,10 @@ async fn pump_events(live: Arc<LiveSession>, session: Arc<Session>, broker: Perm
     loop {
         match events.recv().await {
             Ok(event) => {
-                if matches!(event.event_type.as_str(), "permission.completed" | "user_input.completed") {
-                    if let Some(id) = event.data.get("requestId").and_then(|v| v.as_str()) {
-                        broker.withdraw(id);
-                    }
+                if matches!(event.event_type.as_str(), "permission.completed" | "user_input.completed")
+                    && let Some(id) = event.data.get("requestId").and_then(|v| v.as_str())
+                {
+                    broker.withdraw(id);
                 }
                 // Only stored events can come back in a re-sync; ephemeral ones (deltas) need no record.
                 if event.ephemeral != Some(true) && !live.seen.lock().unwrap().insert(&event.id) {

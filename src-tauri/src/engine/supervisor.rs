@@ -334,23 +334,20 @@ async fn run(
             };
             tracing::error!(%failure, "giving up on the Copilot CLI until the user retries");
             shared.state.send_replace(ConnectionState::Failed { reason: failure });
-            // Wait for the user.
-            loop {
-                match control.recv().await {
-                    Some(Control::Retry) => break,
-                    Some(Control::Restart(t)) => {
-                        if let Some(t) = t {
-                            target = t;
-                        }
-                        break;
+            // Wait for the user: Retry, a new target, or the app closing.
+            match control.recv().await {
+                Some(Control::Retry) => {}
+                Some(Control::Restart(t)) => {
+                    if let Some(t) = t {
+                        target = t;
                     }
-                    Some(Control::Shutdown(done)) => {
-                        shared.state.send_replace(ConnectionState::Stopped);
-                        let _ = done.send(());
-                        return;
-                    }
-                    None => return,
                 }
+                Some(Control::Shutdown(done)) => {
+                    shared.state.send_replace(ConnectionState::Stopped);
+                    let _ = done.send(());
+                    return;
+                }
+                None => return,
             }
             crashes.clear();
             shared.state.send_replace(ConnectionState::Connecting);
