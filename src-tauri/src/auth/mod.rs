@@ -4,6 +4,7 @@
 
 pub mod device_flow;
 pub mod keychain;
+pub mod settings;
 
 pub use device_flow::{
     CancellationToken, DeviceCode, DeviceFlowClient, DeviceFlowConfig, DeviceFlowError,
