@@ -118,8 +118,8 @@ pub struct AccountView {
     pub provider: Option<ProviderConfig>,
     /// Whether the CLI answered; without it, login and plan are unknown.
     pub cli_connected: bool,
-    /// The sign-in needs the user: `token_invalid` (GitHub refused the token: sign in again),
-    /// `environment_token_invalid`.
+    /// The credentials were refused and the user has to act: `token_invalid` (sign in again),
+    /// `environment_token_invalid`, `cli_login_invalid`, `provider_unauthorized`.
     pub problem: Option<Problem>,
     /// The keychain could not be used (`keychain_unavailable`, `keychain_locked`, ...).
     pub keychain_problem: Option<Problem>,
