@@ -711,13 +711,11 @@ impl AccountService {
                 token,
                 persistent,
             });
-            let changed = state.settings.github_host != host;
+            // Saved even when unchanged: the host of the last sign-in is the one to read at start.
             state.settings.github_host = host.clone();
-            changed.then(|| state.settings.clone())
+            state.settings.clone()
         };
-        if let Some(settings) = settings
-            && let Err(e) = self.inner.sink.save(&settings)
-        {
+        if let Err(e) = self.inner.sink.save(&settings) {
             tracing::warn!(error = %e, "could not save the GitHub host");
         }
         tracing::info!(%host, persistent, "signed in");
