@@ -112,3 +112,15 @@ describe("SettingsDialog", () => {
     expect(onClose).toHaveBeenCalledTimes(1);
   });
 });
+
+test("while open, the account section follows what Rust pushes, and stops when closed", async () => {
+  const backend = new FakeBackend();
+  backend.accountView = signedOutAccount({ cliConnected: false });
+  const { rerender } = renderDialog(backend);
+  await within(dialog()).findByText("Checking account…");
+  backend.pushAccount(signedOutAccount({ source: "keychain", login: "octo-tester" }));
+  await within(dialog()).findByText("Signed in as octo-tester");
+  expect(backend.accountListeners.size).toBe(1);
+  await rerender({ open: false });
+  await waitFor(() => expect(backend.accountListeners.size).toBe(0));
+});
