@@ -23,6 +23,16 @@ const COMMANDS: &[&str] = &[
     "open_link",
     "pick_folder",
     "default_working_directory",
+    "get_account",
+    "watch_account",
+    "start_sign_in",
+    "cancel_sign_in",
+    "open_verification_uri",
+    "keep_token_in_memory",
+    "sign_out",
+    "get_settings",
+    "save_provider_settings",
+    "clear_provider",
 ];
 
 fn main() {

@@ -1,18 +1,26 @@
 //! Copilot Desktop: a desktop client for GitHub Copilot's coding agent.
 //!
-//! `engine` is the UI-free core; `commands` is the thin Tauri layer over it; this file wires
-//! the two into an app: configuration, logging, managed state, and a clean shutdown.
+//! `engine` and `auth` are the UI-free core; `commands` is the thin Tauri layer over it; this
+//! file wires them into an app: configuration, logging, settings, the account (which starts
+//! the engine signed in from the keychain), managed state, and a clean shutdown.
 
 pub mod auth;
 pub mod commands;
 pub mod engine;
 pub mod secret;
+pub mod settings_store;
 
 use std::path::PathBuf;
 
 use tauri::{Manager, RunEvent};
 
-use engine::{BundledCli, CliAuth, CliTarget, Engine, EngineConfig, ExternalServer, RestartPolicy, SessionOptions};
+use auth::{AccountOptions, AccountService, TokenStore};
+use engine::{BundledCli, CliAuth, CliTarget, Engine, ExternalServer};
+
+/// The OAuth app's client id for GitHub's device flow (wins over the settings' `clientId`).
+pub const CLIENT_ID_ENV: &str = "COPILOT_DESKTOP_GITHUB_CLIENT_ID";
+/// Replaces `https://<host>` as the base of the device flow's endpoints (tests: a local fake).
+pub const GITHUB_WEB_URL_ENV: &str = "COPILOT_DESKTOP_GITHUB_WEB_URL";
 
 /// State every command can reach.
 pub struct AppState {
@@ -46,6 +54,16 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::system::open_link,
         commands::system::pick_folder,
         commands::system::default_working_directory,
+        commands::account::get_account,
+        commands::account::watch_account,
+        commands::account::start_sign_in,
+        commands::account::cancel_sign_in,
+        commands::account::open_verification_uri,
+        commands::account::keep_token_in_memory,
+        commands::account::sign_out,
+        commands::account::get_settings,
+        commands::account::save_provider_settings,
+        commands::account::clear_provider,
     ])
 }
 
@@ -57,9 +75,9 @@ pub fn bundled_cli_path() -> PathBuf {
     dir.join(format!("copilot{}", std::env::consts::EXE_SUFFIX))
 }
 
-/// The CLI to use, from the environment for now (settings arrive with the sign-in work):
-/// `COPILOT_DESKTOP_SERVER=host:port` attaches to a headless CLI; otherwise the bundled one,
-/// with `COPILOT_HOME` honoured as the terminal CLI does.
+/// The CLI to use, from the environment: `COPILOT_DESKTOP_SERVER=host:port` attaches to a
+/// headless CLI; otherwise the bundled one, with `COPILOT_HOME` honoured as the terminal CLI
+/// does. Its credentials are the account's business (`AccountService::start`).
 fn cli_target_from_env() -> CliTarget {
     if let Ok(address) = std::env::var("COPILOT_DESKTOP_SERVER") {
         if let Some((host, port)) = address.rsplit_once(':') {
@@ -85,6 +103,8 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
+        // Rust-side only: capabilities/ grants the webview no store permission.
+        .plugin(tauri_plugin_store::Builder::default().build())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             let log_dir = app.path().app_log_dir()?;
@@ -92,14 +112,20 @@ pub fn run() {
             app.manage(guard);
             tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "Copilot Desktop starting");
             builder.mount_events(app);
-            let config = EngineConfig {
-                target: cli_target_from_env(),
-                restart: RestartPolicy::default(),
-                sessions: SessionOptions::default(),
-            };
-            // The engine spawns its tasks on Tauri's Tokio runtime.
-            let engine = tauri::async_runtime::block_on(async { Engine::start(config) });
+            let (settings, sink) = settings_store::open(app.handle())?;
+            let mut options = AccountOptions::new(cli_target_from_env());
+            options.client_id = std::env::var(CLIENT_ID_ENV).ok();
+            options.web_base_url = std::env::var(GITHUB_WEB_URL_ENV).ok();
+            // Reads the keychain, then starts the engine (its tasks on Tauri's Tokio runtime).
+            let account = tauri::async_runtime::block_on(AccountService::start(
+                options,
+                settings,
+                sink,
+                TokenStore::keychain(),
+            ));
+            let engine: Engine = account.engine().clone();
             app.manage(AppState { engine, watchers: Default::default() });
+            app.manage(account);
             Ok(())
         })
         .build(tauri::generate_context!())

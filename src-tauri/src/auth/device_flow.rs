@@ -94,7 +94,7 @@ impl DeviceFlowConfig {
 }
 
 /// Accept `github.com`, `https://tenant.ghe.com/` and the like; refuse anything with a path.
-fn normalize_host(host: &str) -> Result<String, DeviceFlowError> {
+pub fn normalize_host(host: &str) -> Result<String, DeviceFlowError> {
     let trimmed = host.trim();
     let bare = trimmed
         .strip_prefix("https://")

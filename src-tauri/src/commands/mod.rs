@@ -1,6 +1,7 @@
 //! Thin Tauri commands, one module per domain: parse, call the engine, map the error.
 //! Nothing here holds logic of its own.
 
+pub mod account;
 pub mod connection;
 pub mod prompts;
 pub mod sessions;
@@ -8,6 +9,7 @@ pub mod system;
 
 use serde::Serialize;
 
+use crate::auth::AccountError;
 use crate::engine::EngineError;
 
 /// The one error shape that crosses the bridge: the UI branches on `code`, shows `message`.
@@ -19,6 +21,12 @@ pub struct AppError {
 
 impl From<EngineError> for AppError {
     fn from(error: EngineError) -> Self {
+        Self { code: error.code().to_owned(), message: error.to_string() }
+    }
+}
+
+impl From<AccountError> for AppError {
+    fn from(error: AccountError) -> Self {
         Self { code: error.code().to_owned(), message: error.to_string() }
     }
 }

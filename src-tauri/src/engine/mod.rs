@@ -2,6 +2,7 @@
 //! stream and the permission broker. Nothing here imports `tauri`; everything is testable
 //! without a window (see `tests/`, which drives it against the real CLI).
 
+pub mod account;
 pub mod error;
 pub mod events;
 pub mod logging;
@@ -10,6 +11,7 @@ pub mod process;
 pub mod sessions;
 pub mod supervisor;
 
+pub use account::CurrentAuth;
 pub use error::{EngineError, EngineResult};
 pub use events::{ChatEvent, ChatEventKind, EventStream};
 pub use permissions::{PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion};

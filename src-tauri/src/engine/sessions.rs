@@ -13,7 +13,7 @@ use github_copilot_sdk::subscription::RecvErrorKind;
 use github_copilot_sdk::{Client, ProviderConfig, ResumeSessionConfig, SessionConfig, SessionId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::Mutex as AsyncMutex;
+use tokio::sync::{Mutex as AsyncMutex, watch};
 use tokio::task::JoinHandle;
 
 use super::error::{EngineError, EngineResult, is_session_not_found};
@@ -43,6 +43,14 @@ impl ProviderSettings {
         });
         serde_json::from_value(value).expect("provider config has the SDK's shape")
     }
+}
+
+/// The provider new and resumed sessions use, and the model it defaults to. Shared by every
+/// clone of the service, so a change in settings applies without rebuilding the engine.
+#[derive(Clone, Debug)]
+struct ActiveProvider {
+    settings: ProviderSettings,
+    model: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -118,13 +126,20 @@ pub struct SessionService {
     supervisor: CliSupervisor,
     broker: PermissionBroker,
     options: SessionOptions,
+    provider: Arc<Mutex<Option<ActiveProvider>>>,
+    /// Counts `session.error`s of the authorization kind: the credentials were refused.
+    auth_failures: Arc<watch::Sender<u64>>,
     live: Arc<Mutex<HashMap<String, Arc<LiveSession>>>>,
     reattach: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl SessionService {
     pub fn new(supervisor: CliSupervisor, broker: PermissionBroker, options: SessionOptions) -> Self {
-        let service = Self { supervisor, broker, options, live: Arc::default(), reattach: Arc::default() };
+        let provider = options.provider.clone().map(|settings| ActiveProvider { settings, model: None });
+        let provider = Arc::new(Mutex::new(provider));
+        let auth_failures = Arc::new(watch::channel(0).0);
+        let service =
+            Self { supervisor, broker, options, provider, auth_failures, live: Arc::default(), reattach: Arc::default() };
         service.spawn_reattach();
         service
     }
@@ -147,6 +162,22 @@ impl SessionService {
         *self.reattach.lock().unwrap() = Some(task);
     }
 
+    /// Use `provider` (with `model` as the default for new sessions) from now on; `None` goes
+    /// back to the signed-in GitHub account. Open sessions pick it up when they next re-attach.
+    pub fn set_provider(&self, provider: Option<ProviderSettings>, model: Option<String>) {
+        *self.provider.lock().unwrap() = provider.map(|settings| ActiveProvider { settings, model });
+    }
+
+    /// Ticks whenever a session reports that the CLI's credentials were refused (a revoked
+    /// token, a wrong API key): the account shows it and offers to sign in again.
+    pub fn watch_auth_failures(&self) -> watch::Receiver<u64> {
+        self.auth_failures.subscribe()
+    }
+
+    fn active_provider(&self) -> Option<ActiveProvider> {
+        self.provider.lock().unwrap().clone()
+    }
+
     fn connection(&self) -> EngineResult<Connection> {
         self.supervisor.connection()
     }
@@ -163,11 +194,13 @@ impl SessionService {
             .with_working_directory(request.working_directory.clone())
             .with_permission_handler(handler.clone())
             .with_user_input_handler(handler.clone());
-        if let Some(model) = &request.model {
+        let provider = self.active_provider();
+        let model = request.model.clone().or_else(|| provider.as_ref().and_then(|p| p.model.clone()));
+        if let Some(model) = &model {
             config = config.with_model(model.clone());
         }
-        if let Some(provider) = &self.options.provider {
-            config = config.with_provider(provider.to_sdk());
+        if let Some(provider) = &provider {
+            config = config.with_provider(provider.settings.to_sdk());
         }
         if let Some(capacity) = self.options.event_buffer_capacity {
             config = config.with_event_buffer_capacity(capacity);
@@ -178,7 +211,7 @@ impl SessionService {
         tracing::info!(session = %id, "session created");
         let live = Arc::new(LiveSession {
             id: id.clone(),
-            model: request.model,
+            model,
             working_directory: request.working_directory.clone(),
             hub: EventHub::default(),
             attached: AsyncMutex::new(None),
@@ -299,6 +332,10 @@ impl SessionService {
     }
 
     pub async fn models(&self) -> EngineResult<Vec<ModelInfo>> {
+        // The CLI lists GitHub's models; with a provider of one's own, its configured model is the choice.
+        if let Some(model) = self.active_provider().and_then(|p| p.model) {
+            return Ok(vec![ModelInfo { id: model.clone(), name: model }]);
+        }
         let models = self.client()?.list_models().await?;
         Ok(models.into_iter().map(|m| ModelInfo { id: m.id.clone(), name: m.name.clone() }).collect())
     }
@@ -367,8 +404,8 @@ impl SessionService {
         if let Some(model) = &live.model {
             config = config.with_model(model.clone());
         }
-        if let Some(provider) = &self.options.provider {
-            config = config.with_provider(provider.to_sdk());
+        if let Some(provider) = self.active_provider() {
+            config = config.with_provider(provider.settings.to_sdk());
         }
         if let Some(capacity) = self.options.event_buffer_capacity {
             config = config.with_event_buffer_capacity(capacity);
@@ -395,7 +432,8 @@ impl SessionService {
     }
 
     async fn install(&self, live: &Arc<LiveSession>, session: Arc<Session>, generation: u64) {
-        let pump = tokio::spawn(pump_events(live.clone(), session.clone(), self.broker.clone()));
+        let pump =
+            tokio::spawn(pump_events(live.clone(), session.clone(), self.broker.clone(), self.auth_failures.clone()));
         *live.attached.lock().await = Some(Attached { session, generation, pump });
     }
 
@@ -415,7 +453,12 @@ impl SessionService {
 }
 
 /// Read one attached session's events into its hub until the session or the CLI goes away.
-async fn pump_events(live: Arc<LiveSession>, session: Arc<Session>, broker: PermissionBroker) {
+async fn pump_events(
+    live: Arc<LiveSession>,
+    session: Arc<Session>,
+    broker: PermissionBroker,
+    auth_failures: Arc<watch::Sender<u64>>,
+) {
     let mut events = session.subscribe();
     loop {
         match events.recv().await {
@@ -430,6 +473,9 @@ async fn pump_events(live: Arc<LiveSession>, session: Arc<Session>, broker: Perm
                     continue;
                 }
                 if let Some(chat) = ChatEvent::from_cli(&event) {
+                    if matches!(&chat.kind, ChatEventKind::SessionError { error_type, .. } if error_type == "authorization") {
+                        auth_failures.send_modify(|n| *n += 1);
+                    }
                     live.hub.publish(chat);
                 }
             }

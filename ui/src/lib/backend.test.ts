@@ -92,3 +92,38 @@ describe("toAppError", () => {
     expect(describeError("denied")).toBe("denied");
   });
 });
+
+describe("createTauriBackend: the account", () => {
+  beforeEach(() => vi.stubGlobal("isTauri", true));
+  afterEach(() => {
+    clearMocks();
+    vi.unstubAllGlobals();
+  });
+
+  test("startSignIn() sends the host and a progress channel, and resolves to the code", async () => {
+    let channel: { id: number } | undefined;
+    const start = { userCode: "WDJB-MJHT", verificationUri: "https://github.com/login/device", expiresIn: 900 };
+    mockIPC((cmd, args) => {
+      expect(cmd).toBe("start_sign_in");
+      const { host, onProgress } = args as { host: string; onProgress: { id: number } };
+      expect(host).toBe("tenant.ghe.com");
+      channel = onProgress;
+      return start;
+    });
+    const states: unknown[] = [];
+    await expect(createTauriBackend().startSignIn("tenant.ghe.com", (s) => states.push(s))).resolves.toEqual(start);
+    sendOnChannel(channel!, 0, { state: "signedIn" });
+    expect(states).toEqual([{ state: "signedIn" }]);
+  });
+
+  test("saveProvider() calls save_provider_settings with the settings and the key (or null)", async () => {
+    const calls: unknown[] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      return { githubHost: "github.com", provider: null, providerKeyStored: false, notice: null, signInAvailable: true };
+    });
+    const settings = { providerType: "openai", baseUrl: "http://127.0.0.1:11434/v1", model: "m" } as const;
+    await createTauriBackend().saveProvider(settings, null);
+    expect(calls).toEqual([["save_provider_settings", { settings, apiKey: null }]]);
+  });
+});

@@ -7,6 +7,8 @@ import { Channel, isTauri } from "@tauri-apps/api/core";
 import { getContext } from "svelte";
 import {
   commands,
+  type AccountSource,
+  type AccountView,
   type AppError,
   type AuthStatus,
   type ChatEvent,
@@ -17,13 +19,22 @@ import {
   type PermissionAnswer,
   type PermissionPrompt,
   type PromptDetails,
+  type Problem,
   type PromptEvent,
+  type ProviderConfig,
+  type ProviderType,
   type SessionSummary,
+  type SettingsView,
+  type SignInStart,
+  type SignInState,
   type UserAnswer,
   type UserQuestion,
+  type WireApi,
 } from "./bindings";
 
 export type {
+  AccountSource,
+  AccountView,
   AppError,
   AuthStatus,
   ChatEvent,
@@ -34,10 +45,17 @@ export type {
   PermissionAnswer,
   PermissionPrompt,
   PromptDetails,
+  Problem,
   PromptEvent,
+  ProviderConfig,
+  ProviderType,
   SessionSummary,
+  SettingsView,
+  SignInStart,
+  SignInState,
   UserAnswer,
   UserQuestion,
+  WireApi,
 };
 
 /** An open session: its stored history, and `close` to stop its live events. */
@@ -85,6 +103,29 @@ export interface Backend {
   /** The native folder picker; `null` when cancelled. */
   pickFolder(): Promise<string | null>;
   defaultWorkingDirectory(): Promise<string>;
+
+  /** Who is signed in and how (never a token). */
+  getAccount(): Promise<AccountView>;
+  /** Calls `onAccount` with the account now and after every change; resolves to a function that stops the calls. */
+  onAccount(onAccount: (view: AccountView) => void): Promise<() => void>;
+  /**
+   * Starts GitHub's device flow for `host`: resolves to the code to show, and calls `onProgress` with each
+   * later state until the flow ends (signed in, failed, or waiting for the no-keychain choice).
+   */
+  startSignIn(host: string, onProgress: (state: SignInState) => void): Promise<SignInStart>;
+  /** Stops the running sign-in (and drops a token that waited for the no-keychain choice). */
+  cancelSignIn(): Promise<void>;
+  /** Opens the running sign-in's verification page in the system browser. */
+  openVerificationUri(): Promise<void>;
+  /** The user's explicit choice without a keychain: keep the token in memory for this run only. */
+  keepTokenInMemory(): Promise<void>;
+  /** Forgets the app's token (the keychain entry too); the CLI restarts signed out. */
+  signOut(): Promise<void>;
+  getSettings(): Promise<SettingsView>;
+  /** Saves the provider; `apiKey` goes straight to the keychain (`null` keeps the stored key). */
+  saveProvider(settings: ProviderConfig, apiKey: string | null): Promise<SettingsView>;
+  /** Removes the provider and its stored key. */
+  clearProvider(): Promise<SettingsView>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -248,6 +289,61 @@ export function createTauriBackend(): Backend {
     async defaultWorkingDirectory() {
       requireTauri();
       return unwrap(commands.defaultWorkingDirectory());
+    },
+
+    async getAccount() {
+      requireTauri();
+      return unwrap(commands.getAccount());
+    },
+
+    async onAccount(onAccount) {
+      requireTauri();
+      const channel = new Channel<AccountView>(onAccount);
+      await unwrap(commands.watchAccount(channel));
+      return () => {
+        channel.onmessage = () => {};
+      };
+    },
+
+    async startSignIn(host, onProgress) {
+      requireTauri();
+      const channel = new Channel<SignInState>(onProgress);
+      return unwrap(commands.startSignIn(host, channel));
+    },
+
+    async cancelSignIn() {
+      requireTauri();
+      await unwrap(commands.cancelSignIn());
+    },
+
+    async openVerificationUri() {
+      requireTauri();
+      await unwrap(commands.openVerificationUri());
+    },
+
+    async keepTokenInMemory() {
+      requireTauri();
+      await unwrap(commands.keepTokenInMemory());
+    },
+
+    async signOut() {
+      requireTauri();
+      await unwrap(commands.signOut());
+    },
+
+    async getSettings() {
+      requireTauri();
+      return unwrap(commands.getSettings());
+    },
+
+    async saveProvider(settings, apiKey) {
+      requireTauri();
+      return unwrap(commands.saveProviderSettings(settings, apiKey));
+    },
+
+    async clearProvider() {
+      requireTauri();
+      return unwrap(commands.clearProvider());
     },
   };
 }

@@ -56,9 +56,70 @@ export const commands = {
 	pickFolder: () => typedError<string | null, AppError>(__TAURI_INVOKE("pick_folder")),
 	/**  Where a new session starts unless the user picks another folder. */
 	defaultWorkingDirectory: () => typedError<string, AppError>(__TAURI_INVOKE("default_working_directory")),
+	/**  Who is signed in, and how. */
+	getAccount: () => typedError<AccountView, AppError>(__TAURI_INVOKE("get_account")),
+	/**  Push the account now and after every change through `on_account`. */
+	watchAccount: (onAccount: Channel<AccountView>) => typedError<null, AppError>(__TAURI_INVOKE("watch_account", { onAccount })),
+	/**  Start signing in to `host`; the code comes back, progress goes down `on_progress`. */
+	startSignIn: (host: string, onProgress: Channel<SignInState>) => typedError<SignInStart, AppError>(__TAURI_INVOKE("start_sign_in", { host, onProgress })),
+	/**  Stop the running sign-in. */
+	cancelSignIn: () => typedError<null, AppError>(__TAURI_INVOKE("cancel_sign_in")),
+	/**  Open the running sign-in's verification page in the system browser (no other address). */
+	openVerificationUri: () => typedError<null, AppError>(__TAURI_INVOKE("open_verification_uri")),
+	/**  Keep secrets in memory for this run (no keychain); finishes a sign-in waiting on it. */
+	keepTokenInMemory: () => typedError<null, AppError>(__TAURI_INVOKE("keep_token_in_memory")),
+	/**  Sign out: the keychain entry goes, the CLI restarts signed out. */
+	signOut: () => typedError<null, AppError>(__TAURI_INVOKE("sign_out")),
+	/**  The settings the settings view shows. */
+	getSettings: () => typedError<SettingsView, AppError>(__TAURI_INVOKE("get_settings")),
+	/**  Use this provider for new sessions; `api_key` (when given) goes straight to the keychain. */
+	saveProviderSettings: (settings: ProviderConfig, apiKey: string | null) => typedError<SettingsView, AppError>(__TAURI_INVOKE("save_provider_settings", { settings, apiKey })),
+	/**  Back to GitHub's models; the provider's key leaves the keychain. */
+	clearProvider: () => typedError<SettingsView, AppError>(__TAURI_INVOKE("clear_provider")),
 };
 
 /* Types */
+/**  Where the CLI's credential comes from. */
+export type AccountSource = 
+/**  A token from the app's sign-in, kept in the keychain. */
+"keychain" | 
+/**  A token from the app's sign-in, kept in memory for this run only (the user's choice). */
+"sessionOnly" | 
+/**  The CLI found a token in its environment (`COPILOT_GITHUB_TOKEN`, `GH_TOKEN`, ...). */
+"environment" | 
+/**  The CLI's own login (the terminal CLI's `copilot login`, or the GitHub CLI's). */
+"cliLogin" | 
+/**  A bring-your-own-key provider serves every session. */
+"provider" | "signedOut";
+
+/**  The account as the UI shows it. Never holds a credential. */
+export type AccountView = {
+	source: AccountSource,
+	/**  The GitHub host: the CLI's when it is signed in, else the configured one. */
+	host: string,
+	/**  From the CLI (`account.getCurrentAuth`), once GitHub accepted the credential. */
+	login: string | null,
+	/**  Copilot plan as GitHub names it: `free`, `individual`, `individual_pro`, `business`, ... */
+	plan: string | null,
+	/**  For [`AccountSource::Environment`]: the variable the token came from. */
+	envVar: string | null,
+	/**  The configured provider, if any (its API key stays in the keychain). */
+	provider: ProviderConfig | null,
+	/**  Whether the CLI answered; without it, login and plan are unknown. */
+	cliConnected: boolean,
+	/**
+	 *  The credentials were refused and the user has to act: `token_invalid` (sign in again),
+	 *  `environment_token_invalid`, `cli_login_invalid`, `provider_unauthorized`.
+	 */
+	problem: Problem | null,
+	/**  The keychain could not be used (`keychain_unavailable`, `keychain_locked`, ...). */
+	keychainProblem: Problem | null,
+	/**  The settings file was unusable and set aside: what happened and where it is. */
+	settingsNotice: string | null,
+	/**  Whether this build knows an OAuth client id, so "Sign in" can work. */
+	signInAvailable: boolean,
+};
+
 /**  The one error shape that crosses the bridge: the UI branches on `code`, shows `message`. */
 export type AppError = {
 	code: string,
@@ -119,12 +180,34 @@ export type PermissionPrompt = {
 	warning: string | null,
 };
 
+/**  Something the user should know about, with a stable code the UI branches on. */
+export type Problem = {
+	code: string,
+	message: string,
+};
+
 export type PromptDetails = { kind: "shell"; fullCommandText: string; commands: string[] } | { kind: "write"; fileName: string; diff: string } | { kind: "read"; path: string } | { kind: "url"; url: string; domain: string } | { kind: "mcp"; serverName: string; toolName: string; arguments: unknown | null } | { kind: "memory"; fact: string } | { kind: "customTool"; toolName: string; description: string; arguments: unknown | null } | { kind: "other"; requestKind: string; raw: unknown };
 
 /**  Changes to the pending set, for whoever shows prompts. */
 export type PromptEvent = { type: "permissionRequested"; prompt: PermissionPrompt } | { type: "questionAsked"; question: UserQuestion } | 
 /**  Answered here, elsewhere, or withdrawn by the CLI. */
 { type: "resolved"; requestId: string };
+
+/**  A bring-your-own-key provider, without its key (that is in the keychain). */
+export type ProviderConfig = {
+	providerType: ProviderType,
+	/**  The API's base, e.g. `http://127.0.0.1:11434/v1` for a local Ollama. */
+	baseUrl: string,
+	/**  The model every new session uses. */
+	model: string,
+	/**  `None`: the CLI's default for the provider type. */
+	wireApi?: WireApi | null,
+	/**  Run the CLI offline (`COPILOT_OFFLINE`): no GitHub at all, only this provider. */
+	offline?: boolean,
+};
+
+/**  The kinds of provider the Copilot CLI speaks to. */
+export type ProviderType = "openai" | "azure" | "anthropic";
 
 /**  A stored session as the history list shows it. */
 export type SessionSummary = {
@@ -135,6 +218,40 @@ export type SessionSummary = {
 	createdAt: string,
 	modifiedAt: string,
 };
+
+/**  Settings as the settings view shows them. */
+export type SettingsView = {
+	githubHost: string,
+	provider: ProviderConfig | null,
+	/**  An API key for the provider is stored (it is never shown). */
+	providerKeyStored: boolean,
+	notice: string | null,
+	signInAvailable: boolean,
+};
+
+/**  What the user needs to approve a sign-in. */
+export type SignInStart = {
+	/**  The code to type on GitHub (`WDJB-MJHT`). */
+	userCode: string,
+	/**  Where to type it; `open_verification_uri` opens it in the browser. */
+	verificationUri: string,
+	/**  Seconds until the code expires. */
+	expiresIn: number,
+};
+
+/**  Progress of a sign-in, pushed to the UI. */
+export type SignInState = 
+/**  Waiting for the user to approve; `trouble` says why GitHub could not be reached lately. */
+{ state: "waiting"; secondsLeft: number; nextPollIn: number; trouble: string | null } | 
+/**
+ *  GitHub approved, but the keychain refused the token. `keep_token_in_memory` finishes
+ *  the sign-in for this run only; cancelling drops the token.
+ */
+{ state: "keychainUnavailable"; code: string; message: string } | 
+/**  The token is stored and the CLI restarts with it. */
+{ state: "signedIn" } | 
+/**  The sign-in ended without a token (`code`: the device flow's, e.g. `expired`, `denied`). */
+{ state: "failed"; code: string; message: string };
 
 export type UserAnswer = {
 	answer: string,
@@ -149,6 +266,9 @@ export type UserQuestion = {
 	choices: string[],
 	allowFreeform: boolean,
 };
+
+/**  Which OpenAI-style API a provider speaks. */
+export type WireApi = "completions" | "responses";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -3,6 +3,7 @@
 
 import { vi } from "vitest";
 import type {
+  AccountView,
   AuthStatus,
   Backend,
   ChatEvent,
@@ -10,8 +11,30 @@ import type {
   ModelInfo,
   NewSession,
   PromptEvent,
+  ProviderConfig,
   SessionSummary,
+  SettingsView,
+  SignInStart,
+  SignInState,
 } from "../lib/backend";
+
+/** Signed out of a connected CLI, sign-in configured: what a fresh install shows. */
+export function signedOutAccount(overrides: Partial<AccountView> = {}): AccountView {
+  return {
+    source: "signedOut",
+    host: "github.com",
+    login: null,
+    plan: null,
+    envVar: null,
+    provider: null,
+    cliConnected: true,
+    problem: null,
+    keychainProblem: null,
+    settingsNotice: null,
+    signInAvailable: true,
+    ...overrides,
+  };
+}
 
 export class FakeBackend implements Backend {
   state: ConnectionState;
@@ -25,6 +48,18 @@ export class FakeBackend implements Backend {
   readonly promptListeners = new Set<(event: PromptEvent) => void>();
   modelList: ModelInfo[] = [{ id: "fake-model", name: "Fake Model" }];
   accountStatus: AuthStatus = { authenticated: true, login: "octocat", authType: "token", host: "github.com", message: null };
+  accountView: AccountView = signedOutAccount();
+  readonly accountListeners = new Set<(view: AccountView) => void>();
+  settingsView: SettingsView = {
+    githubHost: "github.com",
+    provider: null,
+    providerKeyStored: false,
+    notice: null,
+    signInAvailable: true,
+  };
+  signInStart: SignInStart = { userCode: "WDJB-MJHT", verificationUri: "https://github.com/login/device", expiresIn: 900 };
+  /** The progress listener of the running sign-in, as its channel would deliver. */
+  signInListener: ((state: SignInState) => void) | undefined;
 
   constructor(state: ConnectionState = { state: "connecting" }) {
     this.state = state;
@@ -101,6 +136,43 @@ export class FakeBackend implements Backend {
   pickFolder = vi.fn(async (): Promise<string | null> => null);
   defaultWorkingDirectory = vi.fn(async (): Promise<string> => "/home/user");
 
+  getAccount = vi.fn(async (): Promise<AccountView> => this.accountView);
+
+  onAccount = vi.fn(async (onAccount: (view: AccountView) => void) => {
+    this.accountListeners.add(onAccount);
+    return () => {
+      this.accountListeners.delete(onAccount);
+    };
+  });
+
+  startSignIn = vi.fn(async (_host: string, onProgress: (state: SignInState) => void): Promise<SignInStart> => {
+    this.signInListener = onProgress;
+    return this.signInStart;
+  });
+
+  cancelSignIn = vi.fn(async (): Promise<void> => {
+    this.signInListener = undefined;
+  });
+
+  openVerificationUri = vi.fn(async (): Promise<void> => {});
+  keepTokenInMemory = vi.fn(async (): Promise<void> => {});
+  signOut = vi.fn(async (): Promise<void> => {});
+  getSettings = vi.fn(async (): Promise<SettingsView> => this.settingsView);
+
+  saveProvider = vi.fn(async (settings: ProviderConfig, apiKey: string | null): Promise<SettingsView> => {
+    this.settingsView = {
+      ...this.settingsView,
+      provider: settings,
+      providerKeyStored: this.settingsView.providerKeyStored || !!apiKey,
+    };
+    return this.settingsView;
+  });
+
+  clearProvider = vi.fn(async (): Promise<SettingsView> => {
+    this.settingsView = { ...this.settingsView, provider: null, providerKeyStored: false };
+    return this.settingsView;
+  });
+
   /** What Rust does on every change: remember it and send it down each open channel. */
   push(state: ConnectionState): void {
     this.state = state;
@@ -112,6 +184,18 @@ export class FakeBackend implements Backend {
     const listener = this.sessionListeners.get(sessionId);
     if (!listener) throw new Error(`session ${sessionId} is not open`);
     listener(batch);
+  }
+
+  /** What Rust does when the account changes: remember it and send it down each open channel. */
+  pushAccount(view: AccountView): void {
+    this.accountView = view;
+    for (const listener of this.accountListeners) listener(view);
+  }
+
+  /** Send a sign-in state down the running sign-in's channel. */
+  pushSignIn(state: SignInState): void {
+    if (!this.signInListener) throw new Error("no sign-in is running");
+    this.signInListener(state);
   }
 
   /** Send a prompt event, as the prompts channel would. */

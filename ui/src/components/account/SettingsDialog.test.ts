@@ -1,0 +1,126 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import { beforeAll, describe, expect, test, vi } from "vitest";
+import { BackendError, backendContext, type ProviderConfig } from "../../lib/backend";
+import { FakeBackend, signedOutAccount } from "../../test/fake-backend";
+import SettingsDialog from "./SettingsDialog.svelte";
+import { installDialogPolyfill } from "./test-dialog";
+
+beforeAll(installDialogPolyfill);
+
+function renderDialog(backend: FakeBackend) {
+  const onClose = vi.fn();
+  const onSignIn = vi.fn();
+  const result = render(SettingsDialog, { props: { open: true, onClose, onSignIn }, context: backendContext(backend) });
+  return { ...result, onClose, onSignIn };
+}
+
+const dialog = () => screen.getByRole("dialog", { name: "Settings" });
+const button = (name: string) => within(dialog()).getByRole("button", { name });
+const field = <T extends HTMLElement = HTMLInputElement>(label: string) => within(dialog()).getByLabelText<T>(label);
+
+const ollama: ProviderConfig = {
+  providerType: "openai",
+  baseUrl: "http://127.0.0.1:11434/v1",
+  model: "llama3.2",
+  wireApi: "completions",
+  offline: true,
+};
+
+describe("SettingsDialog", () => {
+  test("the app's own sign-in can be signed out of", async () => {
+    const backend = new FakeBackend();
+    backend.accountView = signedOutAccount({ source: "keychain", login: "octo-tester", plan: "individual" });
+    backend.signOut.mockImplementation(async () => {
+      backend.accountView = signedOutAccount();
+    });
+    renderDialog(backend);
+    await within(dialog()).findByText("Signed in as octo-tester · Copilot Pro");
+    await fireEvent.click(button("Sign out"));
+    expect(backend.signOut).toHaveBeenCalledTimes(1);
+    await within(dialog()).findByText("Not signed in");
+    expect(within(dialog()).queryByRole("button", { name: "Sign out" })).toBeNull();
+    await fireEvent.click(button("Sign in"));
+  });
+
+  test("a token from the environment is explained, not signed out of", async () => {
+    const backend = new FakeBackend();
+    backend.accountView = signedOutAccount({ source: "environment", envVar: "GH_TOKEN", login: "octo-tester" });
+    renderDialog(backend);
+    await within(dialog()).findByText(/The Copilot CLI signs in with GH_TOKEN/);
+    expect(within(dialog()).queryByRole("button", { name: "Sign out" })).toBeNull();
+  });
+
+  test("saves a provider; the key goes to Rust once and the field is emptied", async () => {
+    const backend = new FakeBackend();
+    renderDialog(backend);
+    await waitFor(() => expect(backend.getSettings).toHaveBeenCalled());
+    await fireEvent.change(field<HTMLSelectElement>("Provider"), { target: { value: "openai" } });
+    await fireEvent.input(field("Base URL"), { target: { value: ollama.baseUrl } });
+    await fireEvent.input(field("Model"), { target: { value: ollama.model } });
+    await fireEvent.change(field<HTMLSelectElement>("Wire API"), { target: { value: "completions" } });
+    await fireEvent.input(field("API key"), { target: { value: "sk-typed-by-the-user" } });
+    await fireEvent.click(field("Offline mode"));
+    await fireEvent.click(button("Save provider"));
+
+    expect(backend.saveProvider).toHaveBeenCalledWith(ollama, "sk-typed-by-the-user");
+    await within(dialog()).findByText("A key is stored. Leave this empty to keep it.");
+    expect(field("API key").value).toBe("");
+    expect(field("API key").type).toBe("password");
+    expect(dialog().innerHTML).not.toContain("sk-typed-by-the-user");
+  });
+
+  test("a stored provider is shown without its key; saving again keeps the key; Remove provider clears", async () => {
+    const backend = new FakeBackend();
+    backend.settingsView = { ...backend.settingsView, provider: ollama, providerKeyStored: true };
+    renderDialog(backend);
+    await waitFor(() => expect(field("Model").value).toBe("llama3.2"));
+    expect(field("Base URL").value).toBe(ollama.baseUrl);
+    expect(field("Offline mode").checked).toBe(true);
+    expect(field("API key").value).toBe("");
+    expect(within(dialog()).getByText("A key is stored. Leave this empty to keep it.")).toBeTruthy();
+
+    await fireEvent.click(button("Save provider"));
+    expect(backend.saveProvider).toHaveBeenCalledWith(ollama, null);
+
+    await fireEvent.click(button("Remove provider"));
+    expect(backend.clearProvider).toHaveBeenCalledTimes(1);
+    await waitFor(() => expect(within(dialog()).queryByRole("button", { name: "Remove provider" })).toBeNull());
+    expect(within(dialog()).queryByText(/A key is stored/)).toBeNull();
+  });
+
+  test("a refused save is an alert with Rust's reason", async () => {
+    const backend = new FakeBackend();
+    const message = "\"localhost\" is not a web address. Enter the provider's base URL, for example http://127.0.0.1:11434/v1.";
+    backend.saveProvider.mockRejectedValueOnce(new BackendError({ code: "invalid_request", message }));
+    renderDialog(backend);
+    await fireEvent.click(button("Save provider"));
+    expect((await within(dialog()).findByRole("alert")).textContent).toBe(message);
+  });
+
+  test("a settings file that was set aside is announced", async () => {
+    const backend = new FakeBackend();
+    const notice = "Your settings could not be used because it is not valid JSON, so the defaults were restored. The old file was kept as settings.json.corrupt-1.";
+    backend.settingsView = { ...backend.settingsView, notice };
+    renderDialog(backend);
+    expect((await within(dialog()).findByRole("alert")).textContent).toBe(notice);
+  });
+
+  test("Close closes", async () => {
+    const backend = new FakeBackend();
+    const { onClose } = renderDialog(backend);
+    await fireEvent.click(button("Close"));
+    expect(onClose).toHaveBeenCalledTimes(1);
+  });
+});
+
+test("while open, the account section follows what Rust pushes, and stops when closed", async () => {
+  const backend = new FakeBackend();
+  backend.accountView = signedOutAccount({ cliConnected: false });
+  const { rerender } = renderDialog(backend);
+  await within(dialog()).findByText("Checking account…");
+  backend.pushAccount(signedOutAccount({ source: "keychain", login: "octo-tester" }));
+  await within(dialog()).findByText("Signed in as octo-tester");
+  expect(backend.accountListeners.size).toBe(1);
+  await rerender({ open: false });
+  await waitFor(() => expect(backend.accountListeners.size).toBe(0));
+});
