@@ -158,7 +158,7 @@ async fn a_deleted_session_is_gone() {
     let confirm = Target::dialog("Delete session?");
     chat.app.wait_for(&confirm, HANG_GUARD).await;
     assert_eq!(chat.app.focused_name().await, "Cancel", "the confirmation defaults to Cancel");
-    chat.app.click(&Target::button("Delete"), HANG_GUARD).await;
+    chat.app.click(&Target::button("Delete").within(&confirm), HANG_GUARD).await;
     chat.app.wait_gone(&confirm, HANG_GUARD).await;
     chat.app.wait_gone(&session_rows(), HANG_GUARD).await;
 
@@ -330,7 +330,7 @@ async fn hostile_model_output_runs_no_script_and_calls_no_command() {
     let asked = chat.app.wait_for_text(&confirm, |t| t.contains("https://example.com/docs"), HANG_GUARD).await;
     assert!(asked.contains("https://example.com/docs"), "the dialog shows the full URL: {asked}");
     eprintln!("[test] saved {}", chat.app.screenshot("hostile-output.png").await.display());
-    chat.app.click(&Target::button("Cancel"), HANG_GUARD).await;
+    chat.app.click(&Target::button("Cancel").within(&confirm), HANG_GUARD).await;
     chat.app.wait_gone(&confirm, HANG_GUARD).await;
     let pwned = chat.app.eval("return window.__pwned === undefined ? null : String(window.__pwned);", vec![]).await;
     assert_eq!(pwned, json!(null), "clicking links ran no script");

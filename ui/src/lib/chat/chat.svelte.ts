@@ -122,10 +122,15 @@ export class ChatState {
     await this.#show(sessionId);
   }
 
-  async #show(sessionId: string): Promise<void> {
+  /**
+   * Open `sessionId` and show it. Switching sessions clears the view first; reloading the one on screen
+   * (`inPlace`) keeps the old transcript up until the new one is ready, so the composer, and whatever the user
+   * is typing in it, stays where it is.
+   */
+  async #show(sessionId: string, inPlace = false): Promise<void> {
     const seq = ++this.#openSeq;
-    await this.#closeOpen();
-    this.opening = true;
+    if (!inPlace) await this.#closeOpen();
+    this.opening = !inPlace;
     this.openError = null;
     try {
       const opened = await openSessionTranscript(this.#backend, sessionId);
@@ -135,14 +140,22 @@ export class ChatState {
       }
       // The CLI stores no idle event: a history always looks mid-turn. It is at rest until new events say otherwise.
       endTurn(opened.transcript);
+      // In place, the old transcript is simply dropped: opening the session again replaced its channel in Rust,
+      // and closing it would close the session's new channel too.
       this.#opened = opened;
       this.open = { id: sessionId, transcript: opened.transcript };
       void this.#loadSessionModel(sessionId, seq);
     } catch (error) {
-      if (seq === this.#openSeq) this.openError = describeError(error);
+      if (seq === this.#openSeq && !inPlace) this.openError = describeError(error);
     } finally {
       if (seq === this.#openSeq) this.opening = false;
     }
+  }
+
+  /** After the CLI came back: load the open session again, so what it stored while we were away shows. */
+  async #reopen(): Promise<void> {
+    const id = this.open?.id;
+    if (id) await this.#show(id, true);
   }
 
   async #loadSessionModel(sessionId: string, seq: number): Promise<void> {
@@ -172,11 +185,6 @@ export class ChatState {
     }
   }
 
-  /** After the CLI came back: load the open session again, so what it stored while we were away shows. */
-  async #reopen(): Promise<void> {
-    const id = this.open?.id;
-    if (id) await this.#show(id);
-  }
 
   async #closeOpen(): Promise<void> {
     const opened = this.#opened;

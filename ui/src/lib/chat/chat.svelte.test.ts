@@ -102,9 +102,19 @@ describe("ChatState", () => {
 
     backend.histories.set("s1", storedTurn(1));
     const opens = backend.openSession.mock.calls.length;
+    const seen: (string | undefined)[] = [];
+    const watch = $effect.root(() => {
+      $effect(() => {
+        seen.push(chat.open?.id);
+      });
+    });
     await chat.connectionChanged(connected);
+    watch();
     expect(backend.openSession.mock.calls.length).toBe(opens + 1);
     expect(chat.open?.transcript.items.some((i) => i.kind === "assistant")).toBe(true);
+    // Reloaded in place: the session never left the screen (the composer and its text stay mounted).
+    expect(seen).not.toContain(undefined);
+    expect(backend.sessionListeners.has("s1")).toBe(true);
   });
 
   test("the composer's model is the open session's, and picking another switches the session", async () => {
