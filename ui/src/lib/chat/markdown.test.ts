@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { StreamingMarkdown, renderMarkdown, safeLinkUrl, sanitizeHtml } from "./markdown";
+import {
+  StreamingMarkdown,
+  clearRenderedTexts,
+  renderMarkdown,
+  renderedTextCount,
+  safeLinkUrl,
+  sanitizeHtml,
+} from "./markdown";
 
 // Inline handlers and scripts run in jsdom's own window (vitest exposes it as globalThis.jsdom), not in the
 // test's global: the canary is read there.
@@ -397,5 +404,77 @@ describe("renderMarkdown", () => {
     const fragment = renderMarkdown("**hi** <script>x</script>");
     expect(fragment.querySelector("strong")?.textContent).toBe("hi");
     expect(fragment.querySelector("script")).toBeNull();
+  });
+});
+
+describe("finished texts rendered before", () => {
+  const TEXT = "An answer with [a link](https://docs.example/x):\n\n- one\n- two\n\n```rust\nfn main() {}\n```";
+
+  beforeEach(() => {
+    clearRenderedTexts();
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+    document.body.replaceChildren();
+  });
+
+  function show(text: string, callbacks: { onLink?: (url: string) => void; copy?: (text: string) => Promise<void> } = {}) {
+    const element = document.createElement("div");
+    document.body.append(element);
+    new StreamingMarkdown(element, { onLink: callbacks.onLink ?? (() => {}), copy: callbacks.copy }).update(text, false);
+    return element;
+  }
+
+  test("are cloned, not rendered and sanitized again: the same DOM, nodes of its own", () => {
+    const first = show(TEXT);
+    expect(renderedTextCount()).toBe(1);
+    // Every render adopts DOMPurify's output into the document; a clone does not.
+    const adopt = vi.spyOn(document, "adoptNode");
+    const second = show(TEXT);
+    expect(adopt).not.toHaveBeenCalled();
+    expect(second.innerHTML).toBe(first.innerHTML);
+    expect(second.querySelector("pre")).not.toBe(first.querySelector("pre"));
+    expect(renderedTextCount()).toBe(1);
+  });
+
+  test("a clone's links and Copy button work, each for its own view", async () => {
+    show(TEXT);
+    const onLink = vi.fn();
+    const copy = vi.fn(async () => {});
+    const second = show(TEXT, { onLink, copy });
+    second.querySelector<HTMLElement>("[data-href]")!.click();
+    expect(onLink).toHaveBeenCalledWith("https://docs.example/x");
+    const button = second.querySelector<HTMLButtonElement>("button.copy-code")!;
+    button.click();
+    expect(copy).toHaveBeenCalledWith("fn main() {}");
+    await vi.waitFor(() => expect(button.textContent).toBe("Copied"));
+    // What the user did to one view is not what the next one starts with.
+    expect(show(TEXT).querySelector("button.copy-code")!.textContent).toBe("Copy");
+  });
+
+  test("hostile output is as inert in a clone", () => {
+    const hostile = "<img src=x onerror=\"window.__pwned = 1\"> <a href=\"javascript:alert(1)\">x</a> <script>window.__pwned = 2</script>";
+    show(hostile);
+    const clone = show(hostile);
+    expect(clone.querySelector("script, [onerror], [href]")).toBeNull();
+  });
+
+  test("texts still streaming are not kept; a streamed text finished in place is not either", () => {
+    const element = document.createElement("div");
+    const view = new StreamingMarkdown(element, { onLink: () => {} });
+    view.update("Para one.\n\nPara", true);
+    view.update("Para one.\n\nPara two.", false);
+    expect(renderedTextCount()).toBe(0);
+  });
+
+  test("are bounded: the least recently used go first", () => {
+    for (let i = 0; i < 300; i++) show(`Answer ${i}.`);
+    expect(renderedTextCount()).toBe(200);
+    const adopt = vi.spyOn(document, "adoptNode");
+    show("Answer 299.");
+    expect(adopt).not.toHaveBeenCalled();
+    show("Answer 0.");
+    expect(adopt).toHaveBeenCalled();
   });
 });

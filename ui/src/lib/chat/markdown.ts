@@ -2,7 +2,8 @@
 // HTML marked produces goes through DOMPurify with an allowlist before it becomes DOM; links never get an
 // href the webview could follow (the URL waits in data-href for `onLink`), images survive only as inline
 // raster data: URLs. `StreamingMarkdown` keeps the DOM of finished top-level blocks and re-renders only the
-// open last block as text streams in. Knows nothing about transcripts or the Backend.
+// open last block as text streams in, and clones finished texts it rendered before (a message scrolled back
+// into view) from a bounded cache instead of rendering them again. Knows nothing about transcripts or the Backend.
 
 import DOMPurify, { type Config } from "dompurify";
 import { Marked, type Token, type TokensList } from "marked";
@@ -140,6 +141,9 @@ function purify(): ReturnType<typeof DOMPurify> {
       if (!data.attrValue) data.keepAttr = false;
     }
   });
+  // Parsed once. With a config set, `sanitize` uses it and does not parse the (same) config it is handed
+  // again: parsing it per call was most of the cost of sanitizing a short block.
+  instance.setConfig(SANITIZE_CONFIG);
   purifier = instance;
   return instance;
 }
@@ -277,6 +281,72 @@ function groupBlocks(tokens: Token[]): BlockGroup[] {
   return groups;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Finished texts rendered before
+
+interface RenderedText {
+  /** Detached, never shown: each use gets a deep clone. */
+  blocks: HTMLElement[];
+  hasDefinitions: boolean;
+}
+
+/**
+ * The rendered blocks of finished texts by their source, least recently used first. A clone of sanitized DOM
+ * is as safe as the original and costs a small fraction of lexing, highlighting and sanitizing it again.
+ * Bounded by entries and by the characters of source they hold (the DOM is about proportional to it).
+ */
+class RenderedTexts {
+  readonly #entries = new Map<string, RenderedText>();
+  #chars = 0;
+
+  constructor(
+    readonly maxEntries: number,
+    readonly maxChars: number,
+  ) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Fresh clones of the blocks rendered for `source`, or undefined. */
+  take(source: string): { blocks: HTMLElement[]; hasDefinitions: boolean } | undefined {
+    const entry = this.#entries.get(source);
+    if (!entry) return undefined;
+    this.#entries.delete(source);
+    this.#entries.set(source, entry);
+    return { blocks: entry.blocks.map((block) => block.cloneNode(true) as HTMLElement), hasDefinitions: entry.hasDefinitions };
+  }
+
+  /** Keeps clones of `blocks` (as rendered: nothing a user did to them since) for `source`. */
+  put(source: string, blocks: readonly HTMLElement[], hasDefinitions: boolean): void {
+    if (source.length > this.maxChars || this.#entries.has(source)) return;
+    this.#entries.set(source, { blocks: blocks.map((block) => block.cloneNode(true) as HTMLElement), hasDefinitions });
+    this.#chars += source.length;
+    for (const oldest of this.#entries.keys()) {
+      if (this.#entries.size <= this.maxEntries && this.#chars <= this.maxChars) break;
+      this.#entries.delete(oldest);
+      this.#chars -= oldest.length;
+    }
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#chars = 0;
+  }
+}
+
+const renderedTexts = new RenderedTexts(200, 200_000);
+
+/** How many finished texts are kept rendered (for tests). */
+export function renderedTextCount(): number {
+  return renderedTexts.size;
+}
+
+/** Forgets every finished text rendered so far (for tests). */
+export function clearRenderedTexts(): void {
+  renderedTexts.clear();
+}
+
 export interface MarkdownCallbacks {
   /** A link was activated: an http(s) or mailto URL, validated. The app asks the user, then opens it. */
   onLink(url: string): void;
@@ -356,6 +426,20 @@ export class StreamingMarkdown {
     if (tail === this.#openSource && streaming === this.#streaming && (this.#open || tail === "")) return;
     this.#streaming = streaming;
 
+    // A finished text shown whole, as in history: render it once, clone it every later time.
+    const whole = !streaming && this.#committed === "" && !this.#open && source !== "";
+    if (whole) {
+      const rendered = renderedTexts.take(source);
+      if (rendered) {
+        this.element.replaceChildren(...rendered.blocks);
+        this.#blocks = rendered.blocks;
+        this.#committed = source;
+        this.#openSource = "";
+        this.#hasDefinitions = rendered.hasDefinitions;
+        return;
+      }
+    }
+
     const tokens = lex(tail);
     if (Object.keys(tokens.links).length > 0) this.#hasDefinitions = true;
     if (!streaming && this.#hasDefinitions && this.#committed !== "") {
@@ -402,6 +486,7 @@ export class StreamingMarkdown {
       this.#open = null;
       this.#openSource = "";
     }
+    if (whole && this.#committed === source) renderedTexts.put(source, this.#blocks, this.#hasDefinitions);
   }
 
   destroy(): void {
