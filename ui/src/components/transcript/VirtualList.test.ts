@@ -127,3 +127,40 @@ test("measured heights replace estimates in the spacers", () => {
   // A taller first row pushes later rows down, out of the rendered window: the bottom spacer takes them.
   expect(bottomAfter!).toBeGreaterThan(bottomBefore!);
 });
+
+test("rows of a shape measured at the bottom give the rows not rendered yet their height", () => {
+  const { rows, observer, viewport } = setup(300);
+  const spacers = () => [...viewport.querySelectorAll<HTMLElement>(".spacer")].map((s) => parseFloat(s.style.height));
+  const rendered = rows();
+  expect(rendered.map((row) => row.dataset.shape)).toContain("user 1");
+  expect(rendered.map((row) => row.dataset.shape)).toContain("assistant p1");
+  // Pinned to the bottom (opening a session): the browser measures what it rendered.
+  observer.resize(rendered.map((row): [Element, number] => [row, row.dataset.shape === "user 1" ? 100 : 150]));
+  // Still at the bottom, so the rendered window ends with the last of the 600 rows.
+  const first = 600 - rows().length;
+  // Rows alternate question, answer: everything above the rendered window now counts at the learned heights.
+  let expected = 0;
+  for (let i = 0; i < first; i++) expected += i % 2 === 0 ? 100 : 150;
+  expect(spacers()[0]).toBe(expected);
+});
+
+test("scrolled up, rows of a learned shape arrive at their height: no correction", () => {
+  const { geometry, observer, rows, scroll } = setup(300);
+  observer.resize(rows().map((row): [Element, number] => [row, row.dataset.shape === "user 1" ? 100 : 150]));
+  scroll(6_000);
+  const top = geometry.top;
+  const arrived = rows();
+  expect(arrived.length).toBeGreaterThan(0);
+  observer.resize(arrived.map((row): [Element, number] => [row, row.dataset.shape === "user 1" ? 100 : 150]));
+  expect(geometry.top).toBe(top);
+});
+
+test("scrolled up, a shape learned there does not move what the user reads", () => {
+  const { geometry, observer, rows, scroll } = setup(300);
+  scroll(8_000);
+  const top = geometry.top;
+  const below = rows().at(-1)!;
+  // Learning "user 1" or "assistant p1" here must not re-estimate the thousands of rows above the viewport.
+  observer.resize([[below, 400]]);
+  expect(geometry.top).toBe(top);
+});
