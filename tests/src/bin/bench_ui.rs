@@ -230,6 +230,11 @@ async fn main() {
     let open_ms = painted(&chat.app).await - started;
     let wheel = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(TRANSCRIPT), json!(120)]).await.expect("scroll script");
     let page = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(TRANSCRIPT), json!(0)]).await.expect("scroll script");
+    // The floor: the same rows as static DOM (no virtual list, no script per frame), scrolled the same way.
+    chat.app.eval(STATIC_COPY, vec![json!(TRANSCRIPT)]).await;
+    let floor_wheel = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(STATIC_COPY_XPATH), json!(120)]).await.expect("scroll script");
+    let floor_page = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(STATIC_COPY_XPATH), json!(0)]).await.expect("scroll script");
+    chat.app.eval("document.getElementById('bench-static-copy').remove();", vec![]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (open_total, open_app) = memory(&chat.app);
     let in_dom = chat.app.count(&Target::xpath(&format!("{TRANSCRIPT}//article"), "rendered items")).await;
@@ -238,8 +243,10 @@ async fn main() {
     println!("  first delta to paint       median {:>8.1} ms   all {:?}", median(first_paint.clone()), rounded(&first_paint));
     println!("  streaming throughput       median {:>8.0} deltas/s (3,000 deltas; every word shown once, in order: {lossless})   all {:?}", median(rates.clone()), rounded(&rates));
     println!("  open 10,000-event session  {:>8.1} ms   ({in_dom} items in the DOM after opening)", open_ms);
-  println!("  scroll up 120 px per frame (a mouse wheel): {wheel}");
-  println!("  scroll up a screen per frame:               {page}");
+    println!("  scroll up 120 px per frame (a mouse wheel): {wheel}");
+    println!("    the same rows as static DOM (the floor):   {floor_wheel}");
+    println!("  scroll up a screen per frame:               {page}");
+    println!("    the same rows as static DOM (the floor):   {floor_page}");
     println!("  idle memory, connected     {idle_total:>8.1} MiB (app process {idle_app:.1} MiB, the rest WebKit)");
     println!("  idle memory, 10k open      {open_total:>8.1} MiB (app process {open_app:.1} MiB)");
 }
@@ -251,6 +258,25 @@ fn now_ms() -> f64 {
 fn rounded(v: &[f64]) -> Vec<i64> {
     v.iter().map(|x| x.round() as i64).collect()
 }
+
+const STATIC_COPY_XPATH: &str = "//*[@id='bench-static-copy']";
+
+/// Page script: lay a static copy of the transcript's rendered rows (repeated to about 300 rows)
+/// over the transcript, in the same scrolling box, so scrolling it costs only layout and paint.
+const STATIC_COPY: &str = r#"
+const root = document.evaluate(arguments[0], document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+const rows = [...root.querySelectorAll('.row')];
+const copy = root.cloneNode(false);
+copy.id = 'bench-static-copy';
+copy.removeAttribute('role');
+copy.removeAttribute('aria-label');
+copy.style.position = 'absolute';
+copy.style.inset = '0';
+copy.style.background = getComputedStyle(document.body).backgroundColor;
+for (let i = 0; copy.childElementCount < 300 && rows.length > 0; i++) copy.append(rows[i % rows.length].cloneNode(true));
+root.parentElement.style.position = 'relative';
+root.parentElement.append(copy);
+"#;
 
 /// Page script: scroll the transcript up from its bottom by `arguments[1]` px per frame (0: one
 /// viewport) until the top, 600 frames or 10 s, and report the frame times.

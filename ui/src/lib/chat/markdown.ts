@@ -308,6 +308,10 @@ class RenderedTexts {
     return this.#entries.size;
   }
 
+  has(source: string): boolean {
+    return this.#entries.has(source);
+  }
+
   /** Fresh clones of the blocks rendered for `source`, or undefined. */
   take(source: string): { blocks: HTMLElement[]; hasDefinitions: boolean } | undefined {
     const entry = this.#entries.get(source);
@@ -340,6 +344,18 @@ const renderedTexts = new RenderedTexts(200, 200_000);
 /** How many finished texts are kept rendered (for tests). */
 export function renderedTextCount(): number {
   return renderedTexts.size;
+}
+
+/**
+ * Renders a finished text ahead of time (off screen, into the cache), so a row that shows it later only clones
+ * it. Returns whether there was work to do. For idle time: a message about to scroll into view.
+ */
+export function prerenderMarkdown(text: string): boolean {
+  if (text === "" || renderedTexts.has(normalizeNewlines(text))) return false;
+  const view = new StreamingMarkdown(document.createElement("div"), { onLink: () => {} });
+  view.update(text, false);
+  view.destroy();
+  return true;
 }
 
 /** Forgets every finished text rendered so far (for tests). */
