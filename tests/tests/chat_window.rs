@@ -27,6 +27,18 @@ async fn a_message_gets_its_streamed_reply() {
     assert!(mine.contains("Please greet me"), "the user's message is shown: {mine}");
     assert_eq!(chat.app.text(&message_box()).await.as_deref(), Some(""), "the composer is cleared");
     chat.wait_idle().await;
+
+    // Token usage: the turn's, under the reply, and the session's, beside Send, agree.
+    let turn_usage = Target::xpath("//*[@role='log']//p[contains(@class, 'usage')]", "the turn's token usage");
+    let turn = chat.app.wait_for_text(&turn_usage, |t| t.contains(" out"), HANG_GUARD).await;
+    let figures = |text: &str| -> Vec<u64> {
+        text.split(|c: char| !c.is_ascii_digit() && c != ',').filter_map(|n| n.replace(',', "").parse().ok()).collect()
+    };
+    let turn_figures = figures(&turn);
+    assert!(turn_figures.len() >= 2 && turn_figures[0] > 0 && turn_figures[1] > 0, "the turn reports tokens in and out: {turn}");
+    let session = chat.app.eval("const p = document.querySelector('form .session-usage'); return p ? p.title : null;", vec![]).await;
+    let session = session.as_str().unwrap_or_else(|| panic!("the session's token usage is shown beside Send"));
+    assert_eq!(figures(session), turn_figures[..2], "one turn so far, so the session's total is the turn's: {session} / {turn}");
     eprintln!("[test] saved {}", chat.app.screenshot("chat.png").await.display());
 }
 

@@ -188,7 +188,8 @@ describe("Transcript", () => {
       ev({ type: "assistantMessage", messageId: "m1", content: "done" }),
       ev({ type: "idle" }),
     ]);
-    expect(within(log()).getByText(/1,234 in · 567 out/)).toBeTruthy();
+    const usage = within(log()).getByText(/1,234 in · 567 out/);
+    expect(usage.textContent?.replace(/\s+/g, " ").trim()).toBe("1,234 in · 567 out · gpt-test");
   });
 
   test("links call onLink and carry no href the webview could follow", async () => {
