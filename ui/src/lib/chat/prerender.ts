@@ -1,5 +1,6 @@
 // Renders the answers just outside the transcript's rendered window in idle time, so scrolling to them clones
 // finished DOM (markdown.ts keeps it) instead of lexing, highlighting and sanitizing in the middle of a frame.
+// Only once the window has been still for a moment: while the user scrolls, every frame is theirs.
 
 import { whenIdle, type TimeLeft } from "../idle";
 import { prerenderMarkdown } from "./markdown";
@@ -7,13 +8,24 @@ import type { TranscriptItem } from "./transcript.svelte";
 
 /** How many rows beyond each edge of the rendered window are warmed. */
 export const ROWS_AHEAD = 40;
+/** How long the rendered window must stay put before warming starts. */
+export const QUIET_MS = 150;
 
 export interface PrerenderDeps {
   render(text: string): boolean;
   idle(work: (timeLeft: TimeLeft) => void): () => void;
+  /** Calls `callback` after `ms`; the returned function cancels it. */
+  later(callback: () => void, ms: number): () => void;
 }
 
-const defaultDeps: PrerenderDeps = { render: prerenderMarkdown, idle: whenIdle };
+const defaultDeps: PrerenderDeps = {
+  render: prerenderMarkdown,
+  idle: whenIdle,
+  later: (callback, ms) => {
+    const handle = setTimeout(callback, ms);
+    return () => clearTimeout(handle);
+  },
+};
 
 export class Prerenderer {
   readonly #deps: PrerenderDeps;
@@ -36,8 +48,9 @@ export class Prerenderer {
       if (start - distance >= 0) take(start - distance);
       if (end - 1 + distance < items.length) take(end - 1 + distance);
     }
+    this.stop();
     this.#queue = queue;
-    this.#schedule();
+    if (queue.length > 0) this.#cancel = this.#deps.later(() => this.#next(), QUIET_MS);
   }
 
   /** Drops what was not warmed yet (the transcript went away). */
@@ -47,8 +60,9 @@ export class Prerenderer {
     this.#cancel = undefined;
   }
 
-  #schedule(): void {
-    if (this.#cancel || this.#queue.length === 0) return;
+  #next(): void {
+    this.#cancel = undefined;
+    if (this.#queue.length === 0) return;
     this.#cancel = this.#deps.idle((timeLeft) => {
       this.#cancel = undefined;
       // At least one text per slice, so a busy webview still gets there.
@@ -57,7 +71,7 @@ export class Prerenderer {
         if (text === undefined) break;
         this.#deps.render(text);
       } while (timeLeft() > 1);
-      this.#schedule();
+      this.#next();
     });
   }
 }
