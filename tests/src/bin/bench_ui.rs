@@ -237,6 +237,7 @@ async fn main() {
     chat.app.eval("document.getElementById('bench-static-copy').remove();", vec![]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (open_total, open_app) = memory(&chat.app);
+    let idle_api = chat.app.eval("return typeof requestIdleCallback === 'function';", vec![]).await;
     let in_dom = chat.app.count(&Target::xpath(&format!("{TRANSCRIPT}//article"), "rendered items")).await;
 
     println!("UI benchmark ({rounds} rounds; the app under test: {})", copilot_desktop_tests::app::app_binary().display());
@@ -247,6 +248,7 @@ async fn main() {
     println!("    the same rows as static DOM (the floor):   {floor_wheel}");
     println!("  scroll up a screen per frame:               {page}");
     println!("    the same rows as static DOM (the floor):   {floor_page}");
+    println!("  (the webview has requestIdleCallback: {idle_api})");
     println!("  idle memory, connected     {idle_total:>8.1} MiB (app process {idle_app:.1} MiB, the rest WebKit)");
     println!("  idle memory, 10k open      {open_total:>8.1} MiB (app process {open_app:.1} MiB)");
 }
