@@ -269,9 +269,17 @@ async fn history_survives_an_engine_restart_and_delete_removes_it() {
     let entry = listed.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("{id} not in {listed:?}"));
     assert!(!entry.modified_at.is_empty());
 
-    let history = h.engine.sessions.open(&id).await.expect("open");
+    // Opened for viewing: the history read while resuming, then the live events, with nothing repeated.
+    let (mut stream, history) = h.engine.sessions.watch(&id).await.expect("watch");
     assert!(history.iter().any(|e| matches!(&e.kind, ChatEventKind::UserMessage { content } if content == "remember the lighthouse")));
     assert!(final_messages(&history).contains(&"I will remember the lighthouse.".to_string()), "{:#?}", kinds(&history));
+    let live = h.turn(&id, &mut stream, "remember it again").await;
+    assert!(final_messages(&live).contains(&"I will remember the lighthouse.".to_string()), "{:#?}", kinds(&live));
+    let stored: std::collections::HashSet<&str> = history.iter().map(|e| e.id.as_str()).collect();
+    assert!(live.iter().all(|e| !stored.contains(e.id.as_str())), "a stored event came again on the live stream");
+    // Opened again while live: the same history and the new turn, read from the CLI.
+    let again = h.engine.sessions.open(&id).await.expect("open");
+    assert_eq!(final_messages(&again).len(), 2, "{:#?}", kinds(&again));
 
     h.engine.sessions.delete(&id).await.expect("delete");
     let listed = h.engine.sessions.list().await.expect("list");

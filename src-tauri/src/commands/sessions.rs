@@ -33,9 +33,7 @@ pub async fn open_session(
     on_events: Channel<Vec<ChatEvent>>,
 ) -> CommandResult<Vec<ChatEvent>> {
     let engine = &state.engine;
-    // Subscribe before reading history so nothing falls between the two.
-    let mut stream = engine.sessions.subscribe(&session_id).await?;
-    let history = engine.sessions.history(&session_id).await?;
+    let (mut stream, history) = engine.sessions.watch(&session_id).await?;
     let forward = tauri::async_runtime::spawn(async move {
         while let Some(batch) = stream.next_batch().await {
             if on_events.send(batch).is_err() {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use github_copilot_sdk::SessionEvent;
 use github_copilot_sdk::session::Session;
 use github_copilot_sdk::subscription::RecvErrorKind;
 use github_copilot_sdk::{Client, ProviderConfig, ResumeSessionConfig, SessionConfig, SessionId};
@@ -107,6 +108,25 @@ struct LiveSession {
     /// send) would leave the SDK routing events to the handle we dropped.
     attaching: AsyncMutex<()>,
     seen: Arc<Mutex<SeenEvents>>,
+}
+
+impl LiveSession {
+    fn new(id: String, model: Option<String>, working_directory: PathBuf) -> Self {
+        LiveSession {
+            id,
+            model,
+            working_directory,
+            hub: EventHub::default(),
+            attached: AsyncMutex::new(None),
+            attaching: AsyncMutex::new(()),
+            seen: Arc::default(),
+        }
+    }
+
+    /// A stored session about to be resumed: its model and directory are the CLI's.
+    fn stored(id: &str) -> Self {
+        Self::new(id.to_owned(), None, PathBuf::new())
+    }
 }
 
 struct Attached {
@@ -209,15 +229,7 @@ impl SessionService {
         handler.bind(session.clone());
         let id = session.id().to_string();
         tracing::info!(session = %id, "session created");
-        let live = Arc::new(LiveSession {
-            id: id.clone(),
-            model,
-            working_directory: request.working_directory.clone(),
-            hub: EventHub::default(),
-            attached: AsyncMutex::new(None),
-            attaching: AsyncMutex::new(()),
-            seen: Arc::default(),
-        });
+        let live = Arc::new(LiveSession::new(id.clone(), model, request.working_directory.clone()));
         self.install(&live, session, connection.generation).await;
         self.live.lock().unwrap().insert(id.clone(), live);
         let now = chrono_now();
@@ -242,8 +254,34 @@ impl SessionService {
 
     /// Open a stored session (resume it on the CLI) and return its transcript.
     pub async fn open(&self, session_id: &str) -> EngineResult<Vec<ChatEvent>> {
-        let live = self.live_or_resume(session_id).await?;
-        self.history_of(&live).await
+        Ok(self.watch(session_id).await?.1)
+    }
+
+    /// A session's events from now on and its transcript so far, with nothing lost or repeated between the
+    /// two. A session not live yet is resumed, and the events read while resuming are the transcript: a long
+    /// history is fetched from the CLI once, not twice.
+    pub async fn watch(&self, session_id: &str) -> EngineResult<(EventStream, Vec<ChatEvent>)> {
+        let existing = self.live.lock().unwrap().get(session_id).cloned();
+        let live = match existing {
+            Some(live) => live,
+            None => {
+                let connection = self.connection()?;
+                let live = Arc::new(LiveSession::stored(session_id));
+                // Subscribed before the pump starts: every event after the stored ones reaches the stream.
+                let stream = live.hub.subscribe();
+                let stored = self.attach(&live, &connection).await?;
+                let kept = self.live.lock().unwrap().entry(session_id.to_owned()).or_insert(live.clone()).clone();
+                match stored {
+                    Some(events) if Arc::ptr_eq(&kept, &live) => return Ok((stream, transcript(&events))),
+                    // Resumed by someone else meanwhile (theirs is kept), or the stored events were unreadable.
+                    _ => kept,
+                }
+            }
+        };
+        // Subscribe before reading history, so nothing falls between the two (repeats are dropped by id).
+        let stream = live.hub.subscribe();
+        let history = self.history_of(&live).await?;
+        Ok((stream, history))
     }
 
     /// The typed transcript of a session from the CLI's stored events.
@@ -358,15 +396,7 @@ impl SessionService {
             return Ok(live);
         }
         let connection = self.connection()?;
-        let live = Arc::new(LiveSession {
-            id: session_id.to_owned(),
-            model: None,
-            working_directory: PathBuf::new(),
-            hub: EventHub::default(),
-            attached: AsyncMutex::new(None),
-            attaching: AsyncMutex::new(()),
-            seen: Arc::default(),
-        });
+        let live = Arc::new(LiveSession::stored(session_id));
         self.attach(&live, &connection).await?;
         let live = self.live.lock().unwrap().entry(session_id.to_owned()).or_insert(live).clone();
         Ok(live)
@@ -386,11 +416,12 @@ impl SessionService {
         attached.as_ref().map(|a| a.session.clone()).ok_or(EngineError::NotConnected { reason: None })
     }
 
-    /// Resume `live` on `connection` (no-op when already attached to it).
-    async fn attach(&self, live: &Arc<LiveSession>, connection: &Connection) -> EngineResult<()> {
+    /// Resume `live` on `connection` (no-op when already attached to it). Returns the session's stored events
+    /// when it resumed it now and could read them.
+    async fn attach(&self, live: &Arc<LiveSession>, connection: &Connection) -> EngineResult<Option<Vec<SessionEvent>>> {
         let _one_at_a_time = live.attaching.lock().await;
         if live.attached.lock().await.as_ref().is_some_and(|a| a.generation == connection.generation) {
-            return Ok(());
+            return Ok(None);
         }
         let workdir = live.working_directory.display().to_string();
         let handler = self.broker.handler_for(workdir.clone());
@@ -416,9 +447,10 @@ impl SessionService {
         let session = Arc::new(session);
         handler.bind(session.clone());
         // Everything stored so far counts as seen: a consumer loads history separately.
-        if let Ok(stored) = session.get_events().await {
+        let stored = session.get_events().await.ok();
+        if let Some(stored) = &stored {
             let mut seen = live.seen.lock().unwrap();
-            for event in &stored {
+            for event in stored {
                 seen.insert(&event.id);
             }
         }
@@ -428,7 +460,7 @@ impl SessionService {
         }
         self.install(live, session, connection.generation).await;
         tracing::info!(session = %live.id, generation = connection.generation, "session attached");
-        Ok(())
+        Ok(stored)
     }
 
     async fn install(&self, live: &Arc<LiveSession>, session: Arc<Session>, generation: u64) {
