@@ -234,6 +234,9 @@ async fn main() {
     chat.app.eval(STATIC_COPY, vec![json!(TRANSCRIPT)]).await;
     let floor_wheel = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(STATIC_COPY_XPATH), json!(120)]).await.expect("scroll script");
     let floor_page = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(STATIC_COPY_XPATH), json!(0)]).await.expect("scroll script");
+    // And with its rows hidden: what a frame of scrolling costs the webview with nothing to paint.
+    chat.app.eval("document.getElementById('bench-static-copy').style.visibility = 'hidden';", vec![]).await;
+    let floor_hidden = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(STATIC_COPY_XPATH), json!(120)]).await.expect("scroll script");
     chat.app.eval("document.getElementById('bench-static-copy').remove();", vec![]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (open_total, open_app) = memory(&chat.app);
@@ -246,6 +249,7 @@ async fn main() {
     println!("  open 10,000-event session  {:>8.1} ms   ({in_dom} items in the DOM after opening)", open_ms);
     println!("  scroll up 120 px per frame (a mouse wheel): {wheel}");
     println!("    the same rows as static DOM (the floor):   {floor_wheel}");
+    println!("    the same, hidden (nothing to paint):       {floor_hidden}");
     println!("  scroll up a screen per frame:               {page}");
     println!("    the same rows as static DOM (the floor):   {floor_page}");
     println!("  (the webview has requestIdleCallback: {idle_api})");
