@@ -80,10 +80,10 @@ pub fn bundled_cli_path() -> PathBuf {
 /// does. Its credentials are the account's business (`AccountService::start`).
 fn cli_target_from_env() -> CliTarget {
     if let Ok(address) = std::env::var("COPILOT_DESKTOP_SERVER") {
-        if let Some((host, port)) = address.rsplit_once(':') {
-            if let Ok(port) = port.parse() {
-                return CliTarget::External(ExternalServer { host: host.to_owned(), port });
-            }
+        if let Some((host, port)) = address.rsplit_once(':')
+            && let Ok(port) = port.parse()
+        {
+            return CliTarget::External(ExternalServer { host: host.to_owned(), port });
         }
         tracing::warn!(%address, "COPILOT_DESKTOP_SERVER is not host:port; using the bundled CLI");
     }
