@@ -37,6 +37,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::connection::watch_connection,
         commands::connection::retry_connection,
         commands::sessions::list_sessions,
+        commands::sessions::search_sessions,
         commands::sessions::create_session,
         commands::sessions::open_session,
         commands::sessions::close_session,
