@@ -6,6 +6,7 @@ const COMMANDS: &[&str] = &[
     "watch_connection",
     "retry_connection",
     "list_sessions",
+    "search_sessions",
     "create_session",
     "open_session",
     "close_session",

@@ -37,6 +37,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::connection::watch_connection,
         commands::connection::retry_connection,
         commands::sessions::list_sessions,
+        commands::sessions::search_sessions,
         commands::sessions::create_session,
         commands::sessions::open_session,
         commands::sessions::close_session,
@@ -80,10 +81,10 @@ pub fn bundled_cli_path() -> PathBuf {
 /// does. Its credentials are the account's business (`AccountService::start`).
 fn cli_target_from_env() -> CliTarget {
     if let Ok(address) = std::env::var("COPILOT_DESKTOP_SERVER") {
-        if let Some((host, port)) = address.rsplit_once(':') {
-            if let Ok(port) = port.parse() {
-                return CliTarget::External(ExternalServer { host: host.to_owned(), port });
-            }
+        if let Some((host, port)) = address.rsplit_once(':')
+            && let Ok(port) = port.parse()
+        {
+            return CliTarget::External(ExternalServer { host: host.to_owned(), port });
         }
         tracing::warn!(%address, "COPILOT_DESKTOP_SERVER is not host:port; using the bundled CLI");
     }

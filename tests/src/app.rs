@@ -458,6 +458,21 @@ impl AppUnderTest {
             .unwrap_or(0)
     }
 
+    /// Wait until exactly `expected` elements match `target` (a list filtered, rows added).
+    pub async fn wait_for_count(&self, target: &Target, expected: usize, hang_guard: Duration) {
+        let deadline = Instant::now() + hang_guard;
+        loop {
+            let count = self.count(target).await;
+            if count == expected {
+                return;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("{target}: {count} on screen after {hang_guard:?}, expected {expected}")).await;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Click `target` once it is there.
     pub async fn click(&self, target: &Target, hang_guard: Duration) {
         let element = self.wait_for(target, hang_guard).await;

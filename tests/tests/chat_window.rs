@@ -183,6 +183,45 @@ async fn a_deleted_session_is_gone() {
 }
 
 #[tokio::test]
+async fn search_finds_a_session_by_what_was_said_in_it() {
+    let chat = Chat::start().await;
+    chat.github
+        .when(Match::user_contains("about fruit"), Reply::text_in_chunks("A pineapple is a tropical fruit.", 4))
+        .when(Match::user_contains("about weather"), Reply::text("Expect drizzle all afternoon."));
+    chat.new_session().await;
+    chat.send("Tell me about fruit").await;
+    chat.wait_reply("tropical fruit").await;
+    chat.wait_idle().await;
+    chat.new_session().await;
+    chat.send("Tell me about weather").await;
+    chat.wait_reply("drizzle").await;
+    chat.wait_idle().await;
+    chat.app.wait_for_count(&session_rows(), 2, HANG_GUARD).await;
+
+    // "pineapple" is only in the first session's reply: not in a title, summary or folder.
+    let search = Target::textbox("Search sessions");
+    chat.app.fill(&search, "PINEAPPLE", HANG_GUARD).await;
+    let hit = Target::xpath("//nav[@aria-label='Sessions']//li//mark", "a marked hit in the sidebar");
+    let marked = chat.app.wait_for_text(&hit, |t| !t.is_empty(), HANG_GUARD).await;
+    assert_eq!(marked, "pineapple", "the hit is marked as written in the message");
+    chat.app.wait_for_count(&session_rows(), 1, HANG_GUARD).await;
+    let row = chat.app.text(&session_rows()).await.unwrap_or_default();
+    assert!(row.contains("A pineapple is a tropical fruit."), "the row shows the snippet: {row}");
+    assert!(!row.contains("drizzle"), "{row}");
+    eprintln!("[test] saved {}", chat.app.screenshot("search.png").await.display());
+
+    // The found row is the session with that reply.
+    chat.app.click(&session_rows(), HANG_GUARD).await;
+    chat.app.wait_for_text(&copilot_messages().last(), |t| t.contains("A pineapple is a tropical fruit."), HANG_GUARD).await;
+
+    // Emptied the way a person does (select all, delete), the box lists both sessions again.
+    let field = chat.app.wait_for(&search, HANG_GUARD).await;
+    field.send_keys("\u{E009}a\u{E000}\u{E003}").await.expect("empty the search box");
+    chat.app.wait_for_count(&session_rows(), 2, HANG_GUARD).await;
+    assert_eq!(chat.app.count(&hit).await, 0, "no snippet without a search");
+}
+
+#[tokio::test]
 async fn stop_ends_a_long_stream() {
     let chat = Chat::start().await;
     chat.github.when(Match::user_contains("talk forever"), Reply::stall(["I will talk for a very long time "]));

@@ -459,6 +459,11 @@ async fn attaches_to_a_headless_cli_server() {
     engine.sessions.send(&summary.id, "hello over tcp").await.unwrap();
     let events = collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::Idle)).await;
     assert!(final_messages(&events).contains(&"hello over tcp".to_string()));
+    let search = engine.search.search("hello").await;
+    assert!(
+        matches!(&search, Err(e) if e.code() == "search_unavailable"),
+        "another machine's sessions are not searched from here: {search:?}"
+    );
     engine.shutdown().await;
     assert!(server.try_wait().unwrap().is_none(), "detaching must not shut down someone else's server");
     server.kill().await.ok();
@@ -480,4 +485,44 @@ async fn a_lagging_event_stream_loses_no_text_and_duplicates_none() {
     assert_eq!(finals[0], full, "the final text is complete");
     let user_messages = events.iter().filter(|e| matches!(e.kind, ChatEventKind::UserMessage { .. })).count();
     assert_eq!(user_messages, 1, "nothing published twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_messages_the_real_cli_journaled_but_not_tool_output() {
+    let h = Harness::start().await;
+    assert_eq!(h.engine.search.session_state_dir(), Some(h.home.session_state_dir().as_path()));
+    h.model.when(Match::user_contains("tell me about fruit"), Reply::chunks(["A Pine", "apple is a ", "tropical fruit."]));
+    h.model.when_once(Match::user_contains("run the listing"), Reply::shell("echo quasar-$((6*7))"));
+    // Without this the fake quotes the tool's output back, which would put it in a message.
+    h.model.when(Match::tool_result(), Reply::text("The listing ran."));
+    let (fruit, mut stream) = h.new_session().await;
+    h.turn(&fruit, &mut stream, "tell me about fruit").await;
+    let answered = answer_next_prompt(&h.engine, PermissionAnswer::ApproveOnce, |_| {});
+    let events = h.turn(&fruit, &mut stream, "run the listing").await;
+    answered.await.unwrap();
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, ChatEventKind::ToolCompleted { output: Some(o), .. } if o.contains("quasar-42"))),
+        "the command ran: {:#?}",
+        kinds(&events)
+    );
+    let (other, mut other_stream) = h.new_session().await;
+    h.turn(&other, &mut other_stream, "something unrelated").await;
+
+    // Streamed in pieces, stored whole: the assistant's message.
+    let found = h.engine.search.search("PINEAPPLE").await.expect("search");
+    let ids: Vec<&str> = found.iter().map(|m| m.session_id.as_str()).collect();
+    assert_eq!(ids, vec![fruit.as_str()], "{found:?}");
+    let snippet: String = found[0].snippet.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(snippet, "A Pineapple is a tropical fruit.");
+    assert!(found[0].snippet.iter().any(|p| p.hit && p.text == "Pineapple"), "{found:?}");
+    // The user's message.
+    let found = h.engine.search.search("about fruit").await.expect("search");
+    assert_eq!(found.iter().map(|m| m.session_id.as_str()).collect::<Vec<_>>(), vec![fruit.as_str()]);
+    let found = h.engine.search.search("unrelated").await.expect("search");
+    assert_eq!(found.iter().map(|m| m.session_id.as_str()).collect::<Vec<_>>(), vec![other.as_str()]);
+    // The command's output and its text are the tool's, not anyone's message.
+    for tool_only in ["quasar-42", "quasar"] {
+        let found = h.engine.search.search(tool_only).await.expect("search");
+        assert!(found.is_empty(), "{tool_only} is only in the tool's call and output: {found:?}");
+    }
 }

@@ -1,18 +1,27 @@
-//! Commands about sessions: list, create, open (history plus a live event channel), send, stop,
-//! rename, delete, and the models a new session can use.
+//! Commands about sessions: list, search their messages, create, open (history plus a live event
+//! channel), send, stop, rename, delete, and the models a new session can use.
 
 use tauri::ipc::Channel;
 use tauri::State;
 
 use super::CommandResult;
 use crate::AppState;
-use crate::engine::{AuthStatus, ChatEvent, ModelInfo, NewSession, SessionSummary};
+use crate::engine::{AuthStatus, ChatEvent, ModelInfo, NewSession, SessionMatch, SessionSummary};
 
 /// Stored sessions, newest first.
 #[tauri::command]
 #[specta::specta]
 pub async fn list_sessions(state: State<'_, AppState>) -> CommandResult<Vec<SessionSummary>> {
     Ok(state.engine.sessions.list().await?)
+}
+
+/// Stored sessions whose messages (the user's and the assistant's) contain `query`, each with a
+/// snippet around its first hit. Fails with `search_unavailable` when attached to a remote CLI
+/// server, and with `search_superseded` when a newer search started before this one finished.
+#[tauri::command]
+#[specta::specta]
+pub async fn search_sessions(state: State<'_, AppState>, query: String) -> CommandResult<Vec<SessionMatch>> {
+    Ok(state.engine.search.search(&query).await?)
 }
 
 /// Start a session in `request.workingDirectory` with `request.model`.

@@ -21,6 +21,12 @@ pub enum EngineError {
     PromptNotPending(String),
     #[error("{0}")]
     InvalidRequest(String),
+    #[error("Message search is available for sessions on this computer. The app is attached to the Copilot CLI server at {address}, whose stored sessions it cannot read; titles are still searched.")]
+    SearchUnavailable { address: String },
+    #[error("A newer search replaced this one.")]
+    SearchSuperseded,
+    #[error("Could not search the stored sessions: {0}")]
+    SearchFailed(String),
     #[error("The Copilot CLI answered with an error: {0}")]
     Cli(String),
 }
@@ -37,6 +43,9 @@ impl EngineError {
             Self::SessionNotFound(_) => "session_not_found",
             Self::PromptNotPending(_) => "prompt_not_pending",
             Self::InvalidRequest(_) => "invalid_request",
+            Self::SearchUnavailable { .. } => "search_unavailable",
+            Self::SearchSuperseded => "search_superseded",
+            Self::SearchFailed(_) => "search_failed",
             Self::Cli(_) => "cli_error",
         }
     }

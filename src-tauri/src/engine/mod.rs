@@ -8,6 +8,7 @@ pub mod events;
 pub mod logging;
 pub mod permissions;
 pub mod process;
+pub mod search;
 pub mod sessions;
 pub mod supervisor;
 
@@ -15,6 +16,7 @@ pub use account::CurrentAuth;
 pub use error::{EngineError, EngineResult};
 pub use events::{ChatEvent, ChatEventKind, EventStream};
 pub use permissions::{PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion};
+pub use search::{SessionMatch, SessionSearch, SnippetPart};
 pub use sessions::{AuthStatus, ModelInfo, NewSession, ProviderSettings, SessionOptions, SessionService, SessionSummary};
 pub use supervisor::{BundledCli, CliAuth, CliSupervisor, CliTarget, ConnectionState, ExternalServer, RestartPolicy};
 
@@ -26,21 +28,25 @@ pub struct EngineConfig {
     pub sessions: SessionOptions,
 }
 
-/// The engine: one supervisor, one broker, one session service. Cheap to clone.
+/// The engine: one supervisor, one broker, one session service, and the search over stored
+/// sessions. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
     pub supervisor: CliSupervisor,
     pub broker: PermissionBroker,
     pub sessions: SessionService,
+    pub search: SessionSearch,
 }
 
 impl Engine {
     /// Start the CLI (in the background) and the services on top of it.
     pub fn start(config: EngineConfig) -> Self {
+        // Restarts change the CLI's credentials, never where it keeps its sessions.
+        let search = SessionSearch::for_target(&config.target);
         let supervisor = CliSupervisor::start(config.target, config.restart);
         let broker = PermissionBroker::default();
         let sessions = SessionService::new(supervisor.clone(), broker.clone(), config.sessions);
-        Self { supervisor, broker, sessions }
+        Self { supervisor, broker, sessions, search }
     }
 
     /// Detach sessions and stop the CLI with its whole process tree.

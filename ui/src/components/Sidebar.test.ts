@@ -2,6 +2,7 @@ import { fireEvent, render, screen, waitFor, within } from "@testing-library/sve
 import { describe, expect, test, vi } from "vitest";
 import { BackendError } from "../lib/backend";
 import { PromptQueue } from "../lib/chat/prompts.svelte";
+import { REMOTE_NOTICE, SessionSearch } from "../lib/chat/search.svelte";
 import { SessionList } from "../lib/chat/sessions.svelte";
 import { permission, question, session } from "../test/chat-fixtures";
 import { FakeBackend, deferred } from "../test/fake-backend";
@@ -16,12 +17,13 @@ async function renderSidebar(
   props: { homeDirectory?: string; onDelete?: (sessionId: string) => void } = {},
 ) {
   const sessions = new SessionList(backend);
+  const search = new SessionSearch(backend, sessions);
   const prompts = new PromptQueue(backend);
   await Promise.all([sessions.refresh(), prompts.start()]);
   const onSelect = vi.fn();
   const onNew = vi.fn();
-  render(Sidebar, { props: { sessions, prompts, onSelect, onNew, ...props } });
-  return { backend, sessions, prompts, onSelect, onNew };
+  render(Sidebar, { props: { sessions, search, prompts, onSelect, onNew, ...props } });
+  return { backend, sessions, search, prompts, onSelect, onNew };
 }
 
 function withSessions(...sessions: ReturnType<typeof session>[]): FakeBackend {
@@ -29,6 +31,18 @@ function withSessions(...sessions: ReturnType<typeof session>[]): FakeBackend {
   // Copies: the fake renames in place, and these samples are shared by every test.
   backend.sessions = sessions.map((s) => ({ ...s }));
   return backend;
+}
+
+/** A button's accessible name, as testing-library computes it for getByRole. */
+function accessibleName(button: HTMLElement): string {
+  let name = "";
+  screen.getByRole("button", {
+    name: (computed, element) => {
+      if (element === button) name = computed;
+      return element === button;
+    },
+  });
+  return name;
 }
 
 /** The rows' own buttons (what WebDriver's session_rows finds), not their Rename/Delete buttons. */
@@ -89,8 +103,54 @@ describe("Sidebar", () => {
 
     await fireEvent.input(search, { target: { value: "deploy" } });
     expect(sessionButtons()).toHaveLength(0);
-    expect(screen.getByText("No matching sessions")).toBeTruthy();
+    // Until the messages have been searched too.
+    expect(screen.getByRole("status").textContent).toBe("Searching messages…");
+    expect(await screen.findByText("No matching sessions")).toBeTruthy();
+    expect(screen.queryByRole("status")).toBeNull();
     expect(screen.queryByText("No sessions yet")).toBeNull();
+  });
+
+  test("a session found by its messages shows a snippet with the hits marked, and keeps its name", async () => {
+    const backend = withSessions(fix, docs, blank);
+    backend.messages.set("s3", ["Use <b>serde</b> & the toml crate; TOML is fine."]);
+    await renderSidebar(backend);
+    const nameBefore = accessibleName(screen.getByRole("button", { name: /^Untitled session/ }));
+    expect(nameBefore).toMatch(/^Untitled session \S/);
+
+    await fireEvent.input(screen.getByRole("searchbox", { name: "Search sessions" }), { target: { value: "toml" } });
+    await waitFor(() => expect(sessionButtons()).toHaveLength(1));
+    const [row] = sessionButtons();
+    expect(accessibleName(row!)).toBe(nameBefore);
+
+    // The snippet is text, never HTML: the tags in the message show as typed.
+    const snippet = document.getElementById(row!.getAttribute("aria-describedby")!)!;
+    expect(snippet.textContent).toBe("Use <b>serde</b> & the toml crate; TOML is fine.");
+    expect(snippet.querySelector("b")).toBeNull();
+    expect([...snippet.querySelectorAll("mark")].map((mark) => mark.textContent)).toEqual(["toml"]);
+    // Out of the button's name (above), in its description.
+    expect(snippet.getAttribute("aria-hidden")).toBe("true");
+
+    await fireEvent.input(screen.getByRole("searchbox", { name: "Search sessions" }), { target: { value: "" } });
+    expect(sessionButtons()).toHaveLength(3);
+    expect(row!.hasAttribute("aria-describedby")).toBe(false);
+    expect(document.querySelector("mark")).toBeNull();
+  });
+
+  test("attached to a remote CLI, says messages are not searched and still filters titles", async () => {
+    const backend = withSessions(fix, docs);
+    backend.searchSessions.mockRejectedValue(
+      new BackendError({ code: "search_unavailable", message: "Message search is available for sessions on this computer." }),
+    );
+    await renderSidebar(backend);
+    const search = screen.getByRole("searchbox", { name: "Search sessions" });
+    await fireEvent.input(search, { target: { value: "docs" } });
+
+    const notice = await screen.findByText(REMOTE_NOTICE);
+    expect(search.getAttribute("aria-describedby")).toBe(notice.id);
+    expect(sessionButtons().map((b) => b.textContent)).toEqual([expect.stringContaining("Write the docs")]);
+    await fireEvent.input(search, { target: { value: "" } });
+    expect(screen.queryByText(REMOTE_NOTICE)).toBeNull();
+    expect(search.hasAttribute("aria-describedby")).toBe(false);
   });
 
   test("says No sessions yet when there are none", async () => {
@@ -105,7 +165,8 @@ describe("Sidebar", () => {
     backend.listSessions.mockReturnValueOnce(answer.promise);
     const sessions = new SessionList(backend);
     const loading = sessions.refresh();
-    render(Sidebar, { props: { sessions, prompts: new PromptQueue(backend), onSelect: vi.fn(), onNew: vi.fn() } });
+    const search = new SessionSearch(backend, sessions);
+    render(Sidebar, { props: { sessions, search, prompts: new PromptQueue(backend), onSelect: vi.fn(), onNew: vi.fn() } });
 
     expect(screen.getByRole("status").textContent).toBe("Loading sessions…");
     expect(screen.queryByText("No sessions yet")).toBeNull();

@@ -116,6 +116,25 @@ describe("createTauriBackend: the account", () => {
     expect(states).toEqual([{ state: "signedIn" }]);
   });
 
+  test("searchSessions() calls search_sessions with the query, and keeps its error codes", async () => {
+    const found = [{ sessionId: "s1", snippet: [{ text: "toml", hit: true }], hits: 1 }];
+    const calls: unknown[] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if ((args as { query: string }).query === "remote") {
+        throw { code: "search_unavailable", message: "Message search is available for sessions on this computer." };
+      }
+      return found;
+    });
+    const backend = createTauriBackend();
+    await expect(backend.searchSessions("toml")).resolves.toEqual(found);
+    await expect(backend.searchSessions("remote")).rejects.toMatchObject({ code: "search_unavailable" });
+    expect(calls).toEqual([
+      ["search_sessions", { query: "toml" }],
+      ["search_sessions", { query: "remote" }],
+    ]);
+  });
+
   test("saveProvider() calls save_provider_settings with the settings and the key (or null)", async () => {
     const calls: unknown[] = [];
     mockIPC((cmd, args) => {

@@ -23,10 +23,12 @@ import {
   type PromptEvent,
   type ProviderConfig,
   type ProviderType,
+  type SessionMatch,
   type SessionSummary,
   type SettingsView,
   type SignInStart,
   type SignInState,
+  type SnippetPart,
   type UserAnswer,
   type UserQuestion,
   type WireApi,
@@ -49,8 +51,10 @@ export type {
   PromptEvent,
   ProviderConfig,
   ProviderType,
+  SessionMatch,
   SessionSummary,
   SettingsView,
+  SnippetPart,
   SignInStart,
   SignInState,
   UserAnswer,
@@ -75,6 +79,12 @@ export interface Backend {
 
   /** Stored sessions, newest first. */
   listSessions(): Promise<SessionSummary[]>;
+  /**
+   * Stored sessions whose messages contain `query` (any case), each with a snippet around its first hit, in no
+   * particular order. Rejects with code "search_unavailable" when the CLI is a server on another machine, and
+   * "search_superseded" when a newer search started before this one finished.
+   */
+  searchSessions(query: string): Promise<SessionMatch[]>;
   createSession(request: NewSession): Promise<SessionSummary>;
   /**
    * Opens a session: resolves to its stored history and calls `onEvents` with each later batch of events.
@@ -197,6 +207,11 @@ export function createTauriBackend(): Backend {
     async listSessions() {
       requireTauri();
       return unwrap(commands.listSessions());
+    },
+
+    async searchSessions(query) {
+      requireTauri();
+      return unwrap(commands.searchSessions(query));
     },
 
     async createSession(request) {

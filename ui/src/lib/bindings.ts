@@ -14,6 +14,12 @@ export const commands = {
 	retryConnection: () => typedError<null, AppError>(__TAURI_INVOKE("retry_connection")),
 	/**  Stored sessions, newest first. */
 	listSessions: () => typedError<SessionSummary[], AppError>(__TAURI_INVOKE("list_sessions")),
+	/**
+	 *  Stored sessions whose messages (the user's and the assistant's) contain `query`, each with a
+	 *  snippet around its first hit. Fails with `search_unavailable` when attached to a remote CLI
+	 *  server, and with `search_superseded` when a newer search started before this one finished.
+	 */
+	searchSessions: (query: string) => typedError<SessionMatch[], AppError>(__TAURI_INVOKE("search_sessions", { query })),
 	/**  Start a session in `request.workingDirectory` with `request.model`. */
 	createSession: (request: NewSession) => typedError<SessionSummary, AppError>(__TAURI_INVOKE("create_session", { request })),
 	/**
@@ -209,6 +215,18 @@ export type ProviderConfig = {
 /**  The kinds of provider the Copilot CLI speaks to. */
 export type ProviderType = "openai" | "azure" | "anthropic";
 
+/**  A stored session whose messages contain the query. */
+export type SessionMatch = {
+	sessionId: string,
+	/**
+	 *  Plain text around the first hit (at most 160 characters, whitespace collapsed, "…" where it
+	 *  was cut), in pieces; the pieces with `hit` are the query as found.
+	 */
+	snippet: SnippetPart[],
+	/**  How many times the query occurs in the session's messages (as far as they were read). */
+	hits: number,
+};
+
 /**  A stored session as the history list shows it. */
 export type SessionSummary = {
 	id: string,
@@ -252,6 +270,12 @@ export type SignInState =
 { state: "signedIn" } | 
 /**  The sign-in ended without a token (`code`: the device flow's, e.g. `expired`, `denied`). */
 { state: "failed"; code: string; message: string };
+
+/**  A piece of a snippet: text to show as it is, marked when `hit`. */
+export type SnippetPart = {
+	text: string,
+	hit: boolean,
+};
 
 export type UserAnswer = {
 	answer: string,

@@ -12,6 +12,7 @@ import type {
   NewSession,
   PromptEvent,
   ProviderConfig,
+  SessionMatch,
   SessionSummary,
   SettingsView,
   SignInStart,
@@ -77,6 +78,26 @@ export class FakeBackend implements Backend {
   retry = vi.fn(async (): Promise<void> => {});
 
   listSessions = vi.fn(async (): Promise<SessionSummary[]> => [...this.sessions]);
+
+  /** Message text per session id, searched by searchSessions the way Rust does (any case, snippet around the first hit). */
+  messages = new Map<string, string[]>();
+
+  searchSessions = vi.fn(async (query: string): Promise<SessionMatch[]> => {
+    const needle = query.trim().toLowerCase();
+    if (!needle) return [];
+    return [...this.messages].flatMap(([sessionId, texts]) => {
+      const hits = texts.reduce((count, text) => count + text.toLowerCase().split(needle).length - 1, 0);
+      const text = texts.find((candidate) => candidate.toLowerCase().includes(needle));
+      if (!text) return [];
+      const at = text.toLowerCase().indexOf(needle);
+      const snippet = [
+        { text: text.slice(0, at), hit: false },
+        { text: text.slice(at, at + needle.length), hit: true },
+        { text: text.slice(at + needle.length), hit: false },
+      ].filter((part) => part.text !== "");
+      return [{ sessionId, snippet, hits }];
+    });
+  });
 
   createSession = vi.fn(async (request: NewSession): Promise<SessionSummary> => {
     const now = new Date().toISOString();

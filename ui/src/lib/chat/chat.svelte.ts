@@ -1,10 +1,11 @@
-// The chat window's state in one place: the connection, the session list, the prompt queue, the models, and
-// the one open session (its transcript fed by the Backend's live channel). App.svelte lays it out; this class
+// The chat window's state in one place: the connection, the session list and its search, the prompt queue, the
+// models, and the one open session (its transcript fed by the Backend's live channel). App.svelte lays it out; this class
 // decides what happens when the user selects, creates, sends, stops or deletes, and when the CLI reconnects.
 
 import { describeError, type Backend, type ChatEvent, type ConnectionState, type ModelInfo, type NewSession } from "../backend";
 import { ConnectionMonitor } from "../connection.svelte";
 import { PromptQueue } from "./prompts.svelte";
+import { SessionSearch } from "./search.svelte";
 import { SessionList } from "./sessions.svelte";
 import { openSessionTranscript, type OpenTranscript, type SessionTranscript } from "./transcript.svelte";
 
@@ -50,6 +51,8 @@ function endTurn(transcript: SessionTranscript, error?: { errorType: string; mes
 export class ChatState {
   readonly connection: ConnectionMonitor;
   readonly sessions: SessionList;
+  /** The sidebar's search over the sessions' titles and messages. */
+  readonly search: SessionSearch;
   readonly prompts: PromptQueue;
   models = $state.raw<ModelInfo[]>([]);
   /** The model new sessions use; the first listed until the user picks one. */
@@ -70,6 +73,7 @@ export class ChatState {
     this.#backend = backend;
     this.connection = new ConnectionMonitor(backend);
     this.sessions = new SessionList(backend);
+    this.search = new SessionSearch(backend, this.sessions);
     this.prompts = new PromptQueue(backend);
   }
 
@@ -84,6 +88,7 @@ export class ChatState {
   stop(): void {
     this.connection.stop();
     this.prompts.stop();
+    this.search.dispose();
     void this.#closeOpen();
   }
 

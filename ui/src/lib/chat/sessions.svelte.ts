@@ -114,11 +114,6 @@ export class SessionList {
     return this.refresh();
   }
 
-  /** The sessions whose title, summary or working directory contains `query` (any case). */
-  filter(query: string): SessionSummary[] {
-    return this.sessions.filter((session) => matchesQuery(session, query));
-  }
-
   select(sessionId: string | null): void {
     this.selectedId = sessionId;
   }

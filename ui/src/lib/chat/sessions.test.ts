@@ -140,16 +140,6 @@ describe("SessionList", () => {
     expect(list.sessions).toHaveLength(2);
   });
 
-  test("filters by title, summary or folder", async () => {
-    const list = new SessionList(backendWith(fix, docs));
-    await list.refresh();
-    expect(list.filter("ci").map((s) => s.id)).toEqual(["s1"]);
-    expect(list.filter("DOCS").map((s) => s.id)).toEqual(["s2"]);
-    expect(list.filter("/home/me").map((s) => s.id)).toEqual(["s1", "s2"]);
-    expect(list.filter("")).toHaveLength(2);
-    expect(list.filter("nothing")).toEqual([]);
-  });
-
   test("create starts a session, puts it first and selects it", async () => {
     const backend = backendWith(fix);
     const list = new SessionList(backend);
