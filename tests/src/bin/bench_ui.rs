@@ -6,7 +6,8 @@
 //! * streaming throughput: 3,000 one-word deltas → the deltas per second the transcript shows,
 //!   and whether every word arrived exactly once, in order;
 //! * opening a 10,000-event session: click in the sidebar → its last message on screen; then
-//!   scrolling it from bottom to top (frame times);
+//!   scrolling it up from the bottom (frame times), in passes interleaved with a static copy of
+//!   the same rows, which gives the webview's own cost per frame on the machine at hand;
 //! * idle memory: resident memory of the app and its WebKit processes, idle after connecting
 //!   and again with the 10,000-event session open.
 //!
@@ -228,15 +229,21 @@ async fn main() {
     let row = Target::xpath("//nav[@aria-label='Sessions']//li//button[contains(., 'paint 0')]", "the grown session");
     chat.app.click(&row, HANG_GUARD).await;
     let open_ms = painted(&chat.app).await - started;
-    let wheel = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(TRANSCRIPT), json!(120)]).await.expect("scroll script");
-    let page = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(TRANSCRIPT), json!(0)]).await.expect("scroll script");
-    // The floor: the same rows as static DOM (no virtual list, no script per frame), scrolled the same way.
+    // Scrolling, in passes that interleave the transcript with a static copy of the same rows (no virtual
+    // list, no script per frame) and that copy hidden (nothing to paint): the copy shows what the webview itself
+    // needs per frame on this machine at this moment, to read the list's own cost against.
     chat.app.eval(STATIC_COPY, vec![json!(TRANSCRIPT)]).await;
-    let floor_wheel = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(STATIC_COPY_XPATH), json!(120)]).await.expect("scroll script");
-    let floor_page = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(STATIC_COPY_XPATH), json!(0)]).await.expect("scroll script");
-    // And with its rows hidden: what a frame of scrolling costs the webview with nothing to paint.
-    chat.app.eval("document.getElementById('bench-static-copy').style.visibility = 'hidden';", vec![]).await;
-    let floor_hidden = chat.app.client().execute_async(SCROLL_TO_TOP, vec![json!(STATIC_COPY_XPATH), json!(120)]).await.expect("scroll script");
+    let mut scrolls = ScrollFigures::default();
+    for _ in 0..SCROLL_PASSES {
+        show_static_copy(&chat.app, "none").await;
+        scrolls.wheel.push(scroll_to_top(&chat.app, TRANSCRIPT, 120).await);
+        scrolls.page.push(scroll_to_top(&chat.app, TRANSCRIPT, 0).await);
+        show_static_copy(&chat.app, "shown").await;
+        scrolls.static_wheel.push(scroll_to_top(&chat.app, STATIC_COPY_XPATH, 120).await);
+        scrolls.static_page.push(scroll_to_top(&chat.app, STATIC_COPY_XPATH, 0).await);
+        show_static_copy(&chat.app, "hidden").await;
+        scrolls.hidden_wheel.push(scroll_to_top(&chat.app, STATIC_COPY_XPATH, 120).await);
+    }
     chat.app.eval("document.getElementById('bench-static-copy').remove();", vec![]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (open_total, open_app) = memory(&chat.app);
@@ -247,11 +254,13 @@ async fn main() {
     println!("  first delta to paint       median {:>8.1} ms   all {:?}", median(first_paint.clone()), rounded(&first_paint));
     println!("  streaming throughput       median {:>8.0} deltas/s (3,000 deltas; every word shown once, in order: {lossless})   all {:?}", median(rates.clone()), rounded(&rates));
     println!("  open 10,000-event session  {:>8.1} ms   ({in_dom} items in the DOM after opening)", open_ms);
-    println!("  scroll up 120 px per frame (a mouse wheel): {wheel}");
-    println!("    the same rows as static DOM (the floor):   {floor_wheel}");
-    println!("    the same, hidden (nothing to paint):       {floor_hidden}");
-    println!("  scroll up a screen per frame:               {page}");
-    println!("    the same rows as static DOM (the floor):   {floor_page}");
+    println!("  scroll up 120 px per frame (a mouse wheel), ms per frame, median and p95 of {SCROLL_PASSES} passes:");
+    println!("    the transcript                         {}", scrolls.wheel.summary());
+    println!("    a static copy of its rows (the floor)  {}", scrolls.static_wheel.summary());
+    println!("    the copy hidden (nothing to paint)     {}", scrolls.hidden_wheel.summary());
+    println!("  scroll up a screen per frame:");
+    println!("    the transcript                         {}", scrolls.page.summary());
+    println!("    a static copy of its rows (the floor)  {}", scrolls.static_page.summary());
     println!("  (the webview has requestIdleCallback: {idle_api})");
     println!("  idle memory, connected     {idle_total:>8.1} MiB (app process {idle_app:.1} MiB, the rest WebKit)");
     println!("  idle memory, 10k open      {open_total:>8.1} MiB (app process {open_app:.1} MiB)");
@@ -263,6 +272,50 @@ fn now_ms() -> f64 {
 
 fn rounded(v: &[f64]) -> Vec<i64> {
     v.iter().map(|x| x.round() as i64).collect()
+}
+
+const SCROLL_PASSES: usize = 3;
+
+/// One way of scrolling measured over several passes: each pass's median and p95 frame time.
+#[derive(Default)]
+struct Passes(Vec<(f64, f64)>);
+
+impl Passes {
+    fn push(&mut self, pass: Value) {
+        let ms = |key: &str| pass[key].as_f64().unwrap_or_else(|| panic!("{key} in {pass}"));
+        self.0.push((ms("medianMs"), ms("p95Ms")));
+    }
+
+    /// The median over passes of each pass's median and p95, and every pass's median.
+    fn summary(&self) -> String {
+        let medians: Vec<f64> = self.0.iter().map(|p| p.0).collect();
+        let p95s: Vec<f64> = self.0.iter().map(|p| p.1).collect();
+        format!("median {:>5.1}  p95 {:>5.1}   passes' medians {:?}", median(medians.clone()), median(p95s), rounded(&medians))
+    }
+}
+
+#[derive(Default)]
+struct ScrollFigures {
+    wheel: Passes,
+    page: Passes,
+    static_wheel: Passes,
+    static_page: Passes,
+    hidden_wheel: Passes,
+}
+
+async fn scroll_to_top(app: &AppUnderTest, xpath: &str, step_px: u32) -> Value {
+    app.client().execute_async(SCROLL_TO_TOP, vec![json!(xpath), json!(step_px)]).await.expect("scroll script")
+}
+
+/// Puts the static copy over the transcript ("shown"), out of the way ("none"), or there but invisible ("hidden").
+async fn show_static_copy(app: &AppUnderTest, how: &str) {
+    app.eval(
+        "const c = document.getElementById('bench-static-copy'); \
+         c.style.display = arguments[0] === 'none' ? 'none' : ''; \
+         c.style.visibility = arguments[0] === 'hidden' ? 'hidden' : '';",
+        vec![json!(how)],
+    )
+    .await;
 }
 
 const STATIC_COPY_XPATH: &str = "//*[@id='bench-static-copy']";
