@@ -86,6 +86,25 @@ fn memory(app: &AppUnderTest) -> (f64, f64) {
     (ui, rss(root))
 }
 
+/// CPU seconds used so far by the app's processes: (the UI: the app and WebKit, the CLI).
+fn cpu_seconds(app: &AppUnderTest) -> (f64, f64) {
+    let ticks = 100.0; // USER_HZ on Linux
+    let (mut ui, mut cli) = (0.0, 0.0);
+    for pid in std::iter::once(app.app_process().pid).chain(processes::descendants(app.app_process().pid)) {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Some(rest) = stat.rfind(')').map(|at| &stat[at + 1..]) else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let used = fields.get(11).zip(fields.get(12)).and_then(|(u, s)| Some(u.parse::<f64>().ok()? + s.parse::<f64>().ok()?));
+        let is_cli = processes::read(pid)
+            .and_then(|p| p.exe)
+            .and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .is_some_and(|n| n.starts_with("copilot") && !n.starts_with("copilot-desktop"));
+        let seconds = used.unwrap_or(0.0) / ticks;
+        if is_cli { cli += seconds } else { ui += seconds }
+    }
+    (ui, cli)
+}
+
 /// Start watching the page for `needle`; [`painted`] then waits for it.
 async fn arm_paint_probe(app: &AppUnderTest, needle: &str) {
     app.eval(ARM_PAINT_PROBE, vec![json!(needle), json!(TRANSCRIPT)]).await;
@@ -225,16 +244,20 @@ async fn main() {
     chat.wait_connected().await;
     let last_answer = format!("Synthetic answer {turns}:");
     arm_paint_probe(&chat.app, &last_answer).await;
+    let cpu_before_open = cpu_seconds(&chat.app);
     let started = now_ms();
     let row = Target::xpath("//nav[@aria-label='Sessions']//li//button[contains(., 'paint 0')]", "the grown session");
     chat.app.click(&row, HANG_GUARD).await;
     let open_ms = painted(&chat.app).await - started;
+    let cpu_opened = cpu_seconds(&chat.app);
     // Scrolling, in passes that interleave the transcript with a static copy of the same rows (no virtual
     // list, no script per frame) and that copy hidden (nothing to paint): the copy shows what the webview itself
     // needs per frame on this machine at this moment, to read the list's own cost against.
     chat.app.eval(STATIC_COPY, vec![json!(TRANSCRIPT)]).await;
     let mut scrolls = ScrollFigures::default();
+    let mut cpu_passes = Vec::new();
     for _ in 0..SCROLL_PASSES {
+        let cpu_pass = cpu_seconds(&chat.app);
         show_static_copy(&chat.app, "none").await;
         scrolls.wheel.push(scroll_to_top(&chat.app, TRANSCRIPT, 120).await);
         scrolls.page.push(scroll_to_top(&chat.app, TRANSCRIPT, 0).await);
@@ -243,6 +266,8 @@ async fn main() {
         scrolls.static_page.push(scroll_to_top(&chat.app, STATIC_COPY_XPATH, 0).await);
         show_static_copy(&chat.app, "hidden").await;
         scrolls.hidden_wheel.push(scroll_to_top(&chat.app, STATIC_COPY_XPATH, 120).await);
+        let cpu_done = cpu_seconds(&chat.app);
+        cpu_passes.push(format!("UI {:.1} s, CLI {:.1} s", cpu_done.0 - cpu_pass.0, cpu_done.1 - cpu_pass.1));
     }
     chat.app.eval("document.getElementById('bench-static-copy').remove();", vec![]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -254,6 +279,12 @@ async fn main() {
     println!("  first delta to paint       median {:>8.1} ms   all {:?}", median(first_paint.clone()), rounded(&first_paint));
     println!("  streaming throughput       median {:>8.0} deltas/s (3,000 deltas; every word shown once, in order: {lossless})   all {:?}", median(rates.clone()), rounded(&rates));
     println!("  open 10,000-event session  {:>8.1} ms   ({in_dom} items in the DOM after opening)", open_ms);
+    println!(
+        "    CPU while opening: UI {:.1} s, CLI {:.1} s; CPU in each scrolling pass: {}",
+        cpu_opened.0 - cpu_before_open.0,
+        cpu_opened.1 - cpu_before_open.1,
+        cpu_passes.join("; ")
+    );
     println!("  scroll up 120 px per frame (a mouse wheel), ms per frame, median and p95 of {SCROLL_PASSES} passes:");
     println!("    the transcript                         {}", scrolls.wheel.summary());
     println!("    a static copy of its rows (the floor)  {}", scrolls.static_wheel.summary());
