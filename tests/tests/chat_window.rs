@@ -210,8 +210,15 @@ async fn search_finds_a_session_by_what_was_said_in_it() {
     assert!(!row.contains("drizzle"), "{row}");
     eprintln!("[test] saved {}", chat.app.screenshot("search.png").await.display());
 
-    // The found row is the session with that reply.
-    chat.app.click(&session_rows(), HANG_GUARD).await;
+    // The weather session, still open, hears about fruit: once that turn ends it is found too, search unchanged.
+    chat.send("Now tell me about fruit").await;
+    chat.wait_idle().await;
+    chat.app.wait_for_count(&session_rows(), 2, HANG_GUARD).await;
+    assert_eq!(chat.app.count(&hit).await, 2, "both rows show a marked snippet");
+
+    // The found row of the first session is the session with that reply.
+    let fruit = Target::xpath("//nav[@aria-label='Sessions']//li//button[contains(., 'Tell me about fruit')]", "the fruit session");
+    chat.app.click(&fruit, HANG_GUARD).await;
     chat.app.wait_for_text(&copilot_messages().last(), |t| t.contains("A pineapple is a tropical fruit."), HANG_GUARD).await;
 
     // Emptied the way a person does (select all, delete), the box lists both sessions again.

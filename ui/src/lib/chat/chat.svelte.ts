@@ -228,6 +228,11 @@ export class ChatState {
     await this.sessions.delete(sessionId);
   }
 
+  /** A turn of the open session ended: its new messages may match what the sidebar searches for. */
+  turnEnded(): void {
+    this.search.refresh();
+  }
+
   /** The open session got a title from the CLI: show it in the sidebar too. */
   titleChanged(): void {
     const open = this.open;

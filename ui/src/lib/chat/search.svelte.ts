@@ -84,6 +84,18 @@ export class SessionSearch {
     this.#timer = setTimeout(() => void this.#search(normalized, generation), this.#delayMs);
   }
 
+  /**
+   * Search the messages again for the query in the box (a turn ended: what was said since may match), keeping
+   * the matches shown until the new answer replaces them. Nothing to do while the box is empty.
+   */
+  refresh(): void {
+    const normalized = normalizeQuery(this.query);
+    if (!normalized || this.#unavailable) return;
+    const generation = ++this.#generation;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#search(normalized, generation), this.#delayMs);
+  }
+
   /** Empty the search box. */
   clear(): void {
     this.setQuery("");

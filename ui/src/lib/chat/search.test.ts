@@ -97,6 +97,28 @@ describe("SessionSearch", () => {
     expect(match.snippet.filter((part) => part.hit).map((part) => part.text)).toEqual(["Pineapple"]);
   });
 
+  test("refresh searches again for the query in the box, keeping the matches until the answer", async () => {
+    const { backend, search } = await searchOver(fix, docs, blank);
+    backend.messages.set("s1", ["Pineapple on pizza broke CI"]);
+    search.setQuery("pineapple");
+    await pause();
+    expect(ids(search)).toEqual(["s1"]);
+    // A turn in s2 said it since.
+    backend.messages.set("s2", ["Pineapples ripen after picking? No."]);
+    search.refresh();
+    expect(ids(search)).toEqual(["s1"]);
+    await pause();
+    expect(ids(search)).toEqual(["s1", "s2"]);
+    expect(backend.searchSessions).toHaveBeenCalledTimes(2);
+  });
+
+  test("refresh with an empty box asks Rust nothing", async () => {
+    const { backend, search } = await searchOver(fix, docs);
+    search.refresh();
+    await pause();
+    expect(backend.searchSessions).not.toHaveBeenCalled();
+  });
+
   test("a session found by title and by message shows its snippet too; by title only, none", async () => {
     const { backend, search } = await searchOver(fix, docs);
     backend.messages.set("s1", ["the ci job is red"]);
