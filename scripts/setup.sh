@@ -15,7 +15,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 packages=(build-essential pkg-config curl file libssl-dev libdbus-1-dev libwebkit2gtk-4.1-dev libsoup-3.0-dev
           libayatana-appindicator3-dev librsvg2-dev libxdo-dev nodejs npm)
 if [ "$want_tests" = 1 ]; then
-  packages+=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools procps)
+  packages+=(xvfb xauth webkit2gtk-driver dbus dbus-bin dbus-x11 gnome-keyring libsecret-tools procps)
 fi
 missing=()
 for p in "${packages[@]}"; do

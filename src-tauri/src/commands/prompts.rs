@@ -7,7 +7,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::CommandResult;
 use crate::AppState;
-use crate::engine::{PermissionAnswer, PromptEvent, UserAnswer};
+use crate::engine::{PermissionAnswer, PromptDetails, PromptEvent, UserAnswer};
 
 /// Push every pending prompt, then every change, through `on_prompt`. While this channel is open
 /// the window counts as someone who can answer; without one the broker denies (nobody to ask).
@@ -53,11 +53,7 @@ pub fn watch_prompts(app: AppHandle, state: State<'_, AppState>, on_prompt: Chan
 }
 
 fn notify_if_in_background(app: &AppHandle, event: &PromptEvent) {
-    let body = match event {
-        PromptEvent::PermissionRequested { .. } => "The agent is waiting for your permission.",
-        PromptEvent::QuestionAsked { .. } => "The agent has a question for you.",
-        PromptEvent::Resolved { .. } => return,
-    };
+    let Some(body) = notification_text(event) else { return };
     let focused = app.get_webview_window("main").and_then(|w| w.is_focused().ok()).unwrap_or(false);
     if focused {
         return;
@@ -65,6 +61,24 @@ fn notify_if_in_background(app: &AppHandle, event: &PromptEvent) {
     if let Err(e) = app.notification().builder().title("Copilot Desktop").body(body).show() {
         tracing::debug!(error = %e, "could not show a notification");
     }
+}
+
+/// What a notification says about `event`: the kind of request only. Notifications can show on a locked
+/// screen, so no command, path or URL goes into one; the dialog shows those.
+fn notification_text(event: &PromptEvent) -> Option<&'static str> {
+    let PromptEvent::PermissionRequested { prompt } = event else {
+        return matches!(event, PromptEvent::QuestionAsked { .. }).then_some("Copilot has a question for you.");
+    };
+    Some(match prompt.details {
+        PromptDetails::Shell { .. } => "Copilot asks to run a shell command.",
+        PromptDetails::Write { .. } => "Copilot asks to change a file.",
+        PromptDetails::Read { .. } => "Copilot asks to read a file.",
+        PromptDetails::Url { .. } => "Copilot asks to fetch a web page.",
+        PromptDetails::Mcp { .. } => "Copilot asks to use an MCP tool.",
+        PromptDetails::Memory { .. } => "Copilot asks to remember something.",
+        PromptDetails::CustomTool { .. } => "Copilot asks to use a tool.",
+        PromptDetails::Other { .. } => "Copilot is waiting for your permission.",
+    })
 }
 
 /// Answer a permission prompt.
@@ -79,4 +93,45 @@ pub async fn decide_permission(state: State<'_, AppState>, request_id: String, a
 #[specta::specta]
 pub fn answer_question(state: State<'_, AppState>, request_id: String, answer: UserAnswer) -> CommandResult<()> {
     Ok(state.engine.broker.answer(&request_id, answer)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{PermissionPrompt, UserQuestion};
+
+    fn asks(details: PromptDetails) -> PromptEvent {
+        PromptEvent::PermissionRequested {
+            prompt: PermissionPrompt {
+                request_id: "r1".into(),
+                session_id: "s1".into(),
+                intention: Some("Delete the build folder".into()),
+                details,
+                can_approve_for_session: true,
+                can_approve_permanently: false,
+                warning: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_notification_names_the_kind_of_request_and_nothing_it_would_touch() {
+        let shell = asks(PromptDetails::Shell { full_command_text: "rm -rf /secret/build".into(), commands: vec!["rm".into()] });
+        assert_eq!(notification_text(&shell), Some("Copilot asks to run a shell command."));
+        let url = asks(PromptDetails::Url { url: "https://internal.example/token=abc".into(), domain: "internal.example".into() });
+        assert_eq!(notification_text(&url), Some("Copilot asks to fetch a web page."));
+        let write = asks(PromptDetails::Write { file_name: "/home/me/.ssh/config".into(), diff: String::new() });
+        assert_eq!(notification_text(&write), Some("Copilot asks to change a file."));
+        let question = PromptEvent::QuestionAsked {
+            question: UserQuestion {
+                request_id: "q1".into(),
+                session_id: "s1".into(),
+                question: "Which database password?".into(),
+                choices: vec![],
+                allow_freeform: true,
+            },
+        };
+        assert_eq!(notification_text(&question), Some("Copilot has a question for you."));
+        assert_eq!(notification_text(&PromptEvent::Resolved { request_id: "r1".into() }), None);
+    }
 }
