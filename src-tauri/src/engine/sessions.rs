@@ -261,23 +261,10 @@ impl SessionService {
     /// two. A session not live yet is resumed, and the events read while resuming are the transcript: a long
     /// history is fetched from the CLI once, not twice.
     pub async fn watch(&self, session_id: &str) -> EngineResult<(EventStream, Vec<ChatEvent>)> {
-        let existing = self.live.lock().unwrap().get(session_id).cloned();
-        let live = match existing {
-            Some(live) => live,
-            None => {
-                let connection = self.connection()?;
-                let live = Arc::new(LiveSession::stored(session_id));
-                // Subscribed before the pump starts: every event after the stored ones reaches the stream.
-                let stream = live.hub.subscribe();
-                let stored = self.attach(&live, &connection).await?;
-                let kept = self.live.lock().unwrap().entry(session_id.to_owned()).or_insert(live.clone()).clone();
-                match stored {
-                    Some(events) if Arc::ptr_eq(&kept, &live) => return Ok((stream, transcript(&events))),
-                    // Resumed by someone else meanwhile (theirs is kept), or the stored events were unreadable.
-                    _ => kept,
-                }
-            }
-        };
+        let (live, resumed) = self.live_or_resume_reading(session_id).await?;
+        if let Some((stream, stored)) = resumed {
+            return Ok((stream, transcript(&stored)));
+        }
         // Subscribe before reading history, so nothing falls between the two (repeats are dropped by id).
         let stream = live.hub.subscribe();
         let history = self.history_of(&live).await?;
@@ -391,15 +378,28 @@ impl SessionService {
         })
     }
 
+    /// The live session of `session_id`, resuming it on the CLI when it is not live yet.
     async fn live_or_resume(&self, session_id: &str) -> EngineResult<Arc<LiveSession>> {
+        Ok(self.live_or_resume_reading(session_id).await?.0)
+    }
+
+    /// [`Self::live_or_resume`], and when this call resumed the session: a stream subscribed before its pump
+    /// started, and the stored events read while resuming (everything before that stream's first event).
+    async fn live_or_resume_reading(
+        &self,
+        session_id: &str,
+    ) -> EngineResult<(Arc<LiveSession>, Option<(EventStream, Vec<SessionEvent>)>)> {
         if let Some(live) = self.live.lock().unwrap().get(session_id).cloned() {
-            return Ok(live);
+            return Ok((live, None));
         }
         let connection = self.connection()?;
         let live = Arc::new(LiveSession::stored(session_id));
-        self.attach(&live, &connection).await?;
-        let live = self.live.lock().unwrap().entry(session_id.to_owned()).or_insert(live).clone();
-        Ok(live)
+        let stream = live.hub.subscribe();
+        let stored = self.attach(&live, &connection).await?;
+        let kept = self.live.lock().unwrap().entry(session_id.to_owned()).or_insert(live.clone()).clone();
+        // Resumed by someone else meanwhile (theirs is kept), or the stored events were unreadable: no reading.
+        let resumed = stored.filter(|_| Arc::ptr_eq(&kept, &live)).map(|events| (stream, events));
+        Ok((kept, resumed))
     }
 
     /// The SDK handle of a live session, re-attaching first when the CLI was replaced.
