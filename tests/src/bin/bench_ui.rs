@@ -63,7 +63,6 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Resident memory (MiB) of the app and every process under it (WebKit's web and network
 /// processes), summed; plus the app's own.
 fn memory(app: &AppUnderTest) -> (f64, f64) {
-    let root = app.app_process().pid;
     let rss = |pid: u32| -> f64 {
         std::fs::read_to_string(format!("/proc/{pid}/status"))
             .ok()
@@ -72,37 +71,37 @@ fn memory(app: &AppUnderTest) -> (f64, f64) {
             .unwrap_or(0.0)
             / 1024.0
     };
-    // WebKitGTK's helper processes are children of the app; the CLI is not part of the UI's cost.
-    let ui: f64 = std::iter::once(root)
-        .chain(processes::descendants(root))
-        .filter(|pid| {
-            processes::read(*pid)
-                .and_then(|p| p.exe)
-                .and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .is_some_and(|n| !n.starts_with("copilot") || n.starts_with("copilot-desktop"))
-        })
-        .map(rss)
-        .sum();
-    (ui, rss(root))
+    // The CLI is not part of the UI's cost.
+    let ui: f64 = app_processes(app).into_iter().filter(|(_, cli)| !cli).map(|(pid, _)| rss(pid)).sum();
+    (ui, rss(app.app_process().pid))
 }
 
 /// CPU seconds used so far by the app's processes: (the UI: the app and WebKit, the CLI).
 fn cpu_seconds(app: &AppUnderTest) -> (f64, f64) {
     let ticks = 100.0; // USER_HZ on Linux
     let (mut ui, mut cli) = (0.0, 0.0);
-    for pid in std::iter::once(app.app_process().pid).chain(processes::descendants(app.app_process().pid)) {
+    for (pid, is_cli) in app_processes(app) {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
         let Some(rest) = stat.rfind(')').map(|at| &stat[at + 1..]) else { continue };
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let used = fields.get(11).zip(fields.get(12)).and_then(|(u, s)| Some(u.parse::<f64>().ok()? + s.parse::<f64>().ok()?));
-        let is_cli = processes::read(pid)
-            .and_then(|p| p.exe)
-            .and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .is_some_and(|n| n.starts_with("copilot") && !n.starts_with("copilot-desktop"));
         let seconds = used.unwrap_or(0.0) / ticks;
         if is_cli { cli += seconds } else { ui += seconds }
     }
     (ui, cli)
+}
+
+/// The app's process and every process under it (WebKitGTK's helpers, the CLI), each with whether it is
+/// the Copilot CLI (an executable named copilot*, not copilot-desktop).
+fn app_processes(app: &AppUnderTest) -> Vec<(u32, bool)> {
+    let root = app.app_process().pid;
+    std::iter::once(root)
+        .chain(processes::descendants(root))
+        .map(|pid| {
+            let name = processes::read(pid).and_then(|p| p.exe).and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()));
+            (pid, name.is_some_and(|n| n.starts_with("copilot") && !n.starts_with("copilot-desktop")))
+        })
+        .collect()
 }
 
 /// Start watching the page for `needle`; [`painted`] then waits for it.
