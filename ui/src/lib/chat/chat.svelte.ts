@@ -1,6 +1,6 @@
 // The chat window's state in one place: the connection, the session list and its search, the prompt queue, the
-// models, and the one open session (its transcript fed by the Backend's live channel). App.svelte lays it out; this class
-// decides what happens when the user selects, creates, sends, stops or deletes, and when the CLI reconnects.
+// models, and the one open session (its transcript fed by the Backend's live channel). App.svelte lays it out;
+// this class decides what happens when the user selects, creates, sends, stops or deletes, and when the CLI reconnects.
 
 import { describeError, type Backend, type ChatEvent, type ConnectionState, type ModelInfo, type NewSession } from "../backend";
 import { ConnectionMonitor } from "../connection.svelte";
@@ -189,7 +189,6 @@ export class ChatState {
       this.openModel.error = `Could not switch the model: ${describeError(error)}`;
     }
   }
-
 
   async #closeOpen(): Promise<void> {
     const opened = this.#opened;
