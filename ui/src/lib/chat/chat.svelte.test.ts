@@ -88,6 +88,27 @@ describe("ChatState", () => {
     expect(backend.send).toHaveBeenCalledWith("session-1", "hello");
   });
 
+  test("a turn of the open session ending searches the messages again, however quickly it ran", async () => {
+    const backend = new FakeBackend(connected);
+    backend.sessions = [session({ id: "s1" }), session({ id: "s2" })];
+    backend.messages.set("s1", ["A pineapple is a fruit."]);
+    const { chat } = await started(backend);
+    await chat.select("s2");
+    chat.search.setQuery("pineapple");
+    await vi.waitFor(() => expect(chat.search.results.map((r) => r.session.id)).toEqual(["s1"]));
+
+    // The whole turn arrives before the next frame: it is never seen running.
+    backend.messages.set("s2", ["Pineapple again."]);
+    backend.pushEvents("s2", [
+      event("u1", { type: "userMessage", content: "fruit?" }),
+      event("t1", { type: "turnStarted" }),
+      event("a1", { type: "assistantMessage", messageId: "m1", content: "Pineapple again." }),
+      event("i1", { type: "idle" }),
+    ]);
+    await vi.waitFor(() => expect(chat.search.results.map((r) => r.session.id)).toEqual(["s1", "s2"]));
+    expect(backend.searchSessions).toHaveBeenCalledTimes(2);
+  });
+
   test("a CLI restart mid-turn ends the turn with an explanation, and the session reloads when it is back", async () => {
     const backend = new FakeBackend(connected);
     backend.sessions = [session({ id: "s1" })];

@@ -138,7 +138,11 @@ export class ChatState {
     this.opening = !inPlace;
     this.openError = null;
     try {
-      const opened = await openSessionTranscript(this.#backend, sessionId);
+      const opened = await openSessionTranscript(this.#backend, sessionId, {
+        onTurnEnded: () => {
+          if (seq === this.#openSeq) this.#turnEnded();
+        },
+      });
       if (seq !== this.#openSeq) {
         await opened.close();
         return;
@@ -228,7 +232,7 @@ export class ChatState {
   }
 
   /** A turn of the open session ended: its new messages may match what the sidebar searches for. */
-  turnEnded(): void {
+  #turnEnded(): void {
     this.search.refresh();
   }
 

@@ -583,11 +583,23 @@ export function diffLines(before: string, after: string): DiffLine[] {
   return out;
 }
 
+function endsTurn(event: ChatEvent): boolean {
+  return event.kind.type === "idle" || event.kind.type === "aborted";
+}
+
 /** An open session's transcript, fed by history then live batches at most once per frame. */
 export interface OpenTranscript {
   transcript: SessionTranscript;
   /** Stops the live events (closes the Backend session) and drops what is pending. */
   close(): Promise<void>;
+}
+
+export interface OpenTranscriptOptions extends Omit<FrameBatcherOptions, "paused"> {
+  /**
+   * Called after live events that end a turn (idle or aborted) were applied. A short turn can start and end
+   * within one frame's batch, so `running` may never be seen true: this is how to hear that a turn ended.
+   */
+  onTurnEnded?: () => void;
 }
 
 /**
@@ -597,13 +609,15 @@ export interface OpenTranscript {
 export async function openSessionTranscript(
   backend: Pick<Backend, "openSession">,
   sessionId: string,
-  options: Omit<FrameBatcherOptions, "paused"> = {},
+  options: OpenTranscriptOptions = {},
 ): Promise<OpenTranscript> {
+  const { onTurnEnded, ...batcherOptions } = options;
   const transcript = new SessionTranscript();
-  const batcher = new FrameBatcher<ChatEvent[]>((batches) => transcript.applyBatches(batches), {
-    ...options,
-    paused: true,
-  });
+  const flush = (batches: ChatEvent[][]) => {
+    transcript.applyBatches(batches);
+    if (onTurnEnded && batches.some((batch) => batch.some(endsTurn))) onTurnEnded();
+  };
+  const batcher = new FrameBatcher<ChatEvent[]>(flush, { ...batcherOptions, paused: true });
   let opened;
   try {
     opened = await backend.openSession(sessionId, (batch) => batcher.push(batch));

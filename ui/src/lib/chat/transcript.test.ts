@@ -1,4 +1,4 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import type { ChatEvent, ChatEventKind } from "../backend";
 import { FakeBackend } from "../../test/fake-backend";
 import type { FrameScheduler } from "./frame-batcher";
@@ -326,5 +326,28 @@ describe("openSessionTranscript", () => {
 
     await close();
     expect(backend.sessionListeners.has("s1")).toBe(false);
+  });
+
+  test("onTurnEnded: after a live flush that ends a turn, even one begun in that flush; never for the history", async () => {
+    const backend = new FakeBackend();
+    backend.histories.set("s1", [user("hi"), turn(), message("m1", "Hello"), idle()]);
+    const { scheduler, runFrame } = manualScheduler();
+    const onTurnEnded = vi.fn();
+    const { transcript } = await openSessionTranscript(backend, "s1", { scheduler, onTurnEnded });
+    expect(onTurnEnded).not.toHaveBeenCalled();
+
+    // A quick reply: the whole turn lands in one frame, so `running` is never published as true.
+    backend.pushEvents("s1", [user("next"), turn()]);
+    backend.pushEvents("s1", [message("m2", "Quick"), idle()]);
+    runFrame();
+    expect(transcript.running).toBe(false);
+    expect(onTurnEnded).toHaveBeenCalledTimes(1);
+
+    backend.pushEvents("s1", [user("more"), turn(), delta("m3", "Stre")]);
+    runFrame();
+    expect(onTurnEnded).toHaveBeenCalledTimes(1);
+    backend.pushEvents("s1", [aborted()]);
+    runFrame();
+    expect(onTurnEnded).toHaveBeenCalledTimes(2);
   });
 });
