@@ -139,8 +139,9 @@ export class ChatState {
     this.openError = null;
     try {
       const opened = await openSessionTranscript(this.#backend, sessionId, {
+        // What the open session said in that turn may match what the sidebar searches for.
         onTurnEnded: () => {
-          if (seq === this.#openSeq) this.#turnEnded();
+          if (seq === this.#openSeq) this.search.refresh();
         },
       });
       if (seq !== this.#openSeq) {
@@ -229,11 +230,6 @@ export class ChatState {
       await this.#closeOpen();
     }
     await this.sessions.delete(sessionId);
-  }
-
-  /** A turn of the open session ended: its new messages may match what the sidebar searches for. */
-  #turnEnded(): void {
-    this.search.refresh();
   }
 
   /** The open session got a title from the CLI: show it in the sidebar too. */

@@ -196,6 +196,7 @@ export class SessionTranscript implements TranscriptView {
   #partials = new Set<AssistantItem | ReasoningItem>();
   #turn: OpenTurn | null = null;
   #lastUsage: TurnUsageItem | null = null;
+  #turnsEnded = 0;
 
   get items(): readonly TranscriptItem[] {
     return this.#items;
@@ -215,6 +216,11 @@ export class SessionTranscript implements TranscriptView {
 
   get totals(): TokenUsage {
     return this.#totals;
+  }
+
+  /** How many turns the applied events ended (idle or aborted). Not reactive: compare it around an apply. */
+  get turnsEnded(): number {
+    return this.#turnsEnded;
   }
 
   /** Applies one batch of events (history or live), in order. */
@@ -357,6 +363,7 @@ export class SessionTranscript implements TranscriptView {
       case "idle":
         this.#endTurn(event, "discard");
         this.#workingRunning = false;
+        this.#turnsEnded++;
         break;
       case "aborted":
         this.#settlePartials("stop");
@@ -369,6 +376,7 @@ export class SessionTranscript implements TranscriptView {
         this.#push(new StoppedItem(event.id, event.timestamp));
         this.#endTurn(event, "stop");
         this.#workingRunning = false;
+        this.#turnsEnded++;
         break;
     }
   }
@@ -583,10 +591,6 @@ export function diffLines(before: string, after: string): DiffLine[] {
   return out;
 }
 
-function endsTurn(event: ChatEvent): boolean {
-  return event.kind.type === "idle" || event.kind.type === "aborted";
-}
-
 /** An open session's transcript, fed by history then live batches at most once per frame. */
 export interface OpenTranscript {
   transcript: SessionTranscript;
@@ -614,8 +618,9 @@ export async function openSessionTranscript(
   const { onTurnEnded, ...batcherOptions } = options;
   const transcript = new SessionTranscript();
   const flush = (batches: ChatEvent[][]) => {
+    const ended = transcript.turnsEnded;
     transcript.applyBatches(batches);
-    if (onTurnEnded && batches.some((batch) => batch.some(endsTurn))) onTurnEnded();
+    if (transcript.turnsEnded !== ended) onTurnEnded?.();
   };
   const batcher = new FrameBatcher<ChatEvent[]>(flush, { ...batcherOptions, paused: true });
   let opened;
