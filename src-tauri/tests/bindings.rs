@@ -10,8 +10,9 @@ fn committed_typescript_bindings_match_the_rust_commands() {
     let fresh_path = std::env::temp_dir().join(format!("copilot-desktop-bindings-{}.ts", std::process::id()));
     copilot_desktop::specta_builder()
         .export(
-            specta_typescript::Typescript::default()
-                .header("// Generated from the Rust commands by tauri-specta. Do not edit: see src-tauri/tests/bindings.rs.\n"),
+            specta_typescript::Typescript::default().header(
+                "// Generated from the Rust commands by tauri-specta. Do not edit: see src-tauri/tests/bindings.rs.\n",
+            ),
             &fresh_path,
         )
         .expect("export TypeScript bindings");

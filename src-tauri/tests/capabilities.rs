@@ -24,11 +24,8 @@ fn granted() -> Vec<String> {
 #[test]
 fn every_command_the_ui_can_invoke_is_granted_by_name() {
     let bindings = read("../ui/src/lib/bindings.ts");
-    let invoked: Vec<&str> = bindings
-        .split("__TAURI_INVOKE(\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .collect();
+    let invoked: Vec<&str> =
+        bindings.split("__TAURI_INVOKE(\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
     assert!(invoked.contains(&"start_sign_in"), "the scan finds the commands: {invoked:?}");
     let granted = granted();
     let missing: Vec<String> = invoked

@@ -46,10 +46,7 @@ fn profile_dir() -> PathBuf {
 
 /// Cargo's target directory (the parent of [`profile_dir`]).
 pub fn target_dir() -> PathBuf {
-    profile_dir()
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| workspace_root().join("target"))
+    profile_dir().parent().map(Path::to_path_buf).unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// The app binary under test: `$COPILOT_DESKTOP_APP`, else `copilot-desktop` in the profile
@@ -76,10 +73,7 @@ pub fn pinned_cli_version() -> String {
     let path = workspace_root().join("vendor").join("cli.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let manifest: serde_json::Value = serde_json::from_str(&text).expect("vendor/cli.json is JSON");
-    manifest["version"]
-        .as_str()
-        .expect("vendor/cli.json has a string `version`")
-        .to_owned()
+    manifest["version"].as_str().expect("vendor/cli.json has a string `version`").to_owned()
 }
 
 /// Something on screen, found the way a person would: by role and accessible name.
@@ -117,13 +111,10 @@ impl Target {
     /// `aria-label` or by a heading inside it (what `aria-labelledby` points at).
     pub fn dialog(name: &str) -> Self {
         let literal = xpath_literal(name);
-        let named = format!(
-            "@aria-label={literal} or .//*[self::h1 or self::h2 or self::h3][normalize-space(.)={literal}]"
-        );
+        let named =
+            format!("@aria-label={literal} or .//*[self::h1 or self::h2 or self::h3][normalize-space(.)={literal}]");
         Target {
-            xpath: format!(
-                "//dialog[@open][{named}] | //*[@role='dialog' or @role='alertdialog'][{named}]"
-            ),
+            xpath: format!("//dialog[@open][{named}] | //*[@role='dialog' or @role='alertdialog'][{named}]"),
             description: format!("dialog \"{name}\""),
         }
     }
@@ -171,26 +162,17 @@ impl Target {
 
     /// The `index`-th (1-based) match of `self`, in document order.
     pub fn nth(&self, index: usize) -> Self {
-        Target {
-            xpath: format!("({})[{index}]", self.xpath),
-            description: format!("{} #{index}", self.description),
-        }
+        Target { xpath: format!("({})[{index}]", self.xpath), description: format!("{} #{index}", self.description) }
     }
 
     /// The last match of `self`, in document order.
     pub fn last(&self) -> Self {
-        Target {
-            xpath: format!("({})[last()]", self.xpath),
-            description: format!("last {}", self.description),
-        }
+        Target { xpath: format!("({})[last()]", self.xpath), description: format!("last {}", self.description) }
     }
 
     /// Any XPath, for what roles cannot express. `description` is for messages.
     pub fn xpath(xpath: &str, description: &str) -> Self {
-        Target {
-            xpath: xpath.to_owned(),
-            description: description.to_owned(),
-        }
+        Target { xpath: xpath.to_owned(), description: description.to_owned() }
     }
 
     pub fn as_xpath(&self) -> &str {
@@ -327,23 +309,14 @@ impl AppUnderTest {
         let driver = Driver::start(&tools, &config);
         let session_began = Instant::now();
         let client = driver.new_session(&app, &options.args).await;
-        let timings = LaunchTimings {
-            driver_start: driver.started_in(),
-            session_start: session_began.elapsed(),
-        };
+        let timings = LaunchTimings { driver_start: driver.started_in(), session_start: session_began.elapsed() };
         eprintln!(
             "[app] launched {} (driver {:.2?}, session {:.2?})",
             app.display(),
             timings.driver_start,
             timings.session_start
         );
-        AppUnderTest {
-            client,
-            driver,
-            home,
-            timings,
-            started,
-        }
+        AppUnderTest { client, driver, home, timings, started }
     }
 
     /// The WebDriver session, for anything the helpers here do not cover.
@@ -376,12 +349,7 @@ impl AppUnderTest {
 
     /// The first element matching `target`, if any is there now.
     pub async fn find(&self, target: &Target) -> Option<Element> {
-        self.client
-            .find_all(Locator::XPath(target.as_xpath()))
-            .await
-            .ok()?
-            .into_iter()
-            .next()
+        self.client.find_all(Locator::XPath(target.as_xpath())).await.ok()?.into_iter().next()
     }
 
     /// Wait until `target` is there.
@@ -392,8 +360,7 @@ impl AppUnderTest {
                 return element;
             }
             if Instant::now() > deadline {
-                self.fail(&format!("{target} did not appear within {hang_guard:?}"))
-                    .await;
+                self.fail(&format!("{target} did not appear within {hang_guard:?}")).await;
             }
             tokio::time::sleep(POLL).await;
         }
@@ -429,10 +396,8 @@ impl AppUnderTest {
                 }
             }
             if Instant::now() > deadline {
-                self.fail(&format!(
-                    "{target} did not show the expected text within {hang_guard:?}; seen: {seen:#?}"
-                ))
-                .await;
+                self.fail(&format!("{target} did not show the expected text within {hang_guard:?}; seen: {seen:#?}"))
+                    .await;
             }
             tokio::time::sleep(POLL).await;
         }
@@ -451,11 +416,7 @@ impl AppUnderTest {
 
     /// How many elements match `target` now.
     pub async fn count(&self, target: &Target) -> usize {
-        self.client
-            .find_all(Locator::XPath(target.as_xpath()))
-            .await
-            .map(|all| all.len())
-            .unwrap_or(0)
+        self.client.find_all(Locator::XPath(target.as_xpath())).await.map(|all| all.len()).unwrap_or(0)
     }
 
     /// Wait until exactly `expected` elements match `target` (a list filtered, rows added).
@@ -578,11 +539,7 @@ impl AppUnderTest {
     }
 
     async fn capture(&self) -> Vec<u8> {
-        let png = self
-            .client
-            .screenshot()
-            .await
-            .unwrap_or_else(|e| panic!("screenshot failed: {e}"));
+        let png = self.client.screenshot().await.unwrap_or_else(|e| panic!("screenshot failed: {e}"));
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "the screenshot is not a PNG");
         png
     }
@@ -593,10 +550,7 @@ impl AppUnderTest {
             Ok(png) => format!("screenshot: {}", save_png("failure.png", &png).display()),
             Err(e) => format!("no screenshot: {e}"),
         };
-        panic!(
-            "{message}\n{shot}\n--- driver log (tail) ---\n{}",
-            webdriver::log_tail(self.driver.log_file(), 40)
-        );
+        panic!("{message}\n{shot}\n--- driver log (tail) ---\n{}", webdriver::log_tail(self.driver.log_file(), 40));
     }
 }
 
@@ -615,11 +569,7 @@ impl Drop for AppUnderTest {
 fn save_png(name: &str, png: &[u8]) -> PathBuf {
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    let file = if name.ends_with(".png") {
-        name.to_owned()
-    } else {
-        format!("{name}.png")
-    };
+    let file = if name.ends_with(".png") { name.to_owned() } else { format!("{name}.png") };
     let path = dir.join(file);
     std::fs::write(&path, png).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     path

@@ -21,11 +21,7 @@ pub struct Chat {
 }
 
 pub fn launch_options(github: &FakeGitHub) -> LaunchOptions {
-    github
-        .env()
-        .into_iter()
-        .fold(LaunchOptions::new(), |options, (k, v)| options.env(k, v))
-        .env("GH_TOKEN", TOKEN)
+    github.env().into_iter().fold(LaunchOptions::new(), |options, (k, v)| options.env(k, v)).env("GH_TOKEN", TOKEN)
 }
 
 pub fn status_bar() -> Target {
@@ -46,7 +42,10 @@ pub fn user_messages() -> Target {
 
 /// A session row in the sidebar.
 pub fn session_rows() -> Target {
-    Target::xpath("//nav[@aria-label='Sessions']//li//button[not(@aria-label='Delete session') and not(@aria-label='Rename session')][1]", "session in the sidebar")
+    Target::xpath(
+        "//nav[@aria-label='Sessions']//li//button[not(@aria-label='Delete session') and not(@aria-label='Rename session')][1]",
+        "session in the sidebar",
+    )
 }
 
 impl Chat {
@@ -104,4 +103,3 @@ impl Chat {
         self.app.home().work_dir().join(name)
     }
 }
-

@@ -61,19 +61,13 @@ pub fn host_triple() -> &'static str {
 
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
 /// Where `vendor/` places the CLI for the host: `src-tauri/binaries/copilot-<triple>[.exe]`.
 pub fn vendored_cli_path() -> PathBuf {
     let exe = if cfg!(windows) { ".exe" } else { "" };
-    workspace_root()
-        .join("src-tauri")
-        .join("binaries")
-        .join(format!("copilot-{}{exe}", host_triple()))
+    workspace_root().join("src-tauri").join("binaries").join(format!("copilot-{}{exe}", host_triple()))
 }
 
 /// The CLI the tests run: `$COPILOT_CLI_PATH` if set, else the vendored binary.
@@ -143,10 +137,7 @@ pub fn shared_cache_dir() -> PathBuf {
             .stderr(Stdio::null())
             .status();
         if !matches!(status, Ok(s) if s.success()) {
-            panic!(
-                "`{} --version` failed ({status:?}): the CLI does not run here",
-                cli_path().display()
-            );
+            panic!("`{} --version` failed ({status:?}): the CLI does not run here", cli_path().display());
         }
         dir
     })
@@ -183,10 +174,7 @@ impl TestHome {
     }
 
     fn create(cache: Option<PathBuf>) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("copilot-desktop-test-")
-            .tempdir()
-            .expect("create temp dir");
+        let dir = tempfile::Builder::new().prefix("copilot-desktop-test-").tempdir().expect("create temp dir");
         let root = std::fs::canonicalize(dir.path()).unwrap_or_else(|_| dir.path().to_path_buf());
         let cache = cache.unwrap_or_else(|| root.join("home/.cache/copilot"));
         let home = TestHome { dir, cache };
@@ -266,11 +254,8 @@ impl TestHome {
         let mut env = self.env();
         env.extend(extra.into_iter().map(|(k, v)| (k.into(), v.into())));
         // The SDK applies `env_remove` after `env`: never remove what we set.
-        let remove: Vec<&str> = SCRUBBED_ENV
-            .iter()
-            .copied()
-            .filter(|name| !env.iter().any(|(k, _)| k == name))
-            .collect();
+        let remove: Vec<&str> =
+            SCRUBBED_ENV.iter().copied().filter(|name| !env.iter().any(|(k, _)| k == name)).collect();
         ClientOptions::new()
             .with_program(CliProgram::Path(cli_path()))
             .with_base_directory(self.copilot_home())

@@ -88,10 +88,7 @@ impl FakeGitHub {
             .route("/models", get(capi_models))
             .with_state(state.clone())
             .merge(script.chat_router())
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                api_auth,
-            ));
+            .route_layer(axum::middleware::from_fn_with_state(state.clone(), api_auth));
         let router = Router::new()
             .route("/copilot_internal/user", get(copilot_user))
             .route("/user", get(github_user))
@@ -99,17 +96,10 @@ impl FakeGitHub {
             .with_state(state.clone())
             .merge(api)
             .fallback(not_found)
-            .layer(axum::middleware::from_fn_with_state(
-                script.recorder().clone(),
-                recording::record,
-            ));
+            .layer(axum::middleware::from_fn_with_state(script.recorder().clone(), recording::record));
         let (addr, shutdown) = serve(router).await;
         *state.inner.base_url.lock().unwrap() = format!("http://{addr}");
-        FakeGitHub {
-            state,
-            addr,
-            _shutdown: shutdown,
-        }
+        FakeGitHub { state, addr, _shutdown: shutdown }
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash): both the GitHub API and the Copilot API.
@@ -124,10 +114,7 @@ impl FakeGitHub {
 
     /// `COPILOT_API_URL` and `COPILOT_DEBUG_GITHUB_API_URL` pointing at this fake.
     pub fn env(&self) -> Vec<(OsString, OsString)> {
-        vec![
-            ("COPILOT_API_URL".into(), self.url().into()),
-            ("COPILOT_DEBUG_GITHUB_API_URL".into(), self.url().into()),
-        ]
+        vec![("COPILOT_API_URL".into(), self.url().into()), ("COPILOT_DEBUG_GITHUB_API_URL".into(), self.url().into())]
     }
 
     /// Accept `token` as a GitHub token of [`DEFAULT_LOGIN`] with a Copilot seat.
@@ -148,17 +135,8 @@ impl FakeGitHub {
         plan: impl Into<String>,
         chat_enabled: bool,
     ) -> &Self {
-        let account = Account {
-            login: login.into(),
-            plan: plan.into(),
-            chat_enabled,
-        };
-        self.state
-            .inner
-            .accounts
-            .lock()
-            .unwrap()
-            .insert(token.into(), account);
+        let account = Account { login: login.into(), plan: plan.into(), chat_enabled };
+        self.state.inner.accounts.lock().unwrap().insert(token.into(), account);
         self
     }
 
@@ -169,12 +147,7 @@ impl FakeGitHub {
 
     /// Whether `token` is currently valid.
     pub fn is_valid(&self, token: &str) -> bool {
-        self.state
-            .inner
-            .accounts
-            .lock()
-            .unwrap()
-            .contains_key(token)
+        self.state.inner.accounts.lock().unwrap().contains_key(token)
     }
 
     /// Whether `/models` and `/chat/completions` check the bearer token too (default `true`).
@@ -189,10 +162,7 @@ impl FakeGitHub {
 
     /// Requests to `/copilot_internal/user`, in order.
     pub fn user_requests(&self) -> Vec<recording::RecordedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == "/copilot_internal/user")
-            .collect()
+        self.requests().into_iter().filter(|r| r.path == "/copilot_internal/user").collect()
     }
 }
 
@@ -206,8 +176,7 @@ impl Deref for FakeGitHub {
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get("authorization")?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
-        .then(|| token.trim().to_owned())
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")).then(|| token.trim().to_owned())
 }
 
 fn account(state: &GitHubState, headers: &HeaderMap) -> Option<Account> {
@@ -255,8 +224,7 @@ async fn github_user(State(state): State<GitHubState>, headers: HeaderMap) -> Re
     let Some(account) = account(&state, &headers) else {
         return bad_credentials();
     };
-    axum::Json(json!({ "login": account.login, "id": 4242, "name": "Octo Tester", "type": "User" }))
-        .into_response()
+    axum::Json(json!({ "login": account.login, "id": 4242, "name": "Octo Tester", "type": "User" })).into_response()
 }
 
 async fn accepted() -> StatusCode {
@@ -293,13 +261,7 @@ fn capi_model(id: &str, default: bool) -> Value {
 }
 
 async fn capi_models(State(state): State<GitHubState>) -> Response {
-    let data: Vec<Value> = state
-        .script
-        .models()
-        .iter()
-        .enumerate()
-        .map(|(i, id)| capi_model(id, i == 0))
-        .collect();
+    let data: Vec<Value> = state.script.models().iter().enumerate().map(|(i, id)| capi_model(id, i == 0)).collect();
     axum::Json(json!({ "object": "list", "data": data })).into_response()
 }
 

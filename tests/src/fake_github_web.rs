@@ -62,10 +62,7 @@ pub enum PollReply {
     /// `{"error": "device_flow_disabled"}`
     Disabled,
     /// Any other `error` (with an optional `error_description`).
-    Error {
-        error: String,
-        description: Option<String>,
-    },
+    Error { error: String, description: Option<String> },
     /// HTTP 200 whose body is not JSON.
     Malformed,
     /// This HTTP status with a small text body (500, 502, 503, 429 ...).
@@ -80,10 +77,7 @@ impl PollReply {
     }
 
     pub fn error(error: impl Into<String>, description: Option<&str>) -> Self {
-        Self::Error {
-            error: error.into(),
-            description: description.map(str::to_owned),
-        }
+        Self::Error { error: error.into(), description: description.map(str::to_owned) }
     }
 
     fn name(&self) -> String {
@@ -122,12 +116,7 @@ pub struct CodeGrant {
 
 impl Default for CodeGrant {
     fn default() -> Self {
-        Self {
-            user_code: USER_CODE.to_owned(),
-            verification_uri: None,
-            expires_in: 900,
-            interval: Some(5),
-        }
+        Self { user_code: USER_CODE.to_owned(), verification_uri: None, expires_in: 900, interval: Some(5) }
     }
 }
 
@@ -148,10 +137,7 @@ pub struct WebRequest {
 impl WebRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 
     pub fn field(&self, name: &str) -> Option<&str> {
@@ -213,11 +199,7 @@ impl FakeGitHubWeb {
             .with_state(state.clone());
         let (addr, shutdown) = serve(router).await;
         *state.0.base_url.lock().unwrap() = format!("http://{addr}");
-        FakeGitHubWeb {
-            state,
-            addr,
-            _shutdown: shutdown,
-        }
+        FakeGitHubWeb { state, addr, _shutdown: shutdown }
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash): the base of both endpoints.
@@ -261,26 +243,17 @@ impl FakeGitHubWeb {
 
     /// Requests to `/login/device/code`.
     pub fn code_requests(&self) -> Vec<WebRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == "/login/device/code")
-            .collect()
+        self.requests().into_iter().filter(|r| r.path == "/login/device/code").collect()
     }
 
     /// Requests to `/login/oauth/access_token` (polls).
     pub fn polls(&self) -> Vec<WebRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == "/login/oauth/access_token")
-            .collect()
+        self.requests().into_iter().filter(|r| r.path == "/login/oauth/access_token").collect()
     }
 
     /// Time between consecutive polls.
     pub fn poll_gaps(&self) -> Vec<Duration> {
-        self.polls()
-            .windows(2)
-            .map(|w| w[1].at.duration_since(w[0].at))
-            .collect()
+        self.polls().windows(2).map(|w| w[1].at.duration_since(w[0].at)).collect()
     }
 
     /// Device codes handed out so far (for assertions; never print them).
@@ -292,12 +265,7 @@ impl FakeGitHubWeb {
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect()
 }
 
@@ -313,30 +281,17 @@ fn body_fields(headers: &HeaderMap, body: &Bytes) -> HashMap<String, String> {
             .as_object()
             .map(|map| {
                 map.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str()
-                                .map(str::to_owned)
-                                .unwrap_or_else(|| v.to_string()),
-                        )
-                    })
+                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
                     .collect()
             })
             .unwrap_or_default()
     } else {
-        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-            .unwrap_or_default()
-            .into_iter()
-            .collect()
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default().into_iter().collect()
     }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"))
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
 }
 
 /// An answer in GitHub's style: JSON for `Accept: application/json`, form-encoded otherwise.
@@ -348,26 +303,12 @@ fn github_answer(json_wanted: bool, body: Value) -> Response {
         .as_object()
         .map(|map| {
             map.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
-                })
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
                 .collect()
         })
         .unwrap_or_default();
     let text = serde_urlencoded::to_string(pairs).unwrap_or_default();
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/x-www-form-urlencoded; charset=utf-8")], text).into_response()
 }
 
 fn error_body(error: &str, description: Option<&str>) -> Value {
@@ -387,56 +328,34 @@ async fn render(reply: PollReply, json_wanted: bool, scope: &str) -> Response {
     }
     let error = |e: &str, d: &str| github_answer(json_wanted, error_body(e, Some(d)));
     match reply {
-        PollReply::Pending => error(
-            "authorization_pending",
-            "The authorization request is still pending.",
-        ),
-        PollReply::SlowDown => error(
-            "slow_down",
-            "Too many requests have been made in the same timeframe.",
-        ),
+        PollReply::Pending => error("authorization_pending", "The authorization request is still pending."),
+        PollReply::SlowDown => error("slow_down", "Too many requests have been made in the same timeframe."),
         PollReply::SlowDownTo(interval) => {
-            let mut body = error_body(
-                "slow_down",
-                Some("Too many requests have been made in the same timeframe."),
-            );
+            let mut body = error_body("slow_down", Some("Too many requests have been made in the same timeframe."));
             body["interval"] = json!(interval);
             github_answer(json_wanted, body)
         }
-        PollReply::Token(token) => github_answer(
-            json_wanted,
-            json!({ "access_token": token, "token_type": "bearer", "scope": scope }),
-        ),
+        PollReply::Token(token) => {
+            github_answer(json_wanted, json!({ "access_token": token, "token_type": "bearer", "scope": scope }))
+        }
         PollReply::Expired => error("expired_token", "The device_code has expired."),
         PollReply::Denied => error("access_denied", "The authorization request was denied."),
-        PollReply::Disabled => error(
-            "device_flow_disabled",
-            "Device Flow must be explicitly enabled for this App",
-        ),
+        PollReply::Disabled => error("device_flow_disabled", "Device Flow must be explicitly enabled for this App"),
         PollReply::Error { error, description } => {
             github_answer(json_wanted, error_body(&error, description.as_deref()))
         }
-        PollReply::Malformed => (
-            [(header::CONTENT_TYPE, "application/json")],
-            "<html><body>Whoops, not JSON</body></html>",
-        )
-            .into_response(),
-        PollReply::Status(status) => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            "fake server trouble",
-        )
-            .into_response(),
+        PollReply::Malformed => {
+            ([(header::CONTENT_TYPE, "application/json")], "<html><body>Whoops, not JSON</body></html>").into_response()
+        }
+        PollReply::Status(status) => {
+            (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "fake server trouble")
+                .into_response()
+        }
         PollReply::Delayed(..) => unreachable!("delays are unwrapped above"),
     }
 }
 
-fn record(
-    state: &WebState,
-    path: &str,
-    headers: &HeaderMap,
-    fields: HashMap<String, String>,
-    answered: String,
-) {
+fn record(state: &WebState, path: &str, headers: &HeaderMap, fields: HashMap<String, String>, answered: String) {
     state.0.requests.lock().unwrap().push(WebRequest {
         at: Instant::now(),
         path: path.to_owned(),
@@ -456,17 +375,8 @@ async fn device_code(State(state): State<WebState>, headers: HeaderMap, body: By
         return render(reply, json_wanted, &scope).await;
     }
     if fields.get("client_id") != Some(&*state.0.client_id.lock().unwrap()) {
-        record(
-            &state,
-            "/login/device/code",
-            &headers,
-            fields,
-            "incorrect_client_credentials".into(),
-        );
-        let body = error_body(
-            "incorrect_client_credentials",
-            Some("The client_id is not valid."),
-        );
+        record(&state, "/login/device/code", &headers, fields, "incorrect_client_credentials".into());
+        let body = error_body("incorrect_client_credentials", Some("The client_id is not valid."));
         return github_answer(json_wanted, body);
     }
     let device_code = {
@@ -476,9 +386,8 @@ async fn device_code(State(state): State<WebState>, headers: HeaderMap, body: By
         code
     };
     let grant = state.0.grant.lock().unwrap().clone();
-    let verification_uri = grant
-        .verification_uri
-        .unwrap_or_else(|| format!("{}/login/device", state.0.base_url.lock().unwrap()));
+    let verification_uri =
+        grant.verification_uri.unwrap_or_else(|| format!("{}/login/device", state.0.base_url.lock().unwrap()));
     let mut answer = json!({
         "device_code": device_code,
         "user_code": grant.user_code,
@@ -488,13 +397,7 @@ async fn device_code(State(state): State<WebState>, headers: HeaderMap, body: By
     if let Some(interval) = grant.interval {
         answer["interval"] = json!(interval);
     }
-    record(
-        &state,
-        "/login/device/code",
-        &headers,
-        fields,
-        "code".into(),
-    );
+    record(&state, "/login/device/code", &headers, fields, "code".into());
     github_answer(json_wanted, answer)
 }
 
@@ -503,49 +406,21 @@ async fn access_token(State(state): State<WebState>, headers: HeaderMap, body: B
     let json_wanted = wants_json(&headers);
     // Checked like GitHub does, before the script is consulted.
     let refusal = if fields.get("client_id") != Some(&*state.0.client_id.lock().unwrap()) {
-        Some((
-            "incorrect_client_credentials",
-            "The client_id and/or client_secret passed are incorrect.",
-        ))
-    } else if fields.get("grant_type").map(String::as_str)
-        != Some("urn:ietf:params:oauth:grant-type:device_code")
-    {
+        Some(("incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect."))
+    } else if fields.get("grant_type").map(String::as_str) != Some("urn:ietf:params:oauth:grant-type:device_code") {
         Some(("unsupported_grant_type", "The grant type is not supported."))
-    } else if !fields
-        .get("device_code")
-        .is_some_and(|code| state.0.issued.lock().unwrap().contains(code))
-    {
-        Some((
-            "incorrect_device_code",
-            "The device_code provided is not valid.",
-        ))
+    } else if !fields.get("device_code").is_some_and(|code| state.0.issued.lock().unwrap().contains(code)) {
+        Some(("incorrect_device_code", "The device_code provided is not valid."))
     } else {
         None
     };
     if let Some((error, description)) = refusal {
-        record(
-            &state,
-            "/login/oauth/access_token",
-            &headers,
-            fields,
-            error.to_owned(),
-        );
+        record(&state, "/login/oauth/access_token", &headers, fields, error.to_owned());
         return github_answer(json_wanted, error_body(error, Some(description)));
     }
-    let reply = state
-        .0
-        .script
-        .lock()
-        .unwrap()
-        .pop_front()
-        .unwrap_or_else(|| state.0.after_script.lock().unwrap().clone());
+    let reply =
+        state.0.script.lock().unwrap().pop_front().unwrap_or_else(|| state.0.after_script.lock().unwrap().clone());
     let scope = "read:user";
-    record(
-        &state,
-        "/login/oauth/access_token",
-        &headers,
-        fields,
-        reply.name(),
-    );
+    record(&state, "/login/oauth/access_token", &headers, fields, reply.name());
     render(reply, json_wanted, scope).await
 }

@@ -93,19 +93,12 @@ impl Match {
 
     /// The last message is a tool result (any user text, any tool).
     pub fn tool_result() -> Self {
-        Self {
-            tool_result: Some(true),
-            ..Self::default()
-        }
+        Self { tool_result: Some(true), ..Self::default() }
     }
 
     /// The last message is a tool result whose text contains `needle`.
     pub fn tool_output_contains(needle: impl Into<String>) -> Self {
-        Self {
-            tool_result: Some(true),
-            tool_output_contains: Some(needle.into()),
-            ..Self::default()
-        }
+        Self { tool_result: Some(true), tool_output_contains: Some(needle.into()), ..Self::default() }
     }
 
     /// Require the last message to be a tool result (on top of the other conditions).
@@ -175,21 +168,12 @@ pub struct ToolCall {
 pub enum Reply {
     /// Text, streamed as one delta per chunk (non-streamed: the chunks joined), with an optional
     /// pause before each chunk after the first.
-    Text {
-        chunks: Vec<String>,
-        delay: Duration,
-    },
+    Text { chunks: Vec<String>, delay: Duration },
     /// Optional text, then one or more tool calls (`finish_reason: "tool_calls"`).
-    ToolCalls {
-        text: Option<String>,
-        calls: Vec<ToolCall>,
-    },
+    ToolCalls { text: Option<String>, calls: Vec<ToolCall> },
     /// Valid text chunks, then an SSE `data:` line that is not valid JSON, then the stream ends
     /// (non-streamed: a 200 whose body is not JSON).
-    Malformed {
-        before: Vec<String>,
-        garbage: String,
-    },
+    Malformed { before: Vec<String>, garbage: String },
     /// An HTTP error status with this body (JSON content type when the body parses as JSON).
     HttpError { status: u16, body: String },
     /// `count` one-word deltas (`"w0 "`, `"w1 "`, ...; see [`many_deltas_text`]), no delay.
@@ -204,10 +188,7 @@ pub enum Reply {
 impl Reply {
     /// The whole text as a single delta.
     pub fn text(text: impl Into<String>) -> Self {
-        Reply::Text {
-            chunks: vec![text.into()],
-            delay: Duration::ZERO,
-        }
+        Reply::Text { chunks: vec![text.into()], delay: Duration::ZERO }
     }
 
     /// One delta per chunk, in order.
@@ -216,18 +197,12 @@ impl Reply {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Reply::Text {
-            chunks: chunks.into_iter().map(Into::into).collect(),
-            delay: Duration::ZERO,
-        }
+        Reply::Text { chunks: chunks.into_iter().map(Into::into).collect(), delay: Duration::ZERO }
     }
 
     /// `text` split into `n` deltas of (nearly) equal length, on character boundaries.
     pub fn text_in_chunks(text: &str, n: usize) -> Self {
-        Reply::Text {
-            chunks: split_in(text, n),
-            delay: Duration::ZERO,
-        }
+        Reply::Text { chunks: split_in(text, n), delay: Duration::ZERO }
     }
 
     /// Pause this long before every chunk but the first ([`Reply::Text`] only; other kinds are
@@ -241,38 +216,25 @@ impl Reply {
 
     /// A call of the CLI's shell tool ([`SHELL_TOOL`]) running `command`.
     pub fn shell(command: impl Into<String>) -> Self {
-        Reply::ToolCalls {
-            text: None,
-            calls: vec![shell_call(command)],
-        }
+        Reply::ToolCalls { text: None, calls: vec![shell_call(command)] }
     }
 
     /// A call of any tool with these arguments.
     pub fn tool_call(name: impl Into<String>, arguments: Value) -> Self {
-        Reply::ToolCalls {
-            text: None,
-            calls: vec![ToolCall {
-                name: name.into(),
-                arguments,
-            }],
-        }
+        Reply::ToolCalls { text: None, calls: vec![ToolCall { name: name.into(), arguments }] }
     }
 
     /// Valid text `"Partial "`, then a broken JSON line.
     pub fn malformed() -> Self {
         Reply::Malformed {
             before: vec!["Partial ".into()],
-            garbage: r#"{"id":"chatcmpl-broken","choices":[{"index":0,"delta":{"content":"oops"#
-                .into(),
+            garbage: r#"{"id":"chatcmpl-broken","choices":[{"index":0,"delta":{"content":"oops"#.into(),
         }
     }
 
     /// An HTTP error with a body, e.g. `(500, r#"{"error":{"message":"boom"}}"#)`.
     pub fn http_error(status: u16, body: impl Into<String>) -> Self {
-        Reply::HttpError {
-            status,
-            body: body.into(),
-        }
+        Reply::HttpError { status, body: body.into() }
     }
 
     /// `count` one-word deltas for throughput tests.
@@ -286,9 +248,7 @@ impl Reply {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Reply::Stall {
-            before: before.into_iter().map(Into::into).collect(),
-        }
+        Reply::Stall { before: before.into_iter().map(Into::into).collect() }
     }
 }
 
@@ -327,11 +287,7 @@ fn split_in(text: &str, n: usize) -> Vec<String> {
 fn last_tool_output(body: &Value) -> String {
     body.get("messages")
         .and_then(Value::as_array)
-        .and_then(|m| {
-            m.iter()
-                .rev()
-                .find(|m| m.get("role").and_then(Value::as_str) == Some("tool"))
-        })
+        .and_then(|m| m.iter().rev().find(|m| m.get("role").and_then(Value::as_str) == Some("tool")))
         .map(|m| recording::content_text(m.get("content")))
         .unwrap_or_default()
 }
@@ -408,11 +364,7 @@ impl Script {
     }
 
     fn push_rule(&self, when: Match, reply: Reply, remaining: Option<usize>) -> &Self {
-        self.0.rules.lock().unwrap().push(Rule {
-            when,
-            reply,
-            remaining,
-        });
+        self.0.rules.lock().unwrap().push(Rule { when, reply, remaining });
         self
     }
 
@@ -476,26 +428,17 @@ impl Script {
 
     /// Every chat-completions request received, in order.
     pub fn chat_requests(&self) -> Vec<RecordedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(RecordedRequest::is_chat_completion)
-            .collect()
+        self.requests().into_iter().filter(RecordedRequest::is_chat_completion).collect()
     }
 
     /// Chat requests that offered tools (the agent's own turns, not side requests).
     pub fn agent_requests(&self) -> Vec<RecordedRequest> {
-        self.chat_requests()
-            .into_iter()
-            .filter(|r| !r.tool_names().is_empty())
-            .collect()
+        self.chat_requests().into_iter().filter(|r| !r.tool_names().is_empty()).collect()
     }
 
     /// Every tool result any chat request carried, in order (duplicates across requests kept).
     pub fn tool_results_seen(&self) -> Vec<String> {
-        self.chat_requests()
-            .iter()
-            .flat_map(RecordedRequest::tool_results)
-            .collect()
+        self.chat_requests().iter().flat_map(RecordedRequest::tool_results).collect()
     }
 
     /// Forget the request log (rules stay).
@@ -504,11 +447,7 @@ impl Script {
     }
 
     /// Wait until at least `n` chat requests arrived (polling; `None` on timeout).
-    pub async fn wait_for_chat_requests(
-        &self,
-        n: usize,
-        timeout: Duration,
-    ) -> Option<Vec<RecordedRequest>> {
+    pub async fn wait_for_chat_requests(&self, n: usize, timeout: Duration) -> Option<Vec<RecordedRequest>> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let requests = self.chat_requests();
@@ -560,9 +499,7 @@ impl Script {
 
     /// Only `POST /chat/completions` (no recording layer: the caller records).
     pub fn chat_router(&self) -> Router {
-        Router::new()
-            .route("/chat/completions", post(chat_completions))
-            .with_state(self.clone())
+        Router::new().route("/chat/completions", post(chat_completions)).with_state(self.clone())
     }
 }
 
@@ -582,45 +519,26 @@ async fn openai_models(State(script): State<Script>) -> Response {
 /// The `/chat/completions` handler shared by both fakes.
 pub(crate) async fn chat_completions(State(script): State<Script>, body: Bytes) -> Response {
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"error": {"message": "body is not JSON"}})),
-        )
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": {"message": "body is not JSON"}})))
             .into_response();
     };
     let reply = script.pick(&body);
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or(DEFAULT_MODEL)
-        .to_owned();
-    let id = format!(
-        "chatcmpl-fake-{}",
-        script.0.next_id.fetch_add(1, Ordering::SeqCst)
-    );
+    let model = body.get("model").and_then(Value::as_str).unwrap_or(DEFAULT_MODEL).to_owned();
+    let id = format!("chatcmpl-fake-{}", script.0.next_id.fetch_add(1, Ordering::SeqCst));
     let reply = match reply {
         Reply::QuoteToolResult => Reply::text(quote_tool_output(&last_tool_output(&body))),
         other => other,
     };
     if let Reply::HttpError { status, body } = reply {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let content_type = if serde_json::from_str::<Value>(&body).is_ok() {
-            "application/json"
-        } else {
-            "text/plain"
-        };
+        let content_type = if serde_json::from_str::<Value>(&body).is_ok() { "application/json" } else { "text/plain" };
         return (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
     }
-    if stream {
-        streamed(script, reply, id, model)
-    } else {
-        whole(reply, id, model)
-    }
+    if stream { streamed(script, reply, id, model) } else { whole(reply, id, model) }
 }
 
-const USAGE: fn() -> Value =
-    || json!({"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20});
+const USAGE: fn() -> Value = || json!({"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20});
 
 fn tool_calls_json(calls: &[ToolCall], id: &str) -> Vec<Value> {
     calls
@@ -640,29 +558,16 @@ fn whole(reply: Reply, id: String, model: String) -> Response {
     let (content, tool_calls, finish) = match reply {
         Reply::Text { chunks, .. } => (chunks.concat(), None, "stop"),
         Reply::ManyDeltas { count } => (many_deltas_text(count), None, "stop"),
-        Reply::ToolCalls { text, calls } => (
-            text.unwrap_or_default(),
-            Some(tool_calls_json(&calls, &id)),
-            "tool_calls",
-        ),
+        Reply::ToolCalls { text, calls } => {
+            (text.unwrap_or_default(), Some(tool_calls_json(&calls, &id)), "tool_calls")
+        }
         Reply::Malformed { garbage, .. } => {
-            return (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                garbage,
-            )
-                .into_response();
+            return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], garbage).into_response();
         }
         Reply::Stall { .. } => {
             // Status and headers, then a body that never ends.
-            let body =
-                Body::from_stream(futures::stream::pending::<Result<Bytes, std::io::Error>>());
-            return (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response();
+            let body = Body::from_stream(futures::stream::pending::<Result<Bytes, std::io::Error>>());
+            return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         }
         Reply::HttpError { .. } | Reply::QuoteToolResult => unreachable!("handled by the caller"),
     };
@@ -703,11 +608,7 @@ struct StreamGuard {
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
-        let counter = if self.finished {
-            &self.script.0.streams_completed
-        } else {
-            &self.script.0.streams_cancelled
-        };
+        let counter = if self.finished { &self.script.0.streams_completed } else { &self.script.0.streams_cancelled };
         counter.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -719,10 +620,7 @@ fn streamed(script: Script, reply: Reply, id: String, model: String) -> Response
         timings.push(StreamTiming::default());
         timings.len() - 1
     };
-    let mut guard = StreamGuard {
-        script,
-        finished: false,
-    };
+    let mut guard = StreamGuard { script, finished: false };
     let stream = async_stream::stream! {
         let role = json!({ "role": "assistant", "content": "" });
         yield Ok::<Bytes, std::io::Error>(sse(&id, &model, role, None));
@@ -815,16 +713,9 @@ impl FakeModel {
         let router = Router::new()
             .nest("/v1", script.openai_router())
             .fallback(not_found)
-            .layer(axum::middleware::from_fn_with_state(
-                script.recorder().clone(),
-                recording::record,
-            ));
+            .layer(axum::middleware::from_fn_with_state(script.recorder().clone(), recording::record));
         let (addr, shutdown) = serve(router).await;
-        FakeModel {
-            script,
-            addr,
-            _shutdown: shutdown,
-        }
+        FakeModel { script, addr, _shutdown: shutdown }
     }
 
     /// `http://127.0.0.1:PORT/v1` — the provider `baseUrl`.
@@ -859,18 +750,12 @@ impl Deref for FakeModel {
 }
 
 pub(crate) async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        axum::Json(json!({ "message": "Not Found (fake)" })),
-    )
-        .into_response()
+    (StatusCode::NOT_FOUND, axum::Json(json!({ "message": "Not Found (fake)" }))).into_response()
 }
 
 /// Bind 127.0.0.1:0 and serve `router` on the current runtime until the sender is dropped.
 pub(crate) async fn serve(router: Router) -> (SocketAddr, oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .expect("bind 127.0.0.1:0");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(async move {

@@ -10,12 +10,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 /// Headers whose values are secrets: kept in memory for assertions, never printed.
-const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "api-key",
-    "x-api-key",
-    "proxy-authorization",
-];
+const SECRET_HEADERS: &[&str] = &["authorization", "api-key", "x-api-key", "proxy-authorization"];
 
 /// One HTTP request a fake received, in arrival order.
 #[derive(Clone)]
@@ -40,11 +35,7 @@ impl fmt::Debug for RecordedRequest {
             .headers
             .iter()
             .map(|(k, v)| {
-                if SECRET_HEADERS.contains(&k.as_str()) {
-                    (k.as_str(), "<redacted>")
-                } else {
-                    (k.as_str(), v.as_str())
-                }
+                if SECRET_HEADERS.contains(&k.as_str()) { (k.as_str(), "<redacted>") } else { (k.as_str(), v.as_str()) }
             })
             .collect();
         f.debug_struct("RecordedRequest")
@@ -61,10 +52,7 @@ impl RecordedRequest {
     /// A header's value (name matched case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 
     /// The token of an `Authorization: Bearer <token>` (or `token <token>`) header.
@@ -72,8 +60,7 @@ impl RecordedRequest {
     pub fn bearer_token(&self) -> Option<&str> {
         let value = self.header("authorization")?;
         let (scheme, token) = value.split_once(' ')?;
-        (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
-            .then_some(token.trim())
+        (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")).then_some(token.trim())
     }
 
     /// `true` for a chat-completions call (`POST .../chat/completions`).
@@ -88,21 +75,12 @@ impl RecordedRequest {
 
     /// Whether the body asked for a streamed reply (`stream: true`).
     pub fn is_streaming(&self) -> bool {
-        self.body
-            .as_ref()
-            .and_then(|b| b.get("stream"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        self.body.as_ref().and_then(|b| b.get("stream")).and_then(Value::as_bool).unwrap_or(false)
     }
 
     /// The chat `messages` array (empty when absent).
     pub fn messages(&self) -> &[Value] {
-        self.body
-            .as_ref()
-            .and_then(|b| b.get("messages"))
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.body.as_ref().and_then(|b| b.get("messages")).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Names of the functions offered in the `tools` array, in order.
@@ -226,24 +204,13 @@ impl Recorder {
 }
 
 /// Axum middleware: buffer the body, record the request, pass it on unchanged.
-pub(crate) async fn record(
-    State(recorder): State<Recorder>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn record(State(recorder): State<Recorder>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 256 * 1024 * 1024)
-        .await
-        .unwrap_or_else(|_| Bytes::new());
+    let bytes = axum::body::to_bytes(body, 256 * 1024 * 1024).await.unwrap_or_else(|_| Bytes::new());
     let headers = parts
         .headers
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     recorder.push(RecordedRequest {
         method: parts.method.as_str().to_owned(),
@@ -253,6 +220,5 @@ pub(crate) async fn record(
         body: serde_json::from_slice(&bytes).ok(),
         raw_body: String::from_utf8_lossy(&bytes).into_owned(),
     });
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }

@@ -75,10 +75,7 @@ pub fn require_tools() -> Tools {
              {SETUP_HINT} (here: xvfb and dbus)"
         );
     }
-    Tools {
-        tauri_driver,
-        native_driver,
-    }
+    Tools { tauri_driver, native_driver }
 }
 
 fn find_program(name: &str, extra_dir: Option<&Path>) -> Option<PathBuf> {
@@ -121,12 +118,7 @@ impl Driver {
             let mut child = spawn(tools, config, port, native_port);
             match wait_until_ready(&mut child, port, native_port) {
                 Ok(()) => {
-                    return Driver {
-                        child,
-                        port,
-                        log_file: config.log_file.clone(),
-                        started_in: began.elapsed(),
-                    };
+                    return Driver { child, port, log_file: config.log_file.clone(), started_in: began.elapsed() };
                 }
                 Err(problem) => {
                     kill_tree(&mut child);
@@ -166,10 +158,7 @@ impl Driver {
     /// When the session cannot be created within the hang guard, with the driver log.
     pub async fn new_session(&self, application: &Path, args: &[String]) -> fantoccini::Client {
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "tauri:options".into(),
-            serde_json::json!({ "application": application, "args": args }),
-        );
+        capabilities.insert("tauri:options".into(), serde_json::json!({ "application": application, "args": args }));
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let mut builder = fantoccini::ClientBuilder::new(connector);
         builder.capabilities(capabilities);
@@ -233,9 +222,7 @@ fn spawn(tools: &Tools, config: &DriverConfig, port: u16, native_port: u16) -> C
         use std::os::unix::process::CommandExt;
         command.process_group(0);
     }
-    command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", tools.tauri_driver.display()))
+    command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", tools.tauri_driver.display()))
 }
 
 /// Wait until WebKitWebDriver answers `GET /status` on its own port and tauri-driver accepts
@@ -297,9 +284,7 @@ fn kill_tree(child: &mut Child) {
 
 /// The last `lines` lines of a log file (for panic messages).
 pub fn log_tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
+    let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
@@ -352,10 +337,7 @@ pub mod processes {
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return Vec::new();
         };
-        entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter_map(read)
-            .collect()
+        entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()).filter_map(read).collect()
     }
 
     /// The children of `pid`.

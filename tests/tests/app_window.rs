@@ -23,15 +23,10 @@ async fn window_opens_and_connects_to_the_bundled_cli() {
     let expected = format!("Connected · Copilot CLI {}", app::pinned_cli_version());
     let app = AppUnderTest::launch(LaunchOptions::new()).await;
 
-    let text = app
-        .wait_for_text(&status_bar(), |t| t == expected || t.starts_with("Failed:"), HANG_GUARD)
-        .await;
+    let text = app.wait_for_text(&status_bar(), |t| t == expected || t.starts_with("Failed:"), HANG_GUARD).await;
     assert_eq!(text, expected);
     eprintln!("[test] connected {:.2?} after launch began", app.elapsed());
-    assert!(
-        app.find(&Target::button("Retry")).await.is_none(),
-        "no Retry button while connected"
-    );
+    assert!(app.find(&Target::button("Retry")).await.is_none(), "no Retry button while connected");
     eprintln!("[test] saved {}", app.screenshot("connected.png").await.display());
 }
 
@@ -41,17 +36,9 @@ async fn missing_cli_fails_naming_it_and_offers_retry() {
     let missing = scratch.path().join("no-such-copilot");
     let app = AppUnderTest::launch(LaunchOptions::new().cli_program(&missing)).await;
 
-    let text = app
-        .wait_for_text(&status_bar(), |t| t.starts_with("Failed:"), HANG_GUARD)
-        .await;
-    assert!(
-        text.contains(&missing.display().to_string()),
-        "the failure names the missing CLI: {text}"
-    );
-    assert!(
-        text.contains("not found"),
-        "the failure says the CLI is missing: {text}"
-    );
+    let text = app.wait_for_text(&status_bar(), |t| t.starts_with("Failed:"), HANG_GUARD).await;
+    assert!(text.contains(&missing.display().to_string()), "the failure names the missing CLI: {text}");
+    assert!(text.contains("not found"), "the failure says the CLI is missing: {text}");
     app.wait_for(&Target::button("Retry"), HANG_GUARD).await;
     eprintln!("[test] saved {}", app.screenshot("cli-missing.png").await.display());
 }
@@ -64,17 +51,9 @@ async fn corrupt_cli_is_reported_as_unstartable() {
     let app = AppUnderTest::launch(LaunchOptions::new().cli_program(&corrupt)).await;
 
     // The supervisor retries with backoff before it gives up; wait for the final word.
-    let text = app
-        .wait_for_text(&status_bar(), |t| t.starts_with("Failed:"), HANG_GUARD)
-        .await;
-    assert!(
-        text.contains("could not be started"),
-        "the failure says the CLI could not start: {text}"
-    );
-    assert!(
-        text.contains(&corrupt.display().to_string()),
-        "the failure names the CLI: {text}"
-    );
+    let text = app.wait_for_text(&status_bar(), |t| t.starts_with("Failed:"), HANG_GUARD).await;
+    assert!(text.contains("could not be started"), "the failure says the CLI could not start: {text}");
+    assert!(text.contains(&corrupt.display().to_string()), "the failure names the CLI: {text}");
     app.wait_for(&Target::button("Retry"), HANG_GUARD).await;
     eprintln!("[test] saved {}", app.screenshot("cli-corrupt.png").await.display());
 }
@@ -88,35 +67,16 @@ async fn killing_the_app_takes_its_cli_down() {
     let app_process = app.app_process();
     let cli_exe = std::fs::canonicalize(app::bundled_cli()).expect("the bundled CLI exists");
     let children = processes::children(app_process.pid);
-    let cli = children
-        .iter()
-        .find(|p| p.exe.as_ref() == Some(&cli_exe))
-        .unwrap_or_else(|| {
-            panic!(
-                "no child of the app (pid {}) runs {}: {children:#?}",
-                app_process.pid,
-                cli_exe.display()
-            )
-        });
+    let cli = children.iter().find(|p| p.exe.as_ref() == Some(&cli_exe)).unwrap_or_else(|| {
+        panic!("no child of the app (pid {}) runs {}: {children:#?}", app_process.pid, cli_exe.display())
+    });
     // Not asserted (the CLI's own helpers are not the app's to reap), only reported.
-    let cli_helpers: Vec<_> = processes::descendants(cli.pid)
-        .into_iter()
-        .filter_map(processes::read)
-        .collect();
-    eprintln!(
-        "[test] app pid {}, CLI pid {}, CLI helpers {}",
-        app_process.pid,
-        cli.pid,
-        cli_helpers.len()
-    );
+    let cli_helpers: Vec<_> = processes::descendants(cli.pid).into_iter().filter_map(processes::read).collect();
+    eprintln!("[test] app pid {}, CLI pid {}, CLI helpers {}", app_process.pid, cli.pid, cli_helpers.len());
 
     assert!(cli.is_alive() && app_process.is_alive(), "both run before the kill");
     // SAFETY: kill(2) on the app's pid, checked just above to be the app.
-    assert_eq!(
-        unsafe { libc::kill(app_process.pid as libc::pid_t, libc::SIGKILL) },
-        0,
-        "kill -9 the app"
-    );
+    assert_eq!(unsafe { libc::kill(app_process.pid as libc::pid_t, libc::SIGKILL) }, 0, "kill -9 the app");
     let killed = Instant::now();
     wait_until_gone(cli, "the CLI").await;
     eprintln!("[test] CLI gone {:.2?} after kill -9 of the app", killed.elapsed());

@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use copilot_desktop_tests::app::{AppUnderTest, Target};
-use copilot_desktop_tests::chat::{Chat, HANG_GUARD, copilot_messages, launch_options, message_box, session_rows, status_bar, user_messages};
+use copilot_desktop_tests::chat::{
+    Chat, HANG_GUARD, copilot_messages, launch_options, message_box, session_rows, status_bar, user_messages,
+};
 use copilot_desktop_tests::fake_model::{Match, Reply};
 use copilot_desktop_tests::webdriver::processes;
 use serde_json::json;
@@ -35,10 +37,20 @@ async fn a_message_gets_its_streamed_reply() {
         text.split(|c: char| !c.is_ascii_digit() && c != ',').filter_map(|n| n.replace(',', "").parse().ok()).collect()
     };
     let turn_figures = figures(&turn);
-    assert!(turn_figures.len() >= 2 && turn_figures[0] > 0 && turn_figures[1] > 0, "the turn reports tokens in and out: {turn}");
-    let session = chat.app.eval("const p = document.querySelector('form .session-usage'); return p ? p.title : null;", vec![]).await;
+    assert!(
+        turn_figures.len() >= 2 && turn_figures[0] > 0 && turn_figures[1] > 0,
+        "the turn reports tokens in and out: {turn}"
+    );
+    let session = chat
+        .app
+        .eval("const p = document.querySelector('form .session-usage'); return p ? p.title : null;", vec![])
+        .await;
     let session = session.as_str().unwrap_or_else(|| panic!("the session's token usage is shown beside Send"));
-    assert_eq!(figures(session), turn_figures[..2], "one turn so far, so the session's total is the turn's: {session} / {turn}");
+    assert_eq!(
+        figures(session),
+        turn_figures[..2],
+        "one turn so far, so the session's total is the turn's: {session} / {turn}"
+    );
     eprintln!("[test] saved {}", chat.app.screenshot("chat.png").await.display());
 }
 
@@ -46,7 +58,10 @@ async fn a_message_gets_its_streamed_reply() {
 async fn an_allowed_shell_command_runs_and_its_output_appears() {
     let chat = Chat::start().await;
     chat.github
-        .when(Match::user_contains("make the marker"), Reply::shell("echo e2e-tool-ran > allowed.txt && echo printed-by-tool"))
+        .when(
+            Match::user_contains("make the marker"),
+            Reply::shell("echo e2e-tool-ran > allowed.txt && echo printed-by-tool"),
+        )
         .when(Match::tool_output_contains("printed-by-tool"), Reply::text("The command ran."));
     chat.new_session().await;
 
@@ -54,14 +69,22 @@ async fn an_allowed_shell_command_runs_and_its_output_appears() {
     let dialog = Target::dialog("Run this command?");
     chat.app.wait_for(&dialog, HANG_GUARD).await;
     let shown = chat.app.text(&dialog).await.unwrap_or_default();
-    assert!(shown.contains("echo e2e-tool-ran > allowed.txt && echo printed-by-tool"), "the full command is shown: {shown}");
-    assert_eq!(chat.app.focused_name().await, "Deny", "the dialog opens with focus on Deny, never on an approving button");
+    assert!(
+        shown.contains("echo e2e-tool-ran > allowed.txt && echo printed-by-tool"),
+        "the full command is shown: {shown}"
+    );
+    assert_eq!(
+        chat.app.focused_name().await,
+        "Deny",
+        "the dialog opens with focus on Deny, never on an approving button"
+    );
     eprintln!("[test] saved {}", chat.app.screenshot("permission-shell.png").await.display());
     assert!(!chat.marker("allowed.txt").exists(), "nothing runs before the user answers");
 
     chat.app.click(&Target::button("Allow once"), HANG_GUARD).await;
     chat.app.wait_gone(&dialog, HANG_GUARD).await;
-    let card = chat.app.wait_for_text(&Target::article("Tool: bash"), |t| t.contains("printed-by-tool"), HANG_GUARD).await;
+    let card =
+        chat.app.wait_for_text(&Target::article("Tool: bash"), |t| t.contains("printed-by-tool"), HANG_GUARD).await;
     assert!(card.contains("allowed.txt"), "the tool card says what ran: {card}");
     chat.wait_reply("The command ran.").await;
     let written = std::fs::read_to_string(chat.marker("allowed.txt")).expect("the allowed command ran");
@@ -95,8 +118,14 @@ async fn allow_for_this_session_is_not_asked_twice() {
     let first = chat.marker("first.txt");
     let second = chat.marker("second.txt");
     chat.github
-        .when_once(Match::user_contains("write one"), Reply::tool_call("create", json!({ "path": first, "file_text": "one\n" })))
-        .when_once(Match::user_contains("write two"), Reply::tool_call("create", json!({ "path": second, "file_text": "two\n" })))
+        .when_once(
+            Match::user_contains("write one"),
+            Reply::tool_call("create", json!({ "path": first, "file_text": "one\n" })),
+        )
+        .when_once(
+            Match::user_contains("write two"),
+            Reply::tool_call("create", json!({ "path": second, "file_text": "two\n" })),
+        )
         .when(Match::tool_result(), Reply::text("File written."));
     chat.new_session().await;
 
@@ -113,7 +142,13 @@ async fn allow_for_this_session_is_not_asked_twice() {
 
     // The same kind of write again: no dialog; the turn finishes on its own.
     chat.send("Please write two").await;
-    chat.app.wait_for_text(&Target::article("Tool: create").last(), |t| t.contains("second.txt") && t.contains("Succeeded"), HANG_GUARD).await;
+    chat.app
+        .wait_for_text(
+            &Target::article("Tool: create").last(),
+            |t| t.contains("second.txt") && t.contains("Succeeded"),
+            HANG_GUARD,
+        )
+        .await;
     chat.wait_idle().await;
     assert!(chat.app.find(&dialog).await.is_none(), "not asked a second time");
     assert_eq!(std::fs::read_to_string(&second).expect("second file written"), "two\n");
@@ -217,9 +252,14 @@ async fn search_finds_a_session_by_what_was_said_in_it() {
     assert_eq!(chat.app.count(&hit).await, 2, "both rows show a marked snippet");
 
     // The found row of the first session is the session with that reply.
-    let fruit = Target::xpath("//nav[@aria-label='Sessions']//li//button[contains(., 'Tell me about fruit')]", "the fruit session");
+    let fruit = Target::xpath(
+        "//nav[@aria-label='Sessions']//li//button[contains(., 'Tell me about fruit')]",
+        "the fruit session",
+    );
     chat.app.click(&fruit, HANG_GUARD).await;
-    chat.app.wait_for_text(&copilot_messages().last(), |t| t.contains("A pineapple is a tropical fruit."), HANG_GUARD).await;
+    chat.app
+        .wait_for_text(&copilot_messages().last(), |t| t.contains("A pineapple is a tropical fruit."), HANG_GUARD)
+        .await;
 
     // Emptied the way a person does (select all, delete), the box lists both sessions again.
     let field = chat.app.wait_for(&search, HANG_GUARD).await;
@@ -285,7 +325,9 @@ fn cli_process(app: &AppUnderTest) -> u32 {
     let app_pid = app.app_process().pid;
     processes::children(app_pid)
         .into_iter()
-        .find(|p| p.exe.as_ref().and_then(|e| e.file_name()).is_some_and(|n| n.to_string_lossy().starts_with("copilot")))
+        .find(|p| {
+            p.exe.as_ref().and_then(|e| e.file_name()).is_some_and(|n| n.to_string_lossy().starts_with("copilot"))
+        })
         .map(|p| p.pid)
         .unwrap_or_else(|| panic!("the app (pid {app_pid}) runs no CLI"))
 }
@@ -375,7 +417,9 @@ async fn hostile_model_output_runs_no_script_and_calls_no_command() {
     assert_eq!(report["inlineStyles"], json!(0), "no inline style with a URL survived");
     assert_eq!(report["bodyVisible"], json!(true), "smuggled CSS did not hide the app");
     let text = report["text"].as_str().unwrap_or_default();
-    for visible in ["bold", "safe link", "styled text", "onclick link", "<script>window.__pwned = 'code-block'</script>"] {
+    for visible in
+        ["bold", "safe link", "styled text", "onclick link", "<script>window.__pwned = 'code-block'</script>"]
+    {
         assert!(text.contains(visible), "harmless content is still shown ({visible:?}): {text}");
     }
 

@@ -9,14 +9,11 @@ use std::time::{Duration, Instant};
 
 use copilot_desktop::auth::device_flow::DEVICE_CODE_GRANT;
 use copilot_desktop::auth::{
-    CancellationToken, DeviceCode, DeviceFlowClient, DeviceFlowConfig, DeviceFlowError,
-    DeviceFlowState,
+    CancellationToken, DeviceCode, DeviceFlowClient, DeviceFlowConfig, DeviceFlowError, DeviceFlowState,
 };
 use copilot_desktop::engine::logging::redact;
 use copilot_desktop::secret::Sensitive;
-use copilot_desktop_tests::fake_github_web::{
-    CLIENT_ID, CodeGrant, FakeGitHubWeb, PollReply, USER_CODE,
-};
+use copilot_desktop_tests::fake_github_web::{CLIENT_ID, CodeGrant, FakeGitHubWeb, PollReply, USER_CODE};
 
 /// One GitHub second.
 const UNIT: Duration = Duration::from_millis(10);
@@ -55,10 +52,7 @@ impl Run {
     fn token(&self) -> &str {
         match &self.result {
             Ok(token) => token.expose(),
-            Err(error) => panic!(
-                "expected a token, got {error:?}: {error}; states: {:?}",
-                self.states
-            ),
+            Err(error) => panic!("expected a token, got {error:?}: {error}; states: {:?}", self.states),
         }
     }
 
@@ -67,13 +61,9 @@ impl Run {
         self.states
             .iter()
             .filter_map(|s| match s {
-                DeviceFlowState::Waiting {
-                    interval,
-                    next_poll_in,
-                    polls,
-                    trouble,
-                    ..
-                } => Some((*interval, *next_poll_in, *polls, trouble.is_some())),
+                DeviceFlowState::Waiting { interval, next_poll_in, polls, trouble, .. } => {
+                    Some((*interval, *next_poll_in, *polls, trouble.is_some()))
+                }
                 _ => None,
             })
             .collect()
@@ -86,24 +76,13 @@ impl Run {
 
 async fn sign_in_with(config: DeviceFlowConfig, cancel: CancellationToken) -> Run {
     let client = DeviceFlowClient::new(config).expect("client");
-    let code = guarded("request_code", client.request_code())
-        .await
-        .expect("device code");
+    let code = guarded("request_code", client.request_code()).await.expect("device code");
     let states = Arc::new(Mutex::new(Vec::new()));
     let seen = states.clone();
-    let result = guarded(
-        "poll",
-        client.poll(&code, &cancel, move |state| {
-            seen.lock().unwrap().push(state.clone())
-        }),
-    )
-    .await;
+    let result =
+        guarded("poll", client.poll(&code, &cancel, move |state| seen.lock().unwrap().push(state.clone()))).await;
     let states = states.lock().unwrap().clone();
-    Run {
-        code,
-        result,
-        states,
-    }
+    Run { code, result, states }
 }
 
 async fn sign_in(github: &FakeGitHubWeb) -> Run {
@@ -127,36 +106,22 @@ fn assert_gaps_at_least(github: &FakeGitHubWeb, waits_in_units: &[u64]) {
 async fn assert_polling_stopped(github: &FakeGitHubWeb) {
     let before = github.polls().len();
     tokio::time::sleep(UNIT * 30).await;
-    assert_eq!(
-        github.polls().len(),
-        before,
-        "polls continued after the flow ended: {:?}",
-        github.polls()
-    );
+    assert_eq!(github.polls().len(), before, "polls continued after the flow ended: {:?}", github.polls());
 }
 
 #[tokio::test]
 async fn signs_in_after_pending_polls() {
     let github = FakeGitHubWeb::start().await;
-    github.script_polls([
-        PollReply::Pending,
-        PollReply::Pending,
-        PollReply::token("gho_FakeDeviceFlowToken000000001"),
-    ]);
+    github.script_polls([PollReply::Pending, PollReply::Pending, PollReply::token("gho_FakeDeviceFlowToken000000001")]);
     let run = sign_in(&github).await;
 
     assert_eq!(run.token(), "gho_FakeDeviceFlowToken000000001");
     assert_eq!(run.code.user_code, USER_CODE);
-    assert_eq!(
-        run.code.verification_uri,
-        format!("{}/login/device", github.url())
-    );
+    assert_eq!(run.code.verification_uri, format!("{}/login/device", github.url()));
     assert_eq!((run.code.interval, run.code.expires_in), (5, 900));
     assert_eq!(format!("{:?}", run.code.device_code), "<redacted>");
 
-    let [code_request] = &github.code_requests()[..] else {
-        panic!("one code request: {:?}", github.requests())
-    };
+    let [code_request] = &github.code_requests()[..] else { panic!("one code request: {:?}", github.requests()) };
     assert_eq!(code_request.field("client_id"), Some(CLIENT_ID));
     assert_eq!(code_request.field("scope"), Some("read:user"));
     assert_eq!(code_request.header("accept"), Some("application/json"));
@@ -169,31 +134,14 @@ async fn signs_in_after_pending_polls() {
         assert_eq!(poll.field("device_code"), Some(issued[0].as_str()));
         assert_eq!(poll.field("grant_type"), Some(DEVICE_CODE_GRANT));
         assert_eq!(poll.header("accept"), Some("application/json"));
-        assert!(
-            poll.header("content-type")
-                .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
-        );
+        assert!(poll.header("content-type").is_some_and(|v| v.starts_with("application/x-www-form-urlencoded")));
     }
-    assert_eq!(
-        polls
-            .iter()
-            .map(|p| p.answered.as_str())
-            .collect::<Vec<_>>(),
-        ["pending", "pending", "token"]
-    );
+    assert_eq!(polls.iter().map(|p| p.answered.as_str()).collect::<Vec<_>>(), ["pending", "pending", "token"]);
     assert_gaps_at_least(&github, &[5, 5]);
 
-    assert_eq!(
-        run.waits(),
-        [(5, 5, 0, false), (5, 5, 1, false), (5, 5, 2, false)]
-    );
+    assert_eq!(run.waits(), [(5, 5, 0, false), (5, 5, 1, false), (5, 5, 2, false)]);
     match &run.states[0] {
-        DeviceFlowState::Waiting {
-            user_code,
-            verification_uri,
-            expires_at,
-            ..
-        } => {
+        DeviceFlowState::Waiting { user_code, verification_uri, expires_at, .. } => {
             assert_eq!(user_code, USER_CODE);
             assert_eq!(verification_uri, &run.code.verification_uri);
             assert_eq!(*expires_at, run.code.expires_at);
@@ -227,14 +175,8 @@ async fn slow_down_lengthens_the_interval_for_every_later_poll() {
 #[tokio::test]
 async fn a_missing_interval_means_five_seconds() {
     let github = FakeGitHubWeb::start().await;
-    github.set_grant(CodeGrant {
-        interval: None,
-        ..CodeGrant::default()
-    });
-    github.script_polls([
-        PollReply::SlowDown,
-        PollReply::token("gho_FakeDeviceFlowToken000000003"),
-    ]);
+    github.set_grant(CodeGrant { interval: None, ..CodeGrant::default() });
+    github.script_polls([PollReply::SlowDown, PollReply::token("gho_FakeDeviceFlowToken000000003")]);
     let run = sign_in(&github).await;
     assert_eq!(run.code.interval, 5);
     assert_eq!(run.waits().iter().map(|w| w.0).collect::<Vec<_>>(), [5, 10]);
@@ -250,13 +192,7 @@ async fn expired_token_from_github_stops() {
     assert_eq!(error.code(), "expired");
     assert!(error.to_string().contains("Start sign-in again"), "{error}");
     assert_eq!(github.polls().len(), 2);
-    assert_eq!(
-        run.last_state(),
-        &DeviceFlowState::Failed {
-            code: "expired",
-            reason: error.to_string()
-        }
-    );
+    assert_eq!(run.last_state(), &DeviceFlowState::Failed { code: "expired", reason: error.to_string() });
     assert_polling_stopped(&github).await;
 }
 
@@ -266,11 +202,7 @@ async fn access_denied_stops() {
     github.script_polls([PollReply::Denied]);
     let run = sign_in(&github).await;
     assert_eq!(run.error().code(), "denied");
-    assert!(
-        run.error().to_string().contains("access denied"),
-        "{}",
-        run.error()
-    );
+    assert!(run.error().to_string().contains("access denied"), "{}", run.error());
     assert_eq!(github.polls().len(), 1);
     assert_polling_stopped(&github).await;
 }
@@ -279,11 +211,7 @@ async fn access_denied_stops() {
 async fn device_flow_disabled_stops_and_names_the_host() {
     let github = FakeGitHubWeb::start().await;
     github.script_polls([PollReply::Disabled]);
-    let run = sign_in_with(
-        config(&github).with_host("tenant.ghe.com"),
-        CancellationToken::new(),
-    )
-    .await;
+    let run = sign_in_with(config(&github).with_host("tenant.ghe.com"), CancellationToken::new()).await;
     let error = run.error();
     assert_eq!(error.code(), "disabled");
     assert!(error.to_string().contains("tenant.ghe.com"), "{error}");
@@ -294,18 +222,12 @@ async fn device_flow_disabled_stops_and_names_the_host() {
 #[tokio::test]
 async fn an_unknown_error_stops_and_is_named() {
     let github = FakeGitHubWeb::start().await;
-    github.script_polls([
-        PollReply::Pending,
-        PollReply::error("brand_new_error", Some("Something GitHub invented")),
-    ]);
+    github.script_polls([PollReply::Pending, PollReply::error("brand_new_error", Some("Something GitHub invented"))]);
     let run = sign_in(&github).await;
     let error = run.error();
     assert_eq!(error.code(), "rejected");
     assert!(error.to_string().contains("brand_new_error"), "{error}");
-    assert!(
-        error.to_string().contains("Something GitHub invented"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("Something GitHub invented"), "{error}");
     assert_polling_stopped(&github).await;
 }
 
@@ -317,10 +239,7 @@ async fn malformed_json_stops() {
     let error = run.error();
     assert_eq!(error.code(), "malformed");
     assert!(error.to_string().contains("github.com"), "{error}");
-    assert!(
-        !error.to_string().contains("Whoops"),
-        "the body must not be quoted: {error}"
-    );
+    assert!(!error.to_string().contains("Whoops"), "the body must not be quoted: {error}");
     assert_polling_stopped(&github).await;
 }
 
@@ -354,10 +273,7 @@ async fn server_errors_back_off_then_sign_in() {
     );
     assert_gaps_at_least(&github, &[10, 20, 30, 30, 5]);
     match &run.states[1] {
-        DeviceFlowState::Waiting {
-            trouble: Some(trouble),
-            ..
-        } => assert!(trouble.contains("HTTP 500"), "{trouble}"),
+        DeviceFlowState::Waiting { trouble: Some(trouble), .. } => assert!(trouble.contains("HTTP 500"), "{trouble}"),
         other => panic!("{other:?}"),
     }
 }
@@ -373,50 +289,29 @@ async fn a_hanging_server_is_a_network_error_worth_retrying() {
     config.request_timeout = Duration::from_millis(300);
     let run = sign_in_with(config, CancellationToken::new()).await;
     assert_eq!(run.token(), "gho_FakeDeviceFlowToken000000005");
-    assert_eq!(
-        run.waits().iter().map(|w| (w.1, w.3)).collect::<Vec<_>>(),
-        [(5, false), (10, true)]
-    );
+    assert_eq!(run.waits().iter().map(|w| (w.1, w.3)).collect::<Vec<_>>(), [(5, false), (10, true)]);
 }
 
 #[tokio::test]
 async fn gives_up_locally_when_the_code_expires() {
     let github = FakeGitHubWeb::start().await;
-    github.set_grant(CodeGrant {
-        expires_in: 60,
-        interval: Some(3),
-        ..CodeGrant::default()
-    });
+    github.set_grant(CodeGrant { expires_in: 60, interval: Some(3), ..CodeGrant::default() });
     github.set_after_script(PollReply::Pending);
     let started = Instant::now();
     let run = sign_in(&github).await;
     let error = run.error();
     assert_eq!(error.code(), "expired");
-    assert!(
-        matches!(error, DeviceFlowError::Expired { last_trouble: None }),
-        "{error:?}"
-    );
-    assert!(
-        started.elapsed() + SLACK >= UNIT * 60,
-        "gave up after {:?}",
-        started.elapsed()
-    );
+    assert!(matches!(error, DeviceFlowError::Expired { last_trouble: None }), "{error:?}");
+    assert!(started.elapsed() + SLACK >= UNIT * 60, "gave up after {:?}", started.elapsed());
     let polls = github.polls().len();
-    assert!(
-        (1..=20).contains(&polls),
-        "{polls} polls in 60 s at a 3 s interval"
-    );
+    assert!((1..=20).contains(&polls), "{polls} polls in 60 s at a 3 s interval");
     assert_polling_stopped(&github).await;
 }
 
 #[tokio::test]
 async fn expiry_during_server_trouble_says_what_went_wrong() {
     let github = FakeGitHubWeb::start().await;
-    github.set_grant(CodeGrant {
-        expires_in: 40,
-        interval: Some(2),
-        ..CodeGrant::default()
-    });
+    github.set_grant(CodeGrant { expires_in: 40, interval: Some(2), ..CodeGrant::default() });
     github.set_after_script(PollReply::Status(503));
     let run = sign_in(&github).await;
     let error = run.error();
@@ -446,26 +341,14 @@ async fn cancel_stops_polling() {
     let error = result.expect_err("cancelled");
     assert_eq!(error.code(), "cancelled");
     assert_eq!(github.polls().len(), 2);
-    assert!(
-        matches!(
-            states.last(),
-            Some(DeviceFlowState::Failed {
-                code: "cancelled",
-                ..
-            })
-        ),
-        "{states:?}"
-    );
+    assert!(matches!(states.last(), Some(DeviceFlowState::Failed { code: "cancelled", .. })), "{states:?}");
     assert_polling_stopped(&github).await;
 }
 
 #[tokio::test]
 async fn cancel_interrupts_a_hanging_poll() {
     let github = FakeGitHubWeb::start().await;
-    github.script_polls([PollReply::Delayed(
-        Duration::from_secs(30),
-        Box::new(PollReply::Pending),
-    )]);
+    github.script_polls([PollReply::Delayed(Duration::from_secs(30), Box::new(PollReply::Pending))]);
     let cancel = CancellationToken::new();
     let client = DeviceFlowClient::new(config(&github)).unwrap();
     let code = client.request_code().await.unwrap();
@@ -493,10 +376,7 @@ async fn the_token_is_registered_with_the_log_redactor() {
     github.script_polls([PollReply::token("plain-device-flow-token-shape-42")]);
     let run = sign_in(&github).await;
     assert_eq!(run.token(), "plain-device-flow-token-shape-42");
-    assert_eq!(
-        redact("token=plain-device-flow-token-shape-42"),
-        "token=<redacted>"
-    );
+    assert_eq!(redact("token=plain-device-flow-token-shape-42"), "token=<redacted>");
     let device_code = github.issued_device_codes().remove(0);
     assert_eq!(redact(&device_code), "<redacted>");
     assert!(!format!("{:?}", run.states).contains("plain-device-flow"));
@@ -507,9 +387,7 @@ async fn request_code_failures_are_clear() {
     let github = FakeGitHubWeb::start().await;
     let request = |config: DeviceFlowConfig| async move {
         let client = DeviceFlowClient::new(config).unwrap();
-        guarded("request_code", client.request_code())
-            .await
-            .expect_err("request_code should fail")
+        guarded("request_code", client.request_code()).await.expect_err("request_code should fail")
     };
 
     github.set_code_reply(Some(PollReply::Disabled));
@@ -526,10 +404,7 @@ async fn request_code_failures_are_clear() {
     wrong_client.client_id = "Iv1.notourclient".into();
     let error = request(wrong_client).await;
     assert_eq!(error.code(), "rejected");
-    assert!(
-        error.to_string().contains("incorrect_client_credentials"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("incorrect_client_credentials"), "{error}");
 
     // Nothing listens on a port we just freed.
     let port = {
@@ -539,12 +414,6 @@ async fn request_code_failures_are_clear() {
     let unreachable = config(&github).with_base_url(format!("http://127.0.0.1:{port}"));
     let error = request(unreachable).await;
     assert_eq!(error.code(), "network");
-    assert!(
-        error.to_string().contains("Could not reach github.com"),
-        "{error}"
-    );
-    assert!(
-        error.to_string().contains("Check your internet connection"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("Could not reach github.com"), "{error}");
+    assert!(error.to_string().contains("Check your internet connection"), "{error}");
 }

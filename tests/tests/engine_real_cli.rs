@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+use copilot_desktop::engine::events::assemble_messages;
+use copilot_desktop::engine::permissions::AskerGuard;
 use copilot_desktop::engine::{
     BundledCli, ChatEvent, ChatEventKind, CliAuth, CliTarget, ConnectionState, Engine, EngineConfig, EventStream,
     ExternalServer, NewSession, PermissionAnswer, PromptDetails, PromptEvent, ProviderSettings, RestartPolicy,
     SessionOptions,
 };
-use copilot_desktop::engine::events::assemble_messages;
-use copilot_desktop::engine::permissions::AskerGuard;
 use copilot_desktop::secret::Sensitive;
 use copilot_desktop_tests::cli::{TestHome, cli_path};
 use copilot_desktop_tests::fake_model::{API_KEY, DEFAULT_MODEL, FakeModel, Match, Reply};
@@ -69,11 +69,8 @@ impl Harness {
     async fn start_with(home: TestHome, model: FakeModel, capacity: Option<usize>) -> Self {
         let mut sessions = byok(&model);
         sessions.event_buffer_capacity = capacity;
-        let engine = Engine::start(EngineConfig {
-            target: bundled(&home, cli_path()),
-            restart: fast_policy(),
-            sessions,
-        });
+        let engine =
+            Engine::start(EngineConfig { target: bundled(&home, cli_path()), restart: fast_policy(), sessions });
         engine.supervisor.connected(HANG_GUARD).await.expect("engine connects to the real CLI");
         let asker = engine.broker.attach_asker();
         Self { home, model, engine, _asker: asker }
@@ -133,7 +130,11 @@ fn final_messages(events: &[ChatEvent]) -> Vec<String> {
 }
 
 /// Answer the next permission prompt with `answer`, after checking what the user would see.
-fn answer_next_prompt(engine: &Engine, answer: PermissionAnswer, check: impl FnOnce(&PromptDetails) + Send + 'static) -> tokio::task::JoinHandle<()> {
+fn answer_next_prompt(
+    engine: &Engine,
+    answer: PermissionAnswer,
+    check: impl FnOnce(&PromptDetails) + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
     let mut prompts = engine.broker.subscribe();
     let broker = engine.broker.clone();
     tokio::spawn(async move {
@@ -159,7 +160,8 @@ async fn streamed_reply_arrives_complete_and_in_order() {
 
     let user = position(&events, |k| matches!(k, ChatEventKind::UserMessage { content } if content == "greet me"));
     let first_delta = position(&events, |k| matches!(k, ChatEventKind::MessageDelta { .. }));
-    let message = position(&events, |k| matches!(k, ChatEventKind::AssistantMessage { content, .. } if !content.is_empty()));
+    let message =
+        position(&events, |k| matches!(k, ChatEventKind::AssistantMessage { content, .. } if !content.is_empty()));
     let idle = position(&events, |k| matches!(k, ChatEventKind::Idle));
     assert!(user < first_delta && first_delta < message && message < idle, "{:#?}", kinds(&events));
 
@@ -177,7 +179,10 @@ async fn streamed_reply_arrives_complete_and_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approved_shell_command_runs_and_its_output_reaches_the_agent() {
     let h = Harness::start().await;
-    h.model.when_once(Match::user_contains("run the check"), Reply::shell("echo engine-check-$((40+2)) > result.txt && cat result.txt"));
+    h.model.when_once(
+        Match::user_contains("run the check"),
+        Reply::shell("echo engine-check-$((40+2)) > result.txt && cat result.txt"),
+    );
     let (id, mut stream) = h.new_session().await;
     let answered = answer_next_prompt(&h.engine, PermissionAnswer::ApproveOnce, |details| match details {
         PromptDetails::Shell { full_command_text, .. } => {
@@ -205,7 +210,8 @@ async fn rejected_command_does_not_run_and_the_agent_hears_why() {
     let h = Harness::start().await;
     h.model.when_once(Match::user_contains("make a file"), Reply::shell("touch should-not-exist.txt"));
     let (id, mut stream) = h.new_session().await;
-    let answered = answer_next_prompt(&h.engine, PermissionAnswer::Reject { feedback: Some("not in this folder".into()) }, |_| {});
+    let answered =
+        answer_next_prompt(&h.engine, PermissionAnswer::Reject { feedback: Some("not in this folder".into()) }, |_| {});
     let events = h.turn(&id, &mut stream, "make a file").await;
     answered.await.unwrap();
 
@@ -271,8 +277,16 @@ async fn history_survives_an_engine_restart_and_delete_removes_it() {
 
     // Opened for viewing: the history read while resuming, then the live events, with nothing repeated.
     let (mut stream, history) = h.engine.sessions.watch(&id).await.expect("watch");
-    assert!(history.iter().any(|e| matches!(&e.kind, ChatEventKind::UserMessage { content } if content == "remember the lighthouse")));
-    assert!(final_messages(&history).contains(&"I will remember the lighthouse.".to_string()), "{:#?}", kinds(&history));
+    assert!(
+        history
+            .iter()
+            .any(|e| matches!(&e.kind, ChatEventKind::UserMessage { content } if content == "remember the lighthouse"))
+    );
+    assert!(
+        final_messages(&history).contains(&"I will remember the lighthouse.".to_string()),
+        "{:#?}",
+        kinds(&history)
+    );
     let live = h.turn(&id, &mut stream, "remember it again").await;
     assert!(final_messages(&live).contains(&"I will remember the lighthouse.".to_string()), "{:#?}", kinds(&live));
     let stored: std::collections::HashSet<&str> = history.iter().map(|e| e.id.as_str()).collect();
@@ -290,7 +304,10 @@ async fn history_survives_an_engine_restart_and_delete_removes_it() {
 async fn abort_stops_a_stream_midway_and_the_session_keeps_working() {
     let h = Harness::start().await;
     let words: Vec<String> = (0..400).map(|i| format!("w{i} ")).collect();
-    h.model.when_once(Match::user_contains("long story"), Reply::chunks(words.clone()).with_delay(Duration::from_millis(25)));
+    h.model.when_once(
+        Match::user_contains("long story"),
+        Reply::chunks(words.clone()).with_delay(Duration::from_millis(25)),
+    );
     h.model.when(Match::user_contains("short"), Reply::text("short answer"));
     let (id, mut stream) = h.new_session().await;
     h.engine.sessions.send(&id, "tell a long story").await.unwrap();
@@ -334,7 +351,11 @@ async fn killed_cli_is_restarted_and_the_session_resumes_with_history() {
     let events = h.turn(&id, &mut stream, "hello after the crash").await;
     assert!(final_messages(&events).contains(&"still here".to_string()), "{:#?}", kinds(&events));
     let history = h.engine.sessions.history(&id).await.unwrap();
-    assert!(history.iter().any(|e| matches!(&e.kind, ChatEventKind::UserMessage { content } if content == "before anything breaks")));
+    assert!(
+        history
+            .iter()
+            .any(|e| matches!(&e.kind, ChatEventKind::UserMessage { content } if content == "before anything breaks"))
+    );
     assert!(final_messages(&history).contains(&"noted before the crash".to_string()), "{:#?}", kinds(&history));
     assert!(final_messages(&history).contains(&"still here".to_string()));
 }
@@ -346,7 +367,9 @@ async fn malformed_provider_reply_is_a_session_error_and_the_engine_lives_on() {
     h.model.when(Match::user_contains("again"), Reply::text("fine now"));
     let (id, mut stream) = h.new_session().await;
     h.engine.sessions.send(&id, "break please").await.unwrap();
-    let events = collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::SessionError { .. } | ChatEventKind::Idle)).await;
+    let events =
+        collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::SessionError { .. } | ChatEventKind::Idle))
+            .await;
     assert!(
         events.iter().any(|e| matches!(&e.kind, ChatEventKind::SessionError { message, .. } if !message.is_empty())),
         "{:#?}",
@@ -395,7 +418,11 @@ async fn corrupt_cli_fails_with_a_clear_error_after_retries() {
     std::fs::write(&corrupt, b"\x7fELF\x02\x01\x01 this is not a real executable \x00\x01\x02").unwrap();
     std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&corrupt).unwrap().permissions(), 0o755);
     std::fs::set_permissions(&corrupt, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let engine = Engine::start(EngineConfig { target: bundled(&home, corrupt), restart: fast_policy(), sessions: SessionOptions::default() });
+    let engine = Engine::start(EngineConfig {
+        target: bundled(&home, corrupt),
+        restart: fast_policy(),
+        sessions: SessionOptions::default(),
+    });
     let mut states = engine.supervisor.watch_state();
     let mut saw_restarting = false;
     let failed = tokio::time::timeout(HANG_GUARD, async {
@@ -491,7 +518,8 @@ async fn a_lagging_event_stream_loses_no_text_and_duplicates_none() {
 async fn search_finds_messages_the_real_cli_journaled_but_not_tool_output() {
     let h = Harness::start().await;
     assert_eq!(h.engine.search.session_state_dir(), Some(h.home.session_state_dir().as_path()));
-    h.model.when(Match::user_contains("tell me about fruit"), Reply::chunks(["A Pine", "apple is a ", "tropical fruit."]));
+    h.model
+        .when(Match::user_contains("tell me about fruit"), Reply::chunks(["A Pine", "apple is a ", "tropical fruit."]));
     h.model.when_once(Match::user_contains("run the listing"), Reply::shell("echo quasar-$((6*7))"));
     // Without this the fake quotes the tool's output back, which would put it in a message.
     h.model.when(Match::tool_result(), Reply::text("The listing ran."));
@@ -501,7 +529,9 @@ async fn search_finds_messages_the_real_cli_journaled_but_not_tool_output() {
     let events = h.turn(&fruit, &mut stream, "run the listing").await;
     answered.await.unwrap();
     assert!(
-        events.iter().any(|e| matches!(&e.kind, ChatEventKind::ToolCompleted { output: Some(o), .. } if o.contains("quasar-42"))),
+        events.iter().any(
+            |e| matches!(&e.kind, ChatEventKind::ToolCompleted { output: Some(o), .. } if o.contains("quasar-42"))
+        ),
         "the command ran: {:#?}",
         kinds(&events)
     );

@@ -15,9 +15,7 @@ use github_copilot_sdk::Client;
 use github_copilot_sdk::handler::{PermissionHandler, PermissionResult};
 use github_copilot_sdk::session::Session;
 use github_copilot_sdk::subscription::EventSubscription;
-use github_copilot_sdk::types::{
-    PermissionRequestData, RequestId, SessionConfig, SessionEvent, SessionId,
-};
+use github_copilot_sdk::types::{PermissionRequestData, RequestId, SessionConfig, SessionEvent, SessionId};
 use serde_json::{Value, json};
 
 const HANG_GUARD: Duration = Duration::from_secs(60);
@@ -46,15 +44,8 @@ fn byok_config(model: &FakeModel, home: &TestHome) -> SessionConfig {
 }
 
 /// Send `prompt` and collect every event up to and including `session.idle`.
-async fn run_turn(
-    session: &Session,
-    events: &mut EventSubscription,
-    prompt: &str,
-) -> Vec<SessionEvent> {
-    tokio::time::timeout(HANG_GUARD, session.send(prompt))
-        .await
-        .expect("send hung")
-        .expect("send failed");
+async fn run_turn(session: &Session, events: &mut EventSubscription, prompt: &str) -> Vec<SessionEvent> {
+    tokio::time::timeout(HANG_GUARD, session.send(prompt)).await.expect("send hung").expect("send failed");
     let mut out = Vec::new();
     loop {
         let event = tokio::time::timeout(HANG_GUARD, events.recv())
@@ -81,20 +72,13 @@ fn position(events: &[SessionEvent], event_type: &str) -> usize {
 }
 
 fn of_type<'a>(events: &'a [SessionEvent], event_type: &str) -> Vec<&'a SessionEvent> {
-    events
-        .iter()
-        .filter(|e| e.event_type == event_type)
-        .collect()
+    events.iter().filter(|e| e.event_type == event_type).collect()
 }
 
 fn deltas(events: &[SessionEvent]) -> String {
     of_type(events, "assistant.message_delta")
         .iter()
-        .map(|e| {
-            e.data["deltaContent"]
-                .as_str()
-                .expect("deltaContent is a string")
-        })
+        .map(|e| e.data["deltaContent"].as_str().expect("deltaContent is a string"))
         .collect()
 }
 
@@ -106,12 +90,7 @@ struct ApproveFirstOnce {
 
 #[async_trait]
 impl PermissionHandler for ApproveFirstOnce {
-    async fn handle(
-        &self,
-        _session: SessionId,
-        _request: RequestId,
-        data: PermissionRequestData,
-    ) -> PermissionResult {
+    async fn handle(&self, _session: SessionId, _request: RequestId, data: PermissionRequestData) -> PermissionResult {
         let mut seen = self.seen.lock().unwrap();
         seen.push(data);
         if seen.len() == 1 {
@@ -128,17 +107,10 @@ impl PermissionHandler for ApproveFirstOnce {
 async fn streamed_reply_arrives_as_ordered_deltas() {
     let model = FakeModel::start().await;
     let chunks = ["Hel", "lo, ", "stream", "ed <b>wor", "ld</b>", "!"];
-    model.when(
-        Match::user_contains("greet me"),
-        Reply::chunks(chunks).with_delay(Duration::from_millis(15)),
-    );
+    model.when(Match::user_contains("greet me"), Reply::chunks(chunks).with_delay(Duration::from_millis(15)));
     let home = TestHome::new();
     let client = start_client(home.client_options()).await;
-    let session = create_session(
-        &client,
-        byok_config(&model, &home).approve_all_permissions(),
-    )
-    .await;
+    let session = create_session(&client, byok_config(&model, &home).approve_all_permissions()).await;
     let mut events = session.subscribe();
 
     let turn = run_turn(&session, &mut events, "please greet me").await;
@@ -148,10 +120,8 @@ async fn streamed_reply_arrives_as_ordered_deltas() {
     assert_eq!(deltas(&turn), expected);
     // Each delta is one or more whole chunks: the CLI may merge chunks that arrive together
     // (seen under load), but never splits one.
-    let pieces: Vec<&str> = of_type(&turn, "assistant.message_delta")
-        .iter()
-        .map(|e| e.data["deltaContent"].as_str().unwrap())
-        .collect();
+    let pieces: Vec<&str> =
+        of_type(&turn, "assistant.message_delta").iter().map(|e| e.data["deltaContent"].as_str().unwrap()).collect();
     assert!(pieces.len() >= 2, "streamed, not one block: {pieces:?}");
     let boundaries: Vec<usize> = chunks
         .iter()
@@ -163,19 +133,12 @@ async fn streamed_reply_arrives_as_ordered_deltas() {
     let mut at = 0;
     for piece in &pieces {
         at += piece.len();
-        assert!(
-            boundaries.contains(&at),
-            "delta {piece:?} ends inside a chunk; deltas {pieces:?}"
-        );
+        assert!(boundaries.contains(&at), "delta {piece:?} ends inside a chunk; deltas {pieces:?}");
     }
     let message = &of_type(&turn, "assistant.message")[0].data;
     assert_eq!(message["content"], json!(expected));
     let message_id = message["messageId"].as_str().unwrap();
-    assert!(
-        of_type(&turn, "assistant.message_delta")
-            .iter()
-            .all(|e| e.data["messageId"] == json!(message_id))
-    );
+    assert!(of_type(&turn, "assistant.message_delta").iter().all(|e| e.data["messageId"] == json!(message_id)));
 
     // Order of the chat-relevant events.
     let order = [
@@ -188,40 +151,19 @@ async fn streamed_reply_arrives_as_ordered_deltas() {
         "session.idle",
     ];
     let positions: Vec<usize> = order.iter().map(|t| position(&turn, t)).collect();
-    assert!(
-        positions.windows(2).all(|w| w[0] < w[1]),
-        "order {order:?} at {positions:?} in {:?}",
-        types(&turn)
-    );
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "order {order:?} at {positions:?} in {:?}", types(&turn));
     assert!(of_type(&turn, "session.error").is_empty());
 
     // What the CLI sent: one streamed chat request for the fake model, tools offered.
     let requests = model.chat_requests();
-    assert_eq!(
-        requests.len(),
-        1,
-        "no side requests (titles etc.) for a short turn"
-    );
+    assert_eq!(requests.len(), 1, "no side requests (titles etc.) for a short turn");
     let request = &requests[0];
     assert_eq!(request.path, "/v1/chat/completions");
     assert_eq!(request.model(), Some(DEFAULT_MODEL));
     assert!(request.is_streaming());
-    assert!(
-        request
-            .last_user_text()
-            .unwrap()
-            .ends_with("please greet me")
-    );
-    assert!(
-        request.tool_names().iter().any(|t| t == SHELL_TOOL),
-        "tools: {:?}",
-        request.tool_names()
-    );
-    assert_eq!(
-        request.bearer_token(),
-        Some(fake_model::API_KEY),
-        "the BYOK key is sent as a bearer token"
-    );
+    assert!(request.last_user_text().unwrap().ends_with("please greet me"));
+    assert!(request.tool_names().iter().any(|t| t == SHELL_TOOL), "tools: {:?}", request.tool_names());
+    assert_eq!(request.bearer_token(), Some(fake_model::API_KEY), "the BYOK key is sent as a bearer token");
     assert_eq!(model.stream_counts(), (1, 1, 0));
 
     session.disconnect().await.ok();
@@ -239,11 +181,7 @@ async fn shell_tool_call_asks_permission_runs_and_reports_output() {
     let home = TestHome::new();
     let client = start_client(home.client_options()).await;
     let handler = Arc::new(ApproveFirstOnce::default());
-    let session = create_session(
-        &client,
-        byok_config(&model, &home).with_permission_handler(handler.clone()),
-    )
-    .await;
+    let session = create_session(&client, byok_config(&model, &home).with_permission_handler(handler.clone())).await;
     let mut events = session.subscribe();
 
     let turn = run_turn(&session, &mut events, "please run the thing").await;
@@ -261,10 +199,7 @@ async fn shell_tool_call_asks_permission_runs_and_reports_output() {
     let requested = &of_type(&turn, "permission.requested")[0].data;
     assert_eq!(requested["permissionRequest"]["kind"], "shell");
     assert_eq!(requested["permissionRequest"]["fullCommandText"], command);
-    let tool_call_id = requested["permissionRequest"]["toolCallId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let tool_call_id = requested["permissionRequest"]["toolCallId"].as_str().unwrap().to_owned();
     let completed = &of_type(&turn, "permission.completed")[0].data;
     assert_eq!(completed["requestId"], requested["requestId"]);
     assert_eq!(completed["result"]["kind"], "approved");
@@ -274,13 +209,7 @@ async fn shell_tool_call_asks_permission_runs_and_reports_output() {
     assert_eq!(start["arguments"]["command"], command);
     let done = &of_type(&turn, "tool.execution_complete")[0].data;
     assert_eq!(done["success"], json!(true));
-    assert!(
-        done["result"]["content"]
-            .as_str()
-            .unwrap()
-            .contains("fake-42"),
-        "{done}"
-    );
+    assert!(done["result"]["content"].as_str().unwrap().contains("fake-42"), "{done}");
     let order = [
         "assistant.message",
         "tool.execution_start",
@@ -290,24 +219,13 @@ async fn shell_tool_call_asks_permission_runs_and_reports_output() {
         "session.idle",
     ];
     let positions: Vec<usize> = order.iter().map(|t| position(&turn, t)).collect();
-    assert!(
-        positions.windows(2).all(|w| w[0] < w[1]),
-        "order {order:?} at {positions:?} in {:?}",
-        types(&turn)
-    );
-    assert_eq!(
-        of_type(&turn, "assistant.turn_start").len(),
-        2,
-        "tool call turn + follow-up turn"
-    );
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "order {order:?} at {positions:?} in {:?}", types(&turn));
+    assert_eq!(of_type(&turn, "assistant.turn_start").len(), 2, "tool call turn + follow-up turn");
 
     // The model saw the tool call, then a follow-up request carrying the command's output.
     let requests = model.chat_requests();
     assert_eq!(requests.len(), 2, "tool call + follow-up");
-    assert!(
-        requests[0].tool_results().is_empty(),
-        "no tool result before the command ran"
-    );
+    assert!(requests[0].tool_results().is_empty(), "no tool result before the command ran");
     let follow_up = &requests[1];
     assert!(follow_up.last_is_tool_result());
     let results = follow_up.tool_results();
@@ -315,16 +233,12 @@ async fn shell_tool_call_asks_permission_runs_and_reports_output() {
     assert!(results[0].contains("fake-42"), "tool result: {results:?}");
     let calls = follow_up.assistant_tool_calls();
     assert_eq!(calls[0]["function"]["name"], SHELL_TOOL);
-    let args: Value =
-        serde_json::from_str(calls[0]["function"]["arguments"].as_str().unwrap()).unwrap();
+    let args: Value = serde_json::from_str(calls[0]["function"]["arguments"].as_str().unwrap()).unwrap();
     assert_eq!(args["command"], command);
 
     // ...and the final reply quotes it.
     let final_message = &of_type(&turn, "assistant.message").last().unwrap().data;
-    assert_eq!(
-        final_message["content"],
-        json!(fake_model::quote_tool_output(&results[0]))
-    );
+    assert_eq!(final_message["content"], json!(fake_model::quote_tool_output(&results[0])));
     assert_eq!(deltas(&turn), fake_model::quote_tool_output(&results[0]));
 
     session.disconnect().await.ok();
@@ -336,12 +250,7 @@ struct RejectAll(Option<String>);
 
 #[async_trait]
 impl PermissionHandler for RejectAll {
-    async fn handle(
-        &self,
-        _session: SessionId,
-        _request: RequestId,
-        _data: PermissionRequestData,
-    ) -> PermissionResult {
+    async fn handle(&self, _session: SessionId, _request: RequestId, _data: PermissionRequestData) -> PermissionResult {
         PermissionResult::reject(self.0.clone())
     }
 }
@@ -350,39 +259,24 @@ impl PermissionHandler for RejectAll {
 async fn rejected_shell_command_does_not_run() {
     let model = FakeModel::start().await;
     let marker = "marker-file-created";
-    model.when(
-        Match::user_contains("touch it"),
-        Reply::shell(format!("touch {marker}")),
-    );
+    model.when(Match::user_contains("touch it"), Reply::shell(format!("touch {marker}")));
     let home = TestHome::new();
     let client = start_client(home.client_options()).await;
-    let session = create_session(
-        &client,
-        byok_config(&model, &home).with_permission_handler(Arc::new(RejectAll(None))),
-    )
-    .await;
+    let session =
+        create_session(&client, byok_config(&model, &home).with_permission_handler(Arc::new(RejectAll(None)))).await;
     let mut events = session.subscribe();
 
     let turn = run_turn(&session, &mut events, "please touch it").await;
 
-    assert!(
-        !home.work_dir().join(marker).exists(),
-        "a rejected command must not run"
-    );
+    assert!(!home.work_dir().join(marker).exists(), "a rejected command must not run");
     let completed = &of_type(&turn, "permission.completed")[0].data;
-    assert_eq!(
-        completed["result"]["kind"], "denied-interactively-by-user",
-        "{completed}"
-    );
+    assert_eq!(completed["result"]["kind"], "denied-interactively-by-user", "{completed}");
     let done = &of_type(&turn, "tool.execution_complete")[0].data;
     assert_eq!(done["success"], json!(false), "{done}");
     assert_eq!(done["error"]["code"], "rejected", "{done}");
     // A plain rejection ends the turn like an abort: no follow-up request, no tool result sent.
     assert_eq!(model.chat_requests().len(), 1);
-    assert!(
-        model.tool_results_seen().is_empty(),
-        "no tool result was sent"
-    );
+    assert!(model.tool_results_seen().is_empty(), "no tool result was sent");
     assert_eq!(of_type(&turn, "abort")[0].data["reason"], "user_initiated");
     assert!(position(&turn, "tool.execution_complete") < position(&turn, "abort"));
 
@@ -390,38 +284,22 @@ async fn rejected_shell_command_does_not_run() {
 
     // A rejection with feedback goes on: the feedback reaches the model as the tool result.
     let model2 = FakeModel::start().await;
-    model2.when(
-        Match::user_contains("touch it"),
-        Reply::shell(format!("touch {marker}")),
-    );
+    model2.when(Match::user_contains("touch it"), Reply::shell(format!("touch {marker}")));
     let session = create_session(
         &client,
-        byok_config(&model2, &home)
-            .with_permission_handler(Arc::new(RejectAll(Some("not that, please".into())))),
+        byok_config(&model2, &home).with_permission_handler(Arc::new(RejectAll(Some("not that, please".into())))),
     )
     .await;
     let mut events = session.subscribe();
     let turn = run_turn(&session, &mut events, "please touch it").await;
-    assert!(
-        !home.work_dir().join(marker).exists(),
-        "a rejected command must not run"
-    );
+    assert!(!home.work_dir().join(marker).exists(), "a rejected command must not run");
     let completed = &of_type(&turn, "permission.completed")[0].data;
-    assert_eq!(
-        completed["result"]["feedback"], "not that, please",
-        "{completed}"
-    );
-    assert_eq!(
-        of_type(&turn, "tool.execution_complete")[0].data["error"]["code"],
-        "denied"
-    );
+    assert_eq!(completed["result"]["feedback"], "not that, please", "{completed}");
+    assert_eq!(of_type(&turn, "tool.execution_complete")[0].data["error"]["code"], "denied");
     assert!(of_type(&turn, "abort").is_empty());
     assert_eq!(model2.chat_requests().len(), 2);
     let results = model2.tool_results_seen();
-    assert_eq!(
-        results,
-        ["The user rejected this tool call. User feedback: not that, please"]
-    );
+    assert_eq!(results, ["The user rejected this tool call. User feedback: not that, please"]);
     assert_eq!(deltas(&turn), fake_model::quote_tool_output(&results[0]));
 
     session.disconnect().await.ok();
@@ -435,46 +313,26 @@ async fn token_path_authenticates_and_chats_through_fake_github() {
     let github = FakeGitHub::start().await;
     let token = "gho_fake_valid_token_for_tests";
     github.add_token_for(token, "octo-tester");
-    github.when(
-        Match::user_contains("hello copilot"),
-        Reply::chunks(["Hi ", "from ", "CAPI"]),
-    );
+    github.when(Match::user_contains("hello copilot"), Reply::chunks(["Hi ", "from ", "CAPI"]));
     let home = TestHome::new();
-    let options = home
-        .client_options_with_env(github.env())
-        .with_github_token(token);
+    let options = home.client_options_with_env(github.env()).with_github_token(token);
     let client = start_client(options).await;
 
     // The CLI resolved the token against /copilot_internal/user during start.
     let user_requests = github.user_requests();
-    assert!(
-        !user_requests.is_empty(),
-        "GET /copilot_internal/user was called"
-    );
+    assert!(!user_requests.is_empty(), "GET /copilot_internal/user was called");
     assert_eq!(user_requests[0].bearer_token(), Some(token));
 
     let status = client.get_auth_status().await.expect("auth.getStatus");
     assert!(status.is_authenticated);
     assert_eq!(status.auth_type.as_deref(), Some("token"));
-    let auth = client
-        .call("account.getCurrentAuth", Some(json!({})))
-        .await
-        .expect("account.getCurrentAuth");
-    assert_eq!(
-        auth["authInfo"]["copilotUser"]["login"], "octo-tester",
-        "{auth}"
-    );
+    let auth = client.call("account.getCurrentAuth", Some(json!({}))).await.expect("account.getCurrentAuth");
+    assert_eq!(auth["authInfo"]["copilotUser"]["login"], "octo-tester", "{auth}");
     let models = client.list_models().await.expect("models.list");
-    assert!(
-        models.iter().any(|m| m.id == DEFAULT_MODEL),
-        "models come from the fake's /models"
-    );
+    assert!(models.iter().any(|m| m.id == DEFAULT_MODEL), "models come from the fake's /models");
 
     // No BYOK provider: the session chats through the fake's /chat/completions.
-    let config = SessionConfig::default()
-        .with_model(DEFAULT_MODEL)
-        .with_streaming(true)
-        .approve_all_permissions();
+    let config = SessionConfig::default().with_model(DEFAULT_MODEL).with_streaming(true).approve_all_permissions();
     let session = create_session(&client, config).await;
     let mut events = session.subscribe();
     let turn = run_turn(&session, &mut events, "hello copilot").await;
@@ -485,22 +343,10 @@ async fn token_path_authenticates_and_chats_through_fake_github() {
     assert_eq!(chats.len(), 1);
     assert_eq!(chats[0].path, "/chat/completions");
     assert_eq!(chats[0].model(), Some(DEFAULT_MODEL));
-    assert_eq!(
-        chats[0].bearer_token(),
-        Some(token),
-        "chat uses the GitHub token directly"
-    );
+    assert_eq!(chats[0].bearer_token(), Some(token), "chat uses the GitHub token directly");
     assert!(chats[0].tool_names().iter().any(|t| t == SHELL_TOOL));
-    assert!(
-        github
-            .requests()
-            .iter()
-            .any(|r| r.path == "/models" && r.bearer_token() == Some(token))
-    );
-    assert!(
-        !format!("{:?}", chats[0]).contains(token),
-        "Debug output redacts the token"
-    );
+    assert!(github.requests().iter().any(|r| r.path == "/models" && r.bearer_token() == Some(token)));
+    assert!(!format!("{:?}", chats[0]).contains(token), "Debug output redacts the token");
 
     session.disconnect().await.ok();
     client.stop().await.ok();
@@ -512,11 +358,7 @@ async fn invalid_token_is_not_authenticated() {
     github.add_token("gho_some_other_valid_token");
     let token = "gho_revoked_or_unknown_token";
     let home = TestHome::new();
-    let client = start_client(
-        home.client_options_with_env(github.env())
-            .with_github_token(token),
-    )
-    .await;
+    let client = start_client(home.client_options_with_env(github.env()).with_github_token(token)).await;
 
     // The fake refused the token...
     let user_requests = github.user_requests();
@@ -524,18 +366,9 @@ async fn invalid_token_is_not_authenticated() {
     assert_eq!(user_requests[0].bearer_token(), Some(token));
 
     // ...so the CLI has no Copilot user and cannot list models.
-    let auth = client
-        .call("account.getCurrentAuth", Some(json!({})))
-        .await
-        .expect("account.getCurrentAuth");
-    assert!(
-        auth["authInfo"].get("copilotUser").is_none(),
-        "no Copilot user for a refused token: {auth}"
-    );
-    let error = client
-        .list_models()
-        .await
-        .expect_err("models.list must fail");
+    let auth = client.call("account.getCurrentAuth", Some(json!({}))).await.expect("account.getCurrentAuth");
+    assert!(auth["authInfo"].get("copilotUser").is_none(), "no Copilot user for a refused token: {auth}");
+    let error = client.list_models().await.expect_err("models.list must fail");
     assert!(error.to_string().contains("401"), "{error}");
 
     // Pinned CLI 1.0.102 behaviour: auth.getStatus only reports that a token is configured,
@@ -543,10 +376,7 @@ async fn invalid_token_is_not_authenticated() {
     // (or a 401), never by isAuthenticated alone. If this starts failing, the CLI began
     // validating here: revisit the engine's sign-in check.
     let status = client.get_auth_status().await.expect("auth.getStatus");
-    assert!(
-        status.is_authenticated,
-        "CLI 1.0.102 says isAuthenticated: true for any token; now: {status:?}"
-    );
+    assert!(status.is_authenticated, "CLI 1.0.102 says isAuthenticated: true for any token; now: {status:?}");
 
     client.stop().await.ok();
 }
@@ -557,15 +387,8 @@ async fn token_revoked_mid_session_surfaces_an_authorization_error() {
     let token = "gho_valid_then_revoked";
     github.add_token(token);
     let home = TestHome::new();
-    let client = start_client(
-        home.client_options_with_env(github.env())
-            .with_github_token(token),
-    )
-    .await;
-    let config = SessionConfig::default()
-        .with_model(DEFAULT_MODEL)
-        .with_streaming(true)
-        .approve_all_permissions();
+    let client = start_client(home.client_options_with_env(github.env()).with_github_token(token)).await;
+    let config = SessionConfig::default().with_model(DEFAULT_MODEL).with_streaming(true).approve_all_permissions();
     let session = create_session(&client, config).await;
     let mut events = session.subscribe();
     let first = run_turn(&session, &mut events, "first message").await;
@@ -589,10 +412,7 @@ async fn throughput_abort_and_errors() {
     let model = FakeModel::start().await;
     model.when(Match::user_contains("many words"), Reply::many_deltas(3000));
     model.when(Match::user_contains("hang on"), Reply::stall(["Starting "]));
-    model.when(
-        Match::user_contains("bad request"),
-        Reply::http_error(400, r#"{"error":{"message":"bad from fake"}}"#),
-    );
+    model.when(Match::user_contains("bad request"), Reply::http_error(400, r#"{"error":{"message":"bad from fake"}}"#));
     model.when(Match::user_contains("garbled"), Reply::malformed());
     let home = TestHome::new();
     let client = start_client(home.client_options()).await;
@@ -600,9 +420,7 @@ async fn throughput_abort_and_errors() {
     // flood, so this reader is not the one that lags.
     let session = create_session(
         &client,
-        byok_config(&model, &home)
-            .approve_all_permissions()
-            .with_event_buffer_capacity(16_384),
+        byok_config(&model, &home).approve_all_permissions().with_event_buffer_capacity(16_384),
     )
     .await;
     let mut events = session.subscribe();
@@ -625,15 +443,9 @@ async fn throughput_abort_and_errors() {
     }
 
     // A stalled stream is cut by session.abort: idle with aborted, the HTTP stream dropped.
-    tokio::time::timeout(HANG_GUARD, session.send("hang on"))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::time::timeout(HANG_GUARD, session.send("hang on")).await.unwrap().unwrap();
     loop {
-        let event = tokio::time::timeout(HANG_GUARD, events.recv())
-            .await
-            .expect("no first delta")
-            .unwrap();
+        let event = tokio::time::timeout(HANG_GUARD, events.recv()).await.expect("no first delta").unwrap();
         if event.event_type == "assistant.message_delta" {
             assert_eq!(event.data["deltaContent"], "Starting ");
             break;
@@ -641,10 +453,7 @@ async fn throughput_abort_and_errors() {
     }
     session.abort().await.expect("abort");
     let idle = loop {
-        let event = tokio::time::timeout(HANG_GUARD, events.recv())
-            .await
-            .expect("no idle after abort")
-            .unwrap();
+        let event = tokio::time::timeout(HANG_GUARD, events.recv()).await.expect("no idle after abort").unwrap();
         if event.event_type == "session.idle" {
             break event;
         }
@@ -654,11 +463,7 @@ async fn throughput_abort_and_errors() {
     while model.stream_counts().2 == 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(
-        model.stream_counts().2,
-        1,
-        "the aborted stream was closed by the CLI"
-    );
+    assert_eq!(model.stream_counts().2, 1, "the aborted stream was closed by the CLI");
 
     // A 400 is not retried: one request, then session.error with the status.
     let before = model.chat_requests().len();
@@ -672,18 +477,9 @@ async fn throughput_abort_and_errors() {
     let before = model.chat_requests().len();
     let turn = run_turn(&session, &mut events, "garbled please").await;
     let error = &of_type(&turn, "session.error")[0].data;
-    assert!(
-        error["message"].as_str().unwrap().contains("parse"),
-        "{error}"
-    );
-    assert!(
-        model.chat_requests().len() - before > 1,
-        "the CLI retries a broken stream"
-    );
-    assert!(
-        of_type(&turn, "assistant.message").is_empty(),
-        "no final message for a failed turn"
-    );
+    assert!(error["message"].as_str().unwrap().contains("parse"), "{error}");
+    assert!(model.chat_requests().len() - before > 1, "the CLI retries a broken stream");
+    assert!(of_type(&turn, "assistant.message").is_empty(), "no final message for a failed turn");
 
     session.disconnect().await.ok();
     client.stop().await.ok();

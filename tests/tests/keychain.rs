@@ -19,10 +19,7 @@ const CHILD_MARKER: &str = "COPILOT_DESKTOP_KEYCHAIN_TEST_CHILD";
 
 /// A keychain under a service name unique to this test and run.
 fn test_keychain(test: &str) -> Keychain {
-    Keychain::with_service(format!(
-        "{APP_IDENTIFIER}.tests.{}.{test}",
-        std::process::id()
-    ))
+    Keychain::with_service(format!("{APP_IDENTIFIER}.tests.{}.{test}", std::process::id()))
 }
 
 fn secret(value: &str) -> Sensitive<String> {
@@ -30,15 +27,10 @@ fn secret(value: &str) -> Sensitive<String> {
 }
 
 /// Unwrap a keychain result; without a usable Secret Service, fail with directions.
-async fn must<T>(
-    what: &str,
-    work: impl std::future::Future<Output = Result<T, KeychainError>>,
-) -> T {
+async fn must<T>(what: &str, work: impl std::future::Future<Output = Result<T, KeychainError>>) -> T {
     let result = tokio::time::timeout(HANG_GUARD, work)
         .await
-        .unwrap_or_else(|_| {
-            panic!("keychain {what} hung for {HANG_GUARD:?} (an unlock prompt nobody can answer?)")
-        });
+        .unwrap_or_else(|_| panic!("keychain {what} hung for {HANG_GUARD:?} (an unlock prompt nobody can answer?)"));
     result.unwrap_or_else(|error| {
         panic!(
             "keychain {what}: [{}] {error}\n\n\
@@ -61,11 +53,7 @@ fn secret_tool_lookup(keychain: &Keychain, key: &SecretKey) -> Option<String> {
         .output()
         .expect("secret-tool runs (Debian package libsecret-tools; scripts/setup.sh --test installs it)");
     // secret-tool exits 1 with no output when nothing matches.
-    output.status.success().then(|| {
-        String::from_utf8_lossy(&output.stdout)
-            .trim_end_matches('\n')
-            .to_owned()
-    })
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim_end_matches('\n').to_owned())
 }
 
 #[tokio::test]
@@ -73,19 +61,9 @@ async fn store_load_overwrite_delete() {
     let keychain = test_keychain("round_trip");
     let key = SecretKey::github("github.com");
 
-    assert!(
-        must("load before store", keychain.load(&key))
-            .await
-            .is_none()
-    );
-    must(
-        "store",
-        keychain.store(&key, secret("gho_RealSecretServiceToken00000001")),
-    )
-    .await;
-    let loaded = must("load", keychain.load(&key))
-        .await
-        .expect("stored token");
+    assert!(must("load before store", keychain.load(&key)).await.is_none());
+    must("store", keychain.store(&key, secret("gho_RealSecretServiceToken00000001"))).await;
+    let loaded = must("load", keychain.load(&key)).await.expect("stored token");
     assert_eq!(loaded.expose(), "gho_RealSecretServiceToken00000001");
     assert_eq!(
         secret_tool_lookup(&keychain, &key).as_deref(),
@@ -93,26 +71,13 @@ async fn store_load_overwrite_delete() {
         "the token is in the Secret Service, where other clients can see it"
     );
 
-    must(
-        "overwrite",
-        keychain.store(&key, secret("gho_RealSecretServiceToken00000002")),
-    )
-    .await;
-    let loaded = must("load after overwrite", keychain.load(&key))
-        .await
-        .expect("stored token");
+    must("overwrite", keychain.store(&key, secret("gho_RealSecretServiceToken00000002"))).await;
+    let loaded = must("load after overwrite", keychain.load(&key)).await.expect("stored token");
     assert_eq!(loaded.expose(), "gho_RealSecretServiceToken00000002");
-    assert_eq!(
-        secret_tool_lookup(&keychain, &key).as_deref(),
-        Some("gho_RealSecretServiceToken00000002")
-    );
+    assert_eq!(secret_tool_lookup(&keychain, &key).as_deref(), Some("gho_RealSecretServiceToken00000002"));
 
     must("delete", keychain.delete(&key)).await;
-    assert!(
-        must("load after delete", keychain.load(&key))
-            .await
-            .is_none()
-    );
+    assert!(must("load after delete", keychain.load(&key)).await.is_none());
     assert_eq!(secret_tool_lookup(&keychain, &key), None);
     must("delete again", keychain.delete(&key)).await;
 }
@@ -124,61 +89,26 @@ async fn hosts_and_providers_do_not_collide() {
     let enterprise = SecretKey::github("tenant.ghe.com");
     let provider = SecretKey::provider("openai");
 
-    must(
-        "store github.com",
-        keychain.store(&public, secret("gho_PublicHostToken000000000001")),
-    )
-    .await;
-    must(
-        "store tenant.ghe.com",
-        keychain.store(&enterprise, secret("gho_EnterpriseToken00000000001")),
-    )
-    .await;
-    must(
-        "store provider",
-        keychain.store(&provider, secret("sk-provider-key-000000000001")),
-    )
-    .await;
+    must("store github.com", keychain.store(&public, secret("gho_PublicHostToken000000000001"))).await;
+    must("store tenant.ghe.com", keychain.store(&enterprise, secret("gho_EnterpriseToken00000000001"))).await;
+    must("store provider", keychain.store(&provider, secret("sk-provider-key-000000000001"))).await;
 
     let load = |key: SecretKey| {
         let keychain = keychain.clone();
-        async move {
-            must("load", keychain.load(&key))
-                .await
-                .map(|s| s.expose().clone())
-        }
+        async move { must("load", keychain.load(&key)).await.map(|s| s.expose().clone()) }
     };
-    assert_eq!(
-        load(public.clone()).await.as_deref(),
-        Some("gho_PublicHostToken000000000001")
-    );
-    assert_eq!(
-        load(enterprise.clone()).await.as_deref(),
-        Some("gho_EnterpriseToken00000000001")
-    );
-    assert_eq!(
-        load(provider.clone()).await.as_deref(),
-        Some("sk-provider-key-000000000001")
-    );
+    assert_eq!(load(public.clone()).await.as_deref(), Some("gho_PublicHostToken000000000001"));
+    assert_eq!(load(enterprise.clone()).await.as_deref(), Some("gho_EnterpriseToken00000000001"));
+    assert_eq!(load(provider.clone()).await.as_deref(), Some("sk-provider-key-000000000001"));
 
     // Another service (another build of the app) sees none of them.
     let other = test_keychain("namespacing_other");
-    assert!(
-        must("load from another service", other.load(&public))
-            .await
-            .is_none()
-    );
+    assert!(must("load from another service", other.load(&public)).await.is_none());
 
     must("delete github.com", keychain.delete(&public)).await;
     assert_eq!(load(public.clone()).await, None);
-    assert_eq!(
-        load(enterprise.clone()).await.as_deref(),
-        Some("gho_EnterpriseToken00000000001")
-    );
-    assert_eq!(
-        load(provider.clone()).await.as_deref(),
-        Some("sk-provider-key-000000000001")
-    );
+    assert_eq!(load(enterprise.clone()).await.as_deref(), Some("gho_EnterpriseToken00000000001"));
+    assert_eq!(load(provider.clone()).await.as_deref(), Some("sk-provider-key-000000000001"));
 
     must("delete tenant.ghe.com", keychain.delete(&enterprise)).await;
     must("delete provider", keychain.delete(&provider)).await;
@@ -190,19 +120,12 @@ async fn token_store_keeps_keychain_secrets_beyond_the_store_value() {
     let key = SecretKey::github("github.com");
     let store = TokenStore::Keychain(service_keychain.clone());
     assert!(store.is_persistent());
-    must(
-        "store through TokenStore",
-        store.store(&key, secret("gho_TokenStoreToken00000000001")),
-    )
-    .await;
+    must("store through TokenStore", store.store(&key, secret("gho_TokenStoreToken00000000001"))).await;
     drop(store);
     // A new handle (as after a restart) reads it back from the keychain.
     let again = TokenStore::Keychain(service_keychain);
     let loaded = must("load through a new TokenStore", again.load(&key)).await;
-    assert_eq!(
-        loaded.map(|s| s.expose().clone()).as_deref(),
-        Some("gho_TokenStoreToken00000000001")
-    );
+    assert_eq!(loaded.map(|s| s.expose().clone()).as_deref(), Some("gho_TokenStoreToken00000000001"));
     must("delete through TokenStore", again.delete(&key)).await;
 }
 
@@ -213,13 +136,7 @@ fn no_secret_service_on_the_bus_is_reported_as_no_keychain() {
     let nowhere = tempfile::tempdir().expect("temp dir");
     let address = format!("unix:path={}", nowhere.path().join("no-bus-here").display());
     let output = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "child_without_a_session_bus",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "child_without_a_session_bus", "--ignored", "--nocapture", "--test-threads=1"])
         .env("DBUS_SESSION_BUS_ADDRESS", &address)
         .env(CHILD_MARKER, "1")
         .output()
@@ -231,54 +148,28 @@ fn no_secret_service_on_the_bus_is_reported_as_no_keychain() {
         "child failed ({}):\n{stdout}\n{stderr}",
         output.status
     );
-    assert!(
-        stdout.contains("load: keychain_unavailable: No Secret Service"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("load: keychain_unavailable: No Secret Service"), "{stdout}");
 }
 
 #[tokio::test]
 #[ignore = "helper: run in a child process by no_secret_service_on_the_bus_is_reported_as_no_keychain"]
 async fn child_without_a_session_bus() {
-    assert_eq!(
-        std::env::var(CHILD_MARKER).as_deref(),
-        Ok("1"),
-        "run only by its parent test"
-    );
+    assert_eq!(std::env::var(CHILD_MARKER).as_deref(), Ok("1"), "run only by its parent test");
     let keychain = test_keychain("no_bus");
     let key = SecretKey::github("github.com");
     let errors = [
-        (
-            "load",
-            keychain
-                .load(&key)
-                .await
-                .map(|_| ())
-                .expect_err("load without a bus"),
-        ),
+        ("load", keychain.load(&key).await.map(|_| ()).expect_err("load without a bus")),
         (
             "store",
-            keychain
-                .store(&key, secret("gho_NeverStored0000000000000001"))
-                .await
-                .expect_err("store without a bus"),
+            keychain.store(&key, secret("gho_NeverStored0000000000000001")).await.expect_err("store without a bus"),
         ),
-        (
-            "delete",
-            keychain
-                .delete(&key)
-                .await
-                .expect_err("delete without a bus"),
-        ),
+        ("delete", keychain.delete(&key).await.expect_err("delete without a bus")),
     ];
     for (what, error) in errors {
         println!("{what}: {}: {error}", error.code());
         assert_eq!(error.code(), "keychain_unavailable", "{what}: {error:?}");
         let message = error.to_string();
-        assert!(
-            message.starts_with("No Secret Service (gnome-keyring or KWallet) is running"),
-            "{message}"
-        );
+        assert!(message.starts_with("No Secret Service (gnome-keyring or KWallet) is running"), "{message}");
         assert!(message.contains("for this run only"), "{message}");
         assert!(!message.contains("gho_NeverStored"), "{message}");
     }

@@ -70,7 +70,11 @@ impl BusWatch {
             }
         };
         for line in lines.iter() {
-            if line.starts_with("method call") || line.starts_with("signal") || line.starts_with("method return") || line.starts_with("error") {
+            if line.starts_with("method call")
+                || line.starts_with("signal")
+                || line.starts_with("method return")
+                || line.starts_with("error")
+            {
                 flush(&mut strings);
                 if line.starts_with("method call") && line.contains("member=Notify") {
                     strings = Some(Vec::new());

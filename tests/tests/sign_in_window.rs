@@ -25,9 +25,7 @@ use copilot_desktop_tests::app::{AppUnderTest, LaunchOptions, Target};
 use copilot_desktop_tests::chat::Chat;
 use copilot_desktop_tests::cli::TestHome;
 use copilot_desktop_tests::fake_github::{DEFAULT_LOGIN, FakeGitHub};
-use copilot_desktop_tests::fake_github_web::{
-    CLIENT_ID, CodeGrant, FakeGitHubWeb, PollReply, USER_CODE,
-};
+use copilot_desktop_tests::fake_github_web::{CLIENT_ID, CodeGrant, FakeGitHubWeb, PollReply, USER_CODE};
 use copilot_desktop_tests::fake_model::{Match, Reply};
 use copilot_desktop_tests::webdriver::processes;
 
@@ -73,20 +71,10 @@ async fn keychain_entry() -> Option<String> {
 /// The same entry through libsecret's `secret-tool`, another Secret Service client.
 fn secret_tool_lookup() -> Option<String> {
     let output = Command::new("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            APP_IDENTIFIER,
-            "username",
-            "github:github.com",
-        ])
+        .args(["lookup", "service", APP_IDENTIFIER, "username", "github:github.com"])
         .output()
         .expect("secret-tool runs (Debian package libsecret-tools)");
-    output.status.success().then(|| {
-        String::from_utf8_lossy(&output.stdout)
-            .trim_end_matches('\n')
-            .to_owned()
-    })
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim_end_matches('\n').to_owned())
 }
 
 /// The app's CLI: a child of the app running the bundled `copilot`.
@@ -95,10 +83,7 @@ fn cli_process(app: &AppUnderTest) -> processes::Process {
     processes::children(app_pid)
         .into_iter()
         .find(|p| {
-            p.exe
-                .as_ref()
-                .and_then(|e| e.file_name())
-                .is_some_and(|n| n.to_string_lossy().starts_with("copilot"))
+            p.exe.as_ref().and_then(|e| e.file_name()).is_some_and(|n| n.to_string_lossy().starts_with("copilot"))
         })
         .unwrap_or_else(|| panic!("the app (pid {app_pid}) runs no CLI"))
 }
@@ -108,9 +93,7 @@ fn proc_file(pid: u32, name: &str) -> Vec<u8> {
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -148,10 +131,7 @@ async fn assert_token_nowhere(app: &AppUnderTest, stage: &str) {
         )
         .await;
     let html = page["html"].as_str().unwrap_or_default();
-    assert!(
-        html.contains("aria-label=\"Account\""),
-        "[{stage}] the DOM was read"
-    );
+    assert!(html.contains("aria-label=\"Account\""), "[{stage}] the DOM was read");
     for part in ["html", "values", "local", "session", "title"] {
         if page[part].as_str().unwrap_or_default().contains(TOKEN) {
             hits.push(format!("webview {part}"));
@@ -159,17 +139,12 @@ async fn assert_token_nowhere(app: &AppUnderTest, stage: &str) {
     }
 
     let app_pid = app.app_process().pid;
-    let tree: Vec<u32> = std::iter::once(app_pid)
-        .chain(processes::descendants(app_pid))
-        .collect();
+    let tree: Vec<u32> = std::iter::once(app_pid).chain(processes::descendants(app_pid)).collect();
     assert!(tree.len() >= 2, "[{stage}] the app and its CLI are running");
     for pid in &tree {
         let cmdline = proc_file(*pid, "cmdline");
         if contains(&cmdline, TOKEN) {
-            hits.push(format!(
-                "command line of pid {pid}: {}",
-                String::from_utf8_lossy(&cmdline).replace('\0', " ")
-            ));
+            hits.push(format!("command line of pid {pid}: {}", String::from_utf8_lossy(&cmdline).replace('\0', " ")));
         }
     }
 
@@ -179,16 +154,9 @@ async fn assert_token_nowhere(app: &AppUnderTest, stage: &str) {
     files_under(&home.cache_dir(), &mut files);
     let logs: Vec<&PathBuf> = files
         .iter()
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("copilot-desktop"))
-        })
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("copilot-desktop")))
         .collect();
-    assert!(
-        !logs.is_empty(),
-        "[{stage}] the app's log files exist among {} files",
-        files.len()
-    );
+    assert!(!logs.is_empty(), "[{stage}] the app's log files exist among {} files", files.len());
     for file in &files {
         if let Ok(bytes) = std::fs::read(file)
             && contains(&bytes, TOKEN)
@@ -212,23 +180,16 @@ fn assert_cli_gets_the_token_by_environment(app: &AppUnderTest) {
     let cli = cli_process(app);
     let cmdline = String::from_utf8_lossy(&proc_file(cli.pid, "cmdline")).replace('\0', " ");
     assert!(
-        cmdline.contains("--auth-token-env COPILOT_SDK_AUTH_TOKEN")
-            && cmdline.contains("--no-auto-login"),
+        cmdline.contains("--auth-token-env COPILOT_SDK_AUTH_TOKEN") && cmdline.contains("--no-auto-login"),
         "the CLI is told where the token is: {cmdline}"
     );
     let environ = proc_file(cli.pid, "environ");
-    assert!(
-        contains(&environ, &format!("COPILOT_SDK_AUTH_TOKEN={TOKEN}")),
-        "the CLI's environment carries the token"
-    );
+    assert!(contains(&environ, &format!("COPILOT_SDK_AUTH_TOKEN={TOKEN}")), "the CLI's environment carries the token");
 }
 
 /// The store's file: `settings.json` in the app's data directory.
 fn settings_file(home: &TestHome) -> PathBuf {
-    home.home()
-        .join(".local/share")
-        .join(APP_IDENTIFIER)
-        .join("settings.json")
+    home.home().join(".local/share").join(APP_IDENTIFIER).join("settings.json")
 }
 
 /// Both tests use the app's one keychain entry for github.com: one at a time.
@@ -242,13 +203,7 @@ impl Drop for RemoveEntryOnFailure {
     fn drop(&mut self) {
         if std::thread::panicking() {
             let _ = Command::new("secret-tool")
-                .args([
-                    "clear",
-                    "service",
-                    APP_IDENTIFIER,
-                    "username",
-                    "github:github.com",
-                ])
+                .args(["clear", "service", APP_IDENTIFIER, "username", "github:github.com"])
                 .status();
         }
     }
@@ -256,10 +211,7 @@ impl Drop for RemoveEntryOnFailure {
 
 /// An alert inside the open dialog.
 fn dialog_alert() -> Target {
-    Target::xpath(
-        "//dialog[@open]//*[@role='alert']",
-        "alert in the open dialog",
-    )
+    Target::xpath("//dialog[@open]//*[@role='alert']", "alert in the open dialog")
 }
 
 #[tokio::test]
@@ -272,29 +224,19 @@ async fn sign_in_through_the_window_keeps_the_token_in_the_keychain_only() {
          against a throwaway keyring (scripts/test.sh) and never touches a real token"
     );
     let web = FakeGitHubWeb::start().await;
-    web.set_grant(CodeGrant {
-        interval: Some(1),
-        ..CodeGrant::default()
-    });
+    web.set_grant(CodeGrant { interval: Some(1), ..CodeGrant::default() });
     let github = FakeGitHub::start().await;
     github.add_token(TOKEN);
     let options = launch_options(&web, &github);
     let _cleanup = RemoveEntryOnFailure;
 
     let app = AppUnderTest::launch(options.clone()).await;
-    app.wait_for_text(&account_status(), |t| t == "Not signed in", HANG_GUARD)
-        .await;
+    app.wait_for_text(&account_status(), |t| t == "Not signed in", HANG_GUARD).await;
 
     // Sign in through the dialog; the fake keeps answering "pending" until told otherwise.
     app.click(&Target::button("Sign in"), HANG_GUARD).await;
     app.wait_for(&sign_in_dialog(), HANG_GUARD).await;
-    let host = app
-        .wait_for(&Target::textbox("GitHub host"), HANG_GUARD)
-        .await
-        .prop("value")
-        .await
-        .ok()
-        .flatten();
+    let host = app.wait_for(&Target::textbox("GitHub host"), HANG_GUARD).await.prop("value").await.ok().flatten();
     assert_eq!(host.as_deref(), Some("github.com"));
     app.click(&Target::button("Continue"), HANG_GUARD).await;
     let shown = app
@@ -311,44 +253,20 @@ async fn sign_in_through_the_window_keeps_the_token_in_the_keychain_only() {
     }
     let deadline = tokio::time::Instant::now() + HANG_GUARD;
     while web.polls().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the app never polled"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "the app never polled");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(web.polls()[0].answered, "pending");
-    eprintln!(
-        "[test] saved {}",
-        app.screenshot("sign-in-code.png").await.display()
-    );
+    eprintln!("[test] saved {}", app.screenshot("sign-in-code.png").await.display());
     web.script_polls([PollReply::token(TOKEN)]);
 
     app.wait_gone(&sign_in_dialog(), HANG_GUARD).await;
-    app.wait_for_text(&account_status(), |t| t == SIGNED_IN, HANG_GUARD)
-        .await;
-    eprintln!(
-        "[test] saved {}",
-        app.screenshot("signed-in.png").await.display()
-    );
-    assert_eq!(
-        keychain_entry().await.as_deref(),
-        Some(TOKEN),
-        "the token is in the keychain"
-    );
-    assert_eq!(
-        secret_tool_lookup().as_deref(),
-        Some(TOKEN),
-        "as another Secret Service client sees it"
-    );
-    let asked = github
-        .user_requests()
-        .iter()
-        .any(|r| r.bearer_token() == Some(TOKEN));
-    assert!(
-        asked,
-        "the CLI asked GitHub who {DEFAULT_LOGIN} is, with the token"
-    );
+    app.wait_for_text(&account_status(), |t| t == SIGNED_IN, HANG_GUARD).await;
+    eprintln!("[test] saved {}", app.screenshot("signed-in.png").await.display());
+    assert_eq!(keychain_entry().await.as_deref(), Some(TOKEN), "the token is in the keychain");
+    assert_eq!(secret_tool_lookup().as_deref(), Some(TOKEN), "as another Secret Service client sees it");
+    let asked = github.user_requests().iter().any(|r| r.bearer_token() == Some(TOKEN));
+    assert!(asked, "the CLI asked GitHub who {DEFAULT_LOGIN} is, with the token");
     assert_cli_gets_the_token_by_environment(&app);
     let settings = std::fs::read_to_string(settings_file(app.home())).expect("settings were saved");
     assert!(settings.contains("\"githubHost\""), "{settings}");
@@ -369,8 +287,7 @@ async fn sign_in_through_the_window_keeps_the_token_in_the_keychain_only() {
 
     // Quit and start again: signed in from the keychain, no dialog.
     let app = app.relaunch(options.clone()).await;
-    app.wait_for_text(&account_status(), |t| t == SIGNED_IN, HANG_GUARD)
-        .await;
+    app.wait_for_text(&account_status(), |t| t == SIGNED_IN, HANG_GUARD).await;
     assert_cli_gets_the_token_by_environment(&app);
     assert_token_nowhere(&app, "after a restart").await;
 
@@ -379,33 +296,24 @@ async fn sign_in_through_the_window_keeps_the_token_in_the_keychain_only() {
     let settings_dialog = Target::dialog("Settings");
     app.wait_for(&settings_dialog, HANG_GUARD).await;
     app.click(&Target::button("Sign out"), HANG_GUARD).await;
-    app.wait_for_text(&account_status(), |t| t == "Not signed in", HANG_GUARD)
-        .await;
+    app.wait_for_text(&account_status(), |t| t == "Not signed in", HANG_GUARD).await;
     app.click(&Target::button("Close"), HANG_GUARD).await;
     app.wait_gone(&settings_dialog, HANG_GUARD).await;
     assert_eq!(keychain_entry().await, None, "the keychain entry is gone");
     assert_eq!(secret_tool_lookup(), None, "for every client");
     let cli = cli_process(&app);
     let environ = proc_file(cli.pid, "environ");
-    assert!(
-        !contains(&environ, TOKEN),
-        "the new CLI runs without the token"
-    );
+    assert!(!contains(&environ, TOKEN), "the new CLI runs without the token");
     assert_token_nowhere(&app, "after sign-out").await;
 }
 
 #[tokio::test]
 async fn a_corrupt_settings_file_is_set_aside_and_sign_in_without_a_client_id_says_so() {
     let _one_at_a_time = KEYCHAIN_ENTRY.lock().await;
-    assert_eq!(
-        keychain_entry().await,
-        None,
-        "no entry from elsewhere signs this app in"
-    );
+    assert_eq!(keychain_entry().await, None, "no entry from elsewhere signs this app in");
     // No COPILOT_DESKTOP_GITHUB_CLIENT_ID: this build has no OAuth app.
     let app = AppUnderTest::launch(LaunchOptions::new()).await;
-    app.wait_for_text(&account_status(), |t| t == "Not signed in", HANG_GUARD)
-        .await;
+    app.wait_for_text(&account_status(), |t| t == "Not signed in", HANG_GUARD).await;
     let garbage = "{\"githubHost\": \"tenant.ghe.com\", oops";
     let app = app
         .relaunch_after(LaunchOptions::new(), |home| {
@@ -415,16 +323,10 @@ async fn a_corrupt_settings_file_is_set_aside_and_sign_in_without_a_client_id_sa
         })
         .await;
 
-    app.click(&Target::button("Settings were reset"), HANG_GUARD)
-        .await;
+    app.click(&Target::button("Settings were reset"), HANG_GUARD).await;
     app.wait_for(&Target::dialog("Settings"), HANG_GUARD).await;
-    let notice = app
-        .wait_for_text(&dialog_alert(), |t| !t.is_empty(), HANG_GUARD)
-        .await;
-    assert!(
-        notice.contains("defaults were restored") && notice.contains("settings.json.corrupt-"),
-        "{notice}"
-    );
+    let notice = app.wait_for_text(&dialog_alert(), |t| !t.is_empty(), HANG_GUARD).await;
+    assert!(notice.contains("defaults were restored") && notice.contains("settings.json.corrupt-"), "{notice}");
     let dir = settings_file(app.home()).parent().unwrap().to_path_buf();
     let kept: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -434,20 +336,12 @@ async fn a_corrupt_settings_file_is_set_aside_and_sign_in_without_a_client_id_sa
         .collect();
     assert_eq!(kept.len(), 1, "the old file is kept: {kept:?}");
     assert_eq!(std::fs::read_to_string(&kept[0]).unwrap(), garbage);
-    eprintln!(
-        "[test] saved {}",
-        app.screenshot("settings-reset.png").await.display()
-    );
+    eprintln!("[test] saved {}", app.screenshot("settings-reset.png").await.display());
     app.click(&Target::button("Close"), HANG_GUARD).await;
 
     app.click(&Target::button("Sign in"), HANG_GUARD).await;
     app.wait_for(&sign_in_dialog(), HANG_GUARD).await;
     app.click(&Target::button("Continue"), HANG_GUARD).await;
-    let alert = app
-        .wait_for_text(&dialog_alert(), |t| !t.is_empty(), HANG_GUARD)
-        .await;
-    assert!(
-        alert.contains("not set up") && alert.contains("COPILOT_DESKTOP_GITHUB_CLIENT_ID"),
-        "{alert}"
-    );
+    let alert = app.wait_for_text(&dialog_alert(), |t| !t.is_empty(), HANG_GUARD).await;
+    assert!(alert.contains("not set up") && alert.contains("COPILOT_DESKTOP_GITHUB_CLIENT_ID"), "{alert}");
 }

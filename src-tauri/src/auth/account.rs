@@ -16,15 +16,13 @@ use tokio::sync::{Mutex as AsyncMutex, watch};
 use tokio::time::Instant;
 
 use super::device_flow::{
-    CancellationToken, DEFAULT_HOST, DeviceFlowClient, DeviceFlowConfig, DeviceFlowError,
-    DeviceFlowState, normalize_host,
+    CancellationToken, DEFAULT_HOST, DeviceFlowClient, DeviceFlowConfig, DeviceFlowError, DeviceFlowState,
+    normalize_host,
 };
 use super::keychain::{KeychainError, SecretKey, TokenStore};
 use super::settings::{LoadedSettings, ProviderConfig, Settings, SettingsSink};
 use crate::engine::account::{CurrentAuth, current_auth};
-use crate::engine::{
-    CliAuth, CliTarget, Engine, EngineConfig, ProviderSettings, RestartPolicy, SessionOptions,
-};
+use crate::engine::{CliAuth, CliTarget, Engine, EngineConfig, ProviderSettings, RestartPolicy, SessionOptions};
 use crate::secret::Sensitive;
 
 /// The keychain account of the provider's API key (one provider is configured at a time).
@@ -71,10 +69,7 @@ pub struct Problem {
 
 impl Problem {
     fn new(code: &str, message: impl Into<String>) -> Self {
-        Self {
-            code: code.to_owned(),
-            message: message.into(),
-        }
+        Self { code: code.to_owned(), message: message.into() }
     }
 }
 
@@ -143,18 +138,10 @@ pub struct SignInStart {
 
 /// Progress of a sign-in, pushed to the UI.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, specta::Type)]
-#[serde(
-    tag = "state",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "state", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum SignInState {
     /// Waiting for the user to approve; `trouble` says why GitHub could not be reached lately.
-    Waiting {
-        seconds_left: u32,
-        next_poll_in: u32,
-        trouble: Option<String>,
-    },
+    Waiting { seconds_left: u32, next_poll_in: u32, trouble: Option<String> },
     /// GitHub approved, but the keychain refused the token. `keep_token_in_memory` finishes
     /// the sign-in for this run only; cancelling drops the token.
     KeychainUnavailable { code: String, message: String },
@@ -195,9 +182,7 @@ pub enum AccountError {
     NoSignIn,
     #[error("{0}")]
     InvalidRequest(String),
-    #[error(
-        "The settings could not be saved ({0}). Check that the app's data folder is writable, then try again."
-    )]
+    #[error("The settings could not be saved ({0}). Check that the app's data folder is writable, then try again.")]
     SettingsNotSaved(String),
 }
 
@@ -300,11 +285,7 @@ impl AccountService {
             match load_guarded(&store, &SecretKey::github(&host), options.keychain_timeout).await {
                 Ok(Some(token)) => {
                     tracing::info!(%host, "signed in from the keychain");
-                    signed_in = Some(SignedIn {
-                        host,
-                        token,
-                        persistent: store.is_persistent(),
-                    });
+                    signed_in = Some(SignedIn { host, token, persistent: store.is_persistent() });
                 }
                 Ok(None) => tracing::info!(%host, "no token in the keychain"),
                 Err(problem) => {
@@ -321,18 +302,11 @@ impl AccountService {
             }
         }
 
-        let auth = signed_in
-            .as_ref()
-            .map(|s| CliAuth::Token(s.token.clone()))
-            .unwrap_or_default();
+        let auth = signed_in.as_ref().map(|s| CliAuth::Token(s.token.clone())).unwrap_or_default();
         let target = compose_target(&options.cli, auth, signed_in.as_ref(), &settings);
         let mut sessions = options.sessions.clone();
         sessions.provider = None;
-        let engine = Engine::start(EngineConfig {
-            target,
-            restart: options.restart.clone(),
-            sessions,
-        });
+        let engine = Engine::start(EngineConfig { target, restart: options.restart.clone(), sessions });
         apply_provider(&engine, &settings, provider_key.as_ref());
         let (changed, _) = watch::channel(0);
         let service = AccountService {
@@ -397,10 +371,7 @@ impl AccountService {
     }
 
     fn client_id(&self) -> Option<String> {
-        self.inner
-            .client_id_override
-            .clone()
-            .or_else(|| self.state().settings.client_id.clone())
+        self.inner.client_id_override.clone().or_else(|| self.state().settings.client_id.clone())
     }
 
     /// Who is signed in, asking the CLI when it is connected.
@@ -409,10 +380,7 @@ impl AccountService {
             let state = self.state();
             (
                 state.settings.clone(),
-                state
-                    .signed_in
-                    .as_ref()
-                    .map(|s| (s.host.clone(), s.persistent)),
+                state.signed_in.as_ref().map(|s| (s.host.clone(), s.persistent)),
                 state.keychain_problem.clone(),
                 state.notice.clone(),
                 state.stale_through_generation,
@@ -420,13 +388,7 @@ impl AccountService {
             )
         };
         // A CLI that predates the last change of credentials would answer for the old ones.
-        let connection = self
-            .inner
-            .engine
-            .supervisor
-            .connection()
-            .ok()
-            .filter(|c| c.generation > stale);
+        let connection = self.inner.engine.supervisor.connection().ok().filter(|c| c.generation > stale);
         let auth: Option<CurrentAuth> = match connection {
             Some(connection) => match current_auth(&connection.client).await {
                 Ok(auth) => Some(auth),
@@ -441,11 +403,7 @@ impl AccountService {
         let source = if settings.provider.is_some() {
             AccountSource::Provider
         } else if let Some((_, persistent)) = &signed_in {
-            if *persistent {
-                AccountSource::Keychain
-            } else {
-                AccountSource::SessionOnly
-            }
+            if *persistent { AccountSource::Keychain } else { AccountSource::SessionOnly }
         } else {
             match cli_kind.as_deref() {
                 None => AccountSource::SignedOut,
@@ -454,13 +412,8 @@ impl AccountService {
             }
         };
         // The CLI holds a credential GitHub did not accept (it could not fetch the Copilot user).
-        let unverified = auth
-            .as_ref()
-            .is_some_and(|a| a.is_signed_in() && !a.verified);
-        let env_var = auth
-            .as_ref()
-            .and_then(|a| a.env_var.clone())
-            .unwrap_or_else(|| "the environment".into());
+        let unverified = auth.as_ref().is_some_and(|a| a.is_signed_in() && !a.verified);
+        let env_var = auth.as_ref().and_then(|a| a.env_var.clone()).unwrap_or_else(|| "the environment".into());
         let problem = match source {
             AccountSource::Keychain | AccountSource::SessionOnly
                 if refused_in_session || (unverified && cli_kind.as_deref() == Some("token")) =>
@@ -472,9 +425,7 @@ impl AccountService {
             }
             AccountSource::Environment if refused_in_session || unverified => Some(Problem::new(
                 "environment_token_invalid",
-                format!(
-                    "GitHub refused the token in {env_var}. Replace it, or unset it and sign in here."
-                ),
+                format!("GitHub refused the token in {env_var}. Replace it, or unset it and sign in here."),
             )),
             AccountSource::CliLogin if refused_in_session || unverified => Some(Problem::new(
                 "cli_login_invalid",
@@ -546,32 +497,16 @@ impl AccountService {
             return Err(AccountError::ExternalServer(server.address()));
         }
         let state = self.state();
-        Ok(compose_target(
-            &self.inner.base,
-            auth,
-            state.signed_in.as_ref(),
-            &state.settings,
-        ))
+        Ok(compose_target(&self.inner.base, auth, state.signed_in.as_ref(), &state.settings))
     }
 
     /// Restart the CLI with the current credentials and provider.
     fn restart_cli(&self) {
-        let auth = self
-            .state()
-            .signed_in
-            .as_ref()
-            .map(|s| CliAuth::Token(s.token.clone()))
-            .unwrap_or_default();
+        let auth = self.state().signed_in.as_ref().map(|s| CliAuth::Token(s.token.clone())).unwrap_or_default();
         let Ok(target) = self.target_with(auth) else {
             return;
         };
-        let generation = self
-            .inner
-            .engine
-            .supervisor
-            .connection()
-            .map(|c| c.generation)
-            .unwrap_or(0);
+        let generation = self.inner.engine.supervisor.connection().map(|c| c.generation).unwrap_or(0);
         {
             let mut state = self.state();
             state.stale_through_generation = state.stale_through_generation.max(generation);
@@ -592,11 +527,7 @@ impl AccountService {
             return Err(AccountError::ExternalServer(server.address()));
         }
         let client_id = self.client_id().ok_or(AccountError::NotConfigured)?;
-        let host = if host.trim().is_empty() {
-            DEFAULT_HOST.to_owned()
-        } else {
-            normalize_host(host)?
-        };
+        let host = if host.trim().is_empty() { DEFAULT_HOST.to_owned() } else { normalize_host(host)? };
         let mut config = DeviceFlowConfig::new(client_id).with_host(host.clone());
         if let Some(base) = &self.inner.web_base_url {
             config = config.with_base_url(base.clone());
@@ -606,11 +537,8 @@ impl AccountService {
         let code = client.request_code().await?;
         let id = self.inner.next_flow.fetch_add(1, Ordering::Relaxed);
         let cancel = CancellationToken::new();
-        *self.inner.flow.lock().unwrap() = Some(ActiveFlow {
-            id,
-            cancel: cancel.clone(),
-            verification_uri: code.verification_uri.clone(),
-        });
+        *self.inner.flow.lock().unwrap() =
+            Some(ActiveFlow { id, cancel: cancel.clone(), verification_uri: code.verification_uri.clone() });
         let start = SignInStart {
             user_code: code.user_code.clone(),
             verification_uri: code.verification_uri.clone(),
@@ -619,22 +547,18 @@ impl AccountService {
         let this = self.clone();
         tokio::spawn(async move {
             let progress = |state: &DeviceFlowState| match state {
-                DeviceFlowState::Waiting {
-                    expires_at,
-                    next_poll_in,
-                    trouble,
-                    ..
-                } => on_progress(SignInState::Waiting {
-                    seconds_left: seconds_until(*expires_at),
-                    next_poll_in: u32::try_from(*next_poll_in).unwrap_or(u32::MAX),
-                    trouble: trouble.clone(),
-                }),
+                DeviceFlowState::Waiting { expires_at, next_poll_in, trouble, .. } => {
+                    on_progress(SignInState::Waiting {
+                        seconds_left: seconds_until(*expires_at),
+                        next_poll_in: u32::try_from(*next_poll_in).unwrap_or(u32::MAX),
+                        trouble: trouble.clone(),
+                    })
+                }
                 // Said once the token is stored, not when GitHub hands it out.
                 DeviceFlowState::SignedIn => {}
-                DeviceFlowState::Failed { code, reason } => on_progress(SignInState::Failed {
-                    code: (*code).to_owned(),
-                    message: reason.clone(),
-                }),
+                DeviceFlowState::Failed { code, reason } => {
+                    on_progress(SignInState::Failed { code: (*code).to_owned(), message: reason.clone() })
+                }
             };
             let result = client.poll(&code, &cancel, progress).await;
             if let Ok(token) = result {
@@ -650,12 +574,7 @@ impl AccountService {
     }
 
     fn is_current_flow(&self, id: u64) -> bool {
-        self.inner
-            .flow
-            .lock()
-            .unwrap()
-            .as_ref()
-            .is_some_and(|f| f.id == id)
+        self.inner.flow.lock().unwrap().as_ref().is_some_and(|f| f.id == id)
     }
 
     fn end_flow(&self, id: u64) {
@@ -666,12 +585,7 @@ impl AccountService {
     }
 
     /// Keep the token where the user's store says, then restart the CLI signed in.
-    async fn finish_sign_in(
-        &self,
-        flow: u64,
-        host: String,
-        token: Sensitive<String>,
-    ) -> SignInState {
+    async fn finish_sign_in(&self, flow: u64, host: String, token: Sensitive<String>) -> SignInState {
         let _one = self.inner.changing.lock().await;
         let store = self.state().store.clone();
         match store.store(&SecretKey::github(&host), token.clone()).await {
@@ -680,20 +594,14 @@ impl AccountService {
                 SignInState::SignedIn
             }
             Err(error) => {
-                tracing::warn!(
-                    code = error.code(),
-                    "GitHub approved, but the keychain refused the token"
-                );
+                tracing::warn!(code = error.code(), "GitHub approved, but the keychain refused the token");
                 let problem = Problem::from(&error);
                 let mut state = self.state();
                 state.keychain_problem = Some(problem.clone());
                 state.pending = Some(PendingToken { flow, host, token });
                 drop(state);
                 self.bump();
-                SignInState::KeychainUnavailable {
-                    code: problem.code,
-                    message: problem.message,
-                }
+                SignInState::KeychainUnavailable { code: problem.code, message: problem.message }
             }
         }
     }
@@ -706,11 +614,7 @@ impl AccountService {
                 state.keychain_problem = None;
             }
             state.pending = None;
-            state.signed_in = Some(SignedIn {
-                host: host.clone(),
-                token,
-                persistent,
-            });
+            state.signed_in = Some(SignedIn { host: host.clone(), token, persistent });
             // Saved even when unchanged: the host of the last sign-in is the one to read at start.
             state.settings.github_host = host.clone();
             state.settings.clone()
@@ -737,13 +641,7 @@ impl AccountService {
 
     /// The verification address of the running sign-in (the only page the app opens for it).
     pub fn verification_uri(&self) -> Result<String, AccountError> {
-        self.inner
-            .flow
-            .lock()
-            .unwrap()
-            .as_ref()
-            .map(|f| f.verification_uri.clone())
-            .ok_or(AccountError::NoSignIn)
+        self.inner.flow.lock().unwrap().as_ref().map(|f| f.verification_uri.clone()).ok_or(AccountError::NoSignIn)
     }
 
     /// The user's explicit choice when there is no keychain: keep secrets in memory for this
@@ -761,9 +659,7 @@ impl AccountService {
         match pending {
             Some(PendingToken { host, token, flow }) => {
                 let store = self.state().store.clone();
-                store
-                    .store(&SecretKey::github(&host), token.clone())
-                    .await?;
+                store.store(&SecretKey::github(&host), token.clone()).await?;
                 tracing::debug!(flow, "finishing the sign-in in memory");
                 self.adopt_token(host, token, false);
             }
@@ -799,8 +695,7 @@ impl AccountService {
             provider: state.settings.provider.clone(),
             provider_key_stored: state.provider_key.is_some(),
             notice: state.notice.clone(),
-            sign_in_available: self.inner.client_id_override.is_some()
-                || state.settings.client_id.is_some(),
+            sign_in_available: self.inner.client_id_override.is_some() || state.settings.client_id.is_some(),
         }
     }
 
@@ -815,9 +710,7 @@ impl AccountService {
         let store = self.state().store.clone();
         let api_key = api_key.filter(|k| !k.expose().trim().is_empty());
         if let Some(key) = &api_key {
-            store
-                .store(&SecretKey::provider(PROVIDER_KEY_NAME), key.clone())
-                .await?;
+            store.store(&SecretKey::provider(PROVIDER_KEY_NAME), key.clone()).await?;
         }
         let (settings, was_offline) = {
             let mut state = self.state();
@@ -829,16 +722,9 @@ impl AccountService {
             state.settings.provider = Some(config.clone());
             (state.settings.clone(), was_offline)
         };
-        self.inner
-            .sink
-            .save(&settings)
-            .map_err(AccountError::SettingsNotSaved)?;
+        self.inner.sink.save(&settings).map_err(AccountError::SettingsNotSaved)?;
         self.apply_provider_now();
-        tracing::info!(
-            provider = config.provider_type.as_str(),
-            offline = config.offline,
-            "provider saved"
-        );
+        tracing::info!(provider = config.provider_type.as_str(), offline = config.offline, "provider saved");
         if was_offline || config.offline {
             self.restart_cli();
         }
@@ -850,9 +736,7 @@ impl AccountService {
     pub async fn clear_provider(&self) -> Result<SettingsView, AccountError> {
         let _one = self.inner.changing.lock().await;
         let store = self.state().store.clone();
-        store
-            .delete(&SecretKey::provider(PROVIDER_KEY_NAME))
-            .await?;
+        store.delete(&SecretKey::provider(PROVIDER_KEY_NAME)).await?;
         let (settings, was_offline) = {
             let mut state = self.state();
             state.provider_key = None;
@@ -860,10 +744,7 @@ impl AccountService {
             let was_offline = state.settings.provider.take().is_some_and(|p| p.offline);
             (state.settings.clone(), was_offline)
         };
-        self.inner
-            .sink
-            .save(&settings)
-            .map_err(AccountError::SettingsNotSaved)?;
+        self.inner.sink.save(&settings).map_err(AccountError::SettingsNotSaved)?;
         self.apply_provider_now();
         tracing::info!("provider removed");
         if was_offline {
@@ -927,12 +808,7 @@ fn apply_provider(engine: &Engine, settings: &Settings, key: Option<&Sensitive<S
 
 /// `base` with `auth`, plus the non-secret environment the credentials and provider need:
 /// the GitHub Enterprise host for a token, and offline mode with its provider.
-fn compose_target(
-    base: &CliTarget,
-    auth: CliAuth,
-    signed_in: Option<&SignedIn>,
-    settings: &Settings,
-) -> CliTarget {
+fn compose_target(base: &CliTarget, auth: CliAuth, signed_in: Option<&SignedIn>, settings: &Settings) -> CliTarget {
     let CliTarget::Bundled(cli) = base else {
         return base.clone();
     };
@@ -942,20 +818,13 @@ fn compose_target(
     if let Some(signed_in) = signed_in.filter(|_| token)
         && signed_in.host != DEFAULT_HOST
     {
-        cli.env
-            .push(("COPILOT_GH_HOST".into(), signed_in.host.clone()));
+        cli.env.push(("COPILOT_GH_HOST".into(), signed_in.host.clone()));
     }
     if let Some(provider) = settings.provider.as_ref().filter(|p| p.offline) {
         cli.env.extend([
             ("COPILOT_OFFLINE".to_owned(), "true".to_owned()),
-            (
-                "COPILOT_PROVIDER_BASE_URL".to_owned(),
-                provider.base_url.clone(),
-            ),
-            (
-                "COPILOT_PROVIDER_TYPE".to_owned(),
-                provider.provider_type.as_str().to_owned(),
-            ),
+            ("COPILOT_PROVIDER_BASE_URL".to_owned(), provider.base_url.clone()),
+            ("COPILOT_PROVIDER_TYPE".to_owned(), provider.provider_type.as_str().to_owned()),
             ("COPILOT_MODEL".to_owned(), provider.model.clone()),
         ]);
     }
@@ -988,42 +857,23 @@ mod tests {
     }
 
     fn signed_in(host: &str) -> SignedIn {
-        SignedIn {
-            host: host.into(),
-            token: Sensitive::new("gho_composetest000000000000".into()),
-            persistent: true,
-        }
+        SignedIn { host: host.into(), token: Sensitive::new("gho_composetest000000000000".into()), persistent: true }
     }
 
     #[test]
     fn a_github_com_token_needs_no_extra_environment() {
         let s = signed_in("github.com");
-        let target = compose_target(
-            &bundled(),
-            CliAuth::Token(s.token.clone()),
-            Some(&s),
-            &Settings::default(),
-        );
+        let target = compose_target(&bundled(), CliAuth::Token(s.token.clone()), Some(&s), &Settings::default());
         assert_eq!(env_of(&target), vec![("KEEP".to_owned(), "me".to_owned())]);
-        let CliTarget::Bundled(cli) = &target else {
-            unreachable!()
-        };
+        let CliTarget::Bundled(cli) = &target else { unreachable!() };
         assert!(matches!(cli.auth, CliAuth::Token(_)));
-        assert!(
-            !format!("{target:?}").contains("gho_"),
-            "the token never shows in Debug"
-        );
+        assert!(!format!("{target:?}").contains("gho_"), "the token never shows in Debug");
     }
 
     #[test]
     fn an_enterprise_token_names_its_host() {
         let s = signed_in("tenant.ghe.com");
-        let target = compose_target(
-            &bundled(),
-            CliAuth::Token(s.token.clone()),
-            Some(&s),
-            &Settings::default(),
-        );
+        let target = compose_target(&bundled(), CliAuth::Token(s.token.clone()), Some(&s), &Settings::default());
         assert!(env_of(&target).contains(&("COPILOT_GH_HOST".into(), "tenant.ghe.com".into())));
         // Signed out, the CLI picks its own host.
         let target = compose_target(&bundled(), CliAuth::CliDefault, None, &Settings::default());
@@ -1042,55 +892,34 @@ mod tests {
             }),
             ..Settings::default()
         };
-        let env = env_of(&compose_target(
-            &bundled(),
-            CliAuth::CliDefault,
-            None,
-            &settings,
-        ));
+        let env = env_of(&compose_target(&bundled(), CliAuth::CliDefault, None, &settings));
         for pair in [
             ("COPILOT_OFFLINE", "true"),
             ("COPILOT_PROVIDER_BASE_URL", "http://127.0.0.1:11434/v1"),
             ("COPILOT_PROVIDER_TYPE", "openai"),
             ("COPILOT_MODEL", "llama3.2"),
         ] {
-            assert!(
-                env.contains(&(pair.0.into(), pair.1.into())),
-                "{pair:?} in {env:?}"
-            );
+            assert!(env.contains(&(pair.0.into(), pair.1.into())), "{pair:?} in {env:?}");
         }
         assert!(!env.iter().any(|(k, _)| k.contains("KEY")), "{env:?}");
     }
 
     #[test]
     fn an_external_server_is_left_alone() {
-        let external = CliTarget::External(ExternalServer {
-            host: "127.0.0.1".into(),
-            port: 4321,
-        });
+        let external = CliTarget::External(ExternalServer { host: "127.0.0.1".into(), port: 4321 });
         let target = compose_target(&external, CliAuth::CliDefault, None, &Settings::default());
         assert!(matches!(target, CliTarget::External(s) if s.port == 4321));
     }
 
     #[test]
     fn views_serialize_without_credentials_and_with_stable_names() {
-        let state = SignInState::Waiting {
-            seconds_left: 899,
-            next_poll_in: 5,
-            trouble: None,
-        };
+        let state = SignInState::Waiting { seconds_left: 899, next_poll_in: 5, trouble: None };
         assert_eq!(
             serde_json::to_value(&state).unwrap(),
             serde_json::json!({"state": "waiting", "secondsLeft": 899, "nextPollIn": 5, "trouble": null})
         );
-        assert_eq!(
-            serde_json::to_value(AccountSource::SessionOnly).unwrap(),
-            "sessionOnly"
-        );
-        let failed = SignInState::Failed {
-            code: "expired".into(),
-            message: "m".into(),
-        };
+        assert_eq!(serde_json::to_value(AccountSource::SessionOnly).unwrap(), "sessionOnly");
+        let failed = SignInState::Failed { code: "expired".into(), message: "m".into() };
         assert_eq!(serde_json::to_value(&failed).unwrap()["state"], "failed");
     }
 
@@ -1107,10 +936,6 @@ mod tests {
             assert!(!error.code().is_empty());
             assert!(error.to_string().ends_with('.'), "{error}");
         }
-        assert!(
-            AccountError::NotConfigured
-                .to_string()
-                .contains("COPILOT_DESKTOP_GITHUB_CLIENT_ID")
-        );
+        assert!(AccountError::NotConfigured.to_string().contains("COPILOT_DESKTOP_GITHUB_CLIENT_ID"));
     }
 }

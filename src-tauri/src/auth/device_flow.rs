@@ -88,29 +88,16 @@ impl DeviceFlowConfig {
     }
 
     fn duration(&self, github_secs: u64) -> Duration {
-        self.second
-            .saturating_mul(u32::try_from(github_secs).unwrap_or(u32::MAX))
+        self.second.saturating_mul(u32::try_from(github_secs).unwrap_or(u32::MAX))
     }
 }
 
 /// Accept `github.com`, `https://tenant.ghe.com/` and the like; refuse anything with a path.
 pub fn normalize_host(host: &str) -> Result<String, DeviceFlowError> {
     let trimmed = host.trim();
-    let bare = trimmed
-        .strip_prefix("https://")
-        .unwrap_or(trimmed)
-        .trim_end_matches('/');
-    let valid = !bare.is_empty()
-        && bare
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
-    if valid {
-        Ok(bare.to_ascii_lowercase())
-    } else {
-        Err(DeviceFlowError::InvalidHost {
-            host: host.to_owned(),
-        })
-    }
+    let bare = trimmed.strip_prefix("https://").unwrap_or(trimmed).trim_end_matches('/');
+    let valid = !bare.is_empty() && bare.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    if valid { Ok(bare.to_ascii_lowercase()) } else { Err(DeviceFlowError::InvalidHost { host: host.to_owned() }) }
 }
 
 /// What `/login/device/code` handed out: show `user_code`, open `verification_uri`.
@@ -167,20 +154,14 @@ pub enum DeviceFlowError {
     Server { host: String, status: u16 },
     #[error("The sign-in code expired before it was approved.{} Start sign-in again to get a new code.", last_trouble.as_deref().map(|t| format!(" The last attempt to reach GitHub failed: {}.", t.trim_end_matches('.'))).unwrap_or_default())]
     Expired { last_trouble: Option<String> },
-    #[error(
-        "Sign-in was cancelled on GitHub (access denied). Start sign-in again if that was a mistake."
-    )]
+    #[error("Sign-in was cancelled on GitHub (access denied). Start sign-in again if that was a mistake.")]
     Denied,
     #[error(
         "Device sign-in is turned off for this app on {host}. On GitHub Enterprise, ask an administrator to allow it; otherwise report this to the app's developers."
     )]
     Disabled { host: String },
     #[error("{host} refused the sign-in: {error}{}. Try again; if it keeps happening, report it.", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
-    Rejected {
-        host: String,
-        error: String,
-        description: Option<String>,
-    },
+    Rejected { host: String, error: String, description: Option<String> },
     #[error("The answer from {host} could not be understood ({}). Check that {host} is a GitHub host, then try again.", detail.trim_end_matches('.'))]
     Malformed { host: String, detail: String },
     #[error("Sign-in was cancelled.")]
@@ -206,18 +187,14 @@ impl DeviceFlowError {
 
 /// The interval after a `slow_down`: five seconds more, or GitHub's new interval if that is larger.
 pub(crate) fn interval_after_slow_down(current: u64, returned: Option<u64>) -> u64 {
-    current
-        .saturating_add(SLOW_DOWN_STEP_SECS)
-        .max(returned.unwrap_or(0))
+    current.saturating_add(SLOW_DOWN_STEP_SECS).max(returned.unwrap_or(0))
 }
 
 /// Wait after `failures` (>= 1) transient errors in a row: the interval doubled per failure,
 /// capped at `max_backoff` (or at the interval itself, should that be larger).
 pub(crate) fn backoff_secs(interval: u64, failures: u32, max_backoff: u64) -> u64 {
     let ceiling = max_backoff.max(interval);
-    interval
-        .saturating_mul(1u64 << failures.min(20))
-        .min(ceiling)
+    interval.saturating_mul(1u64 << failures.min(20)).min(ceiling)
 }
 
 /// One answer of the token endpoint, sorted by what the poll loop does with it.
@@ -233,34 +210,20 @@ pub(crate) enum PollAnswer {
     Fatal(DeviceFlowError),
 }
 
-fn json_object(
-    status: u16,
-    body: &str,
-    host: &str,
-) -> Result<serde_json::Map<String, Value>, DeviceFlowError> {
-    let malformed = |detail: String| DeviceFlowError::Malformed {
-        host: host.to_owned(),
-        detail,
-    };
+fn json_object(status: u16, body: &str, host: &str) -> Result<serde_json::Map<String, Value>, DeviceFlowError> {
+    let malformed = |detail: String| DeviceFlowError::Malformed { host: host.to_owned(), detail };
     // Only serde's position is quoted, never the body: it may hold a token.
     match serde_json::from_str::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(malformed(format!(
-            "HTTP {status}, JSON that is not an object"
-        ))),
-        Err(e) if (300..400).contains(&status) => {
-            Err(malformed(format!("HTTP {status}, a redirect: {e}")))
-        }
+        Ok(_) => Err(malformed(format!("HTTP {status}, JSON that is not an object"))),
+        Err(e) if (300..400).contains(&status) => Err(malformed(format!("HTTP {status}, a redirect: {e}"))),
         Err(e) => Err(malformed(format!("HTTP {status}, not JSON: {e}"))),
     }
 }
 
 fn error_field(map: &serde_json::Map<String, Value>) -> Option<(String, Option<String>)> {
     let error = map.get("error")?.as_str()?.to_owned();
-    let description = map
-        .get("error_description")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let description = map.get("error_description").and_then(Value::as_str).map(str::to_owned);
     Some((error, description))
 }
 
@@ -269,14 +232,8 @@ fn fatal_error(host: &str, error: String, description: Option<String>) -> Device
     match error.as_str() {
         "expired_token" => DeviceFlowError::Expired { last_trouble: None },
         "access_denied" => DeviceFlowError::Denied,
-        "device_flow_disabled" => DeviceFlowError::Disabled {
-            host: host.to_owned(),
-        },
-        _ => DeviceFlowError::Rejected {
-            host: host.to_owned(),
-            error,
-            description,
-        },
+        "device_flow_disabled" => DeviceFlowError::Disabled { host: host.to_owned() },
+        _ => DeviceFlowError::Rejected { host: host.to_owned(), error, description },
     }
 }
 
@@ -297,9 +254,7 @@ pub(crate) fn classify_token_answer(status: u16, body: &str, host: &str) -> Poll
     if let Some((error, description)) = error_field(&map) {
         return match error.as_str() {
             "authorization_pending" => PollAnswer::Pending,
-            "slow_down" => PollAnswer::SlowDown {
-                interval: map.get("interval").and_then(Value::as_u64),
-            },
+            "slow_down" => PollAnswer::SlowDown { interval: map.get("interval").and_then(Value::as_u64) },
             _ => PollAnswer::Fatal(fatal_error(host, error, description)),
         };
     }
@@ -340,28 +295,19 @@ pub(crate) fn parse_device_code_answer(
     host: &str,
 ) -> Result<DeviceCodeAnswer, DeviceFlowError> {
     if is_transient_status(status) {
-        return Err(DeviceFlowError::Server {
-            host: host.to_owned(),
-            status,
-        });
+        return Err(DeviceFlowError::Server { host: host.to_owned(), status });
     }
     let map = json_object(status, body, host)?;
     if let Some((error, description)) = error_field(&map) {
         return Err(fatal_error(host, error, description));
     }
-    let malformed = |detail: String| DeviceFlowError::Malformed {
-        host: host.to_owned(),
-        detail,
-    };
+    let malformed = |detail: String| DeviceFlowError::Malformed { host: host.to_owned(), detail };
     let answer: DeviceCodeAnswer = serde_json::from_value(Value::Object(map))
         .map_err(|e| malformed(format!("HTTP {status}, device code answer: {e}")))?;
     // The UI opens this address in the browser: only ever a web page.
-    let uri_ok = url::Url::parse(&answer.verification_uri)
-        .is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+    let uri_ok = url::Url::parse(&answer.verification_uri).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
     if !uri_ok {
-        return Err(malformed(
-            "the verification address is not a web address".to_owned(),
-        ));
+        return Err(malformed("the verification address is not a web address".to_owned()));
     }
     if answer.device_code.is_empty() || answer.user_code.is_empty() {
         return Err(malformed("an empty device or user code".to_owned()));
@@ -408,16 +354,8 @@ impl DeviceFlowClient {
             .connect_timeout(config.request_timeout.min(Duration::from_secs(15)))
             .timeout(config.request_timeout)
             .build()
-            .map_err(|e| DeviceFlowError::Network {
-                host: host.clone(),
-                detail: describe(&e),
-            })?;
-        Ok(Self {
-            config,
-            base_url,
-            host,
-            http,
-        })
+            .map_err(|e| DeviceFlowError::Network { host: host.clone(), detail: describe(&e) })?;
+        Ok(Self { config, base_url, host, http })
     }
 
     pub fn config(&self) -> &DeviceFlowConfig {
@@ -428,18 +366,12 @@ impl DeviceFlowClient {
     /// and the user starts again.
     pub async fn request_code(&self) -> Result<DeviceCode, DeviceFlowError> {
         let url = format!("{}/login/device/code", self.base_url);
-        let network = |e: reqwest::Error| DeviceFlowError::Network {
-            host: self.host.clone(),
-            detail: describe(&e),
-        };
+        let network = |e: reqwest::Error| DeviceFlowError::Network { host: self.host.clone(), detail: describe(&e) };
         let response = self
             .http
             .post(url)
             .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .form(&[
-                ("client_id", self.config.client_id.as_str()),
-                ("scope", self.config.scope.as_str()),
-            ])
+            .form(&[("client_id", self.config.client_id.as_str()), ("scope", self.config.scope.as_str())])
             .send()
             .await
             .map_err(network)?;
@@ -477,10 +409,7 @@ impl DeviceFlowClient {
             }
             Err(error) => {
                 tracing::info!(host = %self.host, code = error.code(), "device flow: ended without a token");
-                progress(&DeviceFlowState::Failed {
-                    code: error.code(),
-                    reason: error.to_string(),
-                });
+                progress(&DeviceFlowState::Failed { code: error.code(), reason: error.to_string() });
             }
         }
         result
@@ -496,9 +425,7 @@ impl DeviceFlowClient {
         let mut failures: u32 = 0;
         let mut polls: u32 = 0;
         let mut trouble: Option<String> = None;
-        let expired = |trouble: &Option<String>| DeviceFlowError::Expired {
-            last_trouble: trouble.clone(),
-        };
+        let expired = |trouble: &Option<String>| DeviceFlowError::Expired { last_trouble: trouble.clone() };
         loop {
             let wait = match failures {
                 0 => interval,
@@ -591,11 +518,7 @@ mod tests {
     fn slow_down_adds_five_seconds_or_takes_a_larger_returned_interval() {
         assert_eq!(interval_after_slow_down(5, None), 10);
         assert_eq!(interval_after_slow_down(10, None), 15);
-        assert_eq!(
-            interval_after_slow_down(5, Some(7)),
-            10,
-            "a smaller returned interval loses to +5"
-        );
+        assert_eq!(interval_after_slow_down(5, Some(7)), 10, "a smaller returned interval loses to +5");
         assert_eq!(interval_after_slow_down(5, Some(10)), 10);
         assert_eq!(interval_after_slow_down(5, Some(42)), 42);
         assert_eq!(interval_after_slow_down(u64::MAX, None), u64::MAX);
@@ -614,22 +537,13 @@ mod tests {
 
     #[test]
     fn token_answers_are_sorted_by_their_error_field() {
-        let pending = classify_token_answer(
-            200,
-            r#"{"error":"authorization_pending","error_description":"wait"}"#,
-            HOST,
-        );
+        let pending =
+            classify_token_answer(200, r#"{"error":"authorization_pending","error_description":"wait"}"#, HOST);
         assert!(matches!(pending, PollAnswer::Pending), "{pending:?}");
         let slow = classify_token_answer(200, r#"{"error":"slow_down"}"#, HOST);
-        assert!(
-            matches!(slow, PollAnswer::SlowDown { interval: None }),
-            "{slow:?}"
-        );
+        assert!(matches!(slow, PollAnswer::SlowDown { interval: None }), "{slow:?}");
         let slow = classify_token_answer(200, r#"{"error":"slow_down","interval":15}"#, HOST);
-        assert!(
-            matches!(slow, PollAnswer::SlowDown { interval: Some(15) }),
-            "{slow:?}"
-        );
+        assert!(matches!(slow, PollAnswer::SlowDown { interval: Some(15) }), "{slow:?}");
 
         let fatal = |body: &str| match classify_token_answer(200, body, HOST) {
             PollAnswer::Fatal(e) => e,
@@ -637,22 +551,12 @@ mod tests {
         };
         assert_eq!(fatal(r#"{"error":"expired_token"}"#).code(), "expired");
         assert_eq!(fatal(r#"{"error":"access_denied"}"#).code(), "denied");
-        assert_eq!(
-            fatal(r#"{"error":"device_flow_disabled"}"#).code(),
-            "disabled"
-        );
-        let unknown = fatal(
-            r#"{"error":"incorrect_client_credentials","error_description":"The client_id is wrong."}"#,
-        );
+        assert_eq!(fatal(r#"{"error":"device_flow_disabled"}"#).code(), "disabled");
+        let unknown =
+            fatal(r#"{"error":"incorrect_client_credentials","error_description":"The client_id is wrong."}"#);
         assert_eq!(unknown.code(), "rejected");
-        assert!(
-            unknown.to_string().contains("incorrect_client_credentials"),
-            "{unknown}"
-        );
-        assert!(
-            unknown.to_string().contains("The client_id is wrong."),
-            "{unknown}"
-        );
+        assert!(unknown.to_string().contains("incorrect_client_credentials"), "{unknown}");
+        assert!(unknown.to_string().contains("The client_id is wrong."), "{unknown}");
     }
 
     #[test]
@@ -715,47 +619,24 @@ mod tests {
             HOST,
         )
         .unwrap();
-        assert_eq!(
-            (ok.user_code.as_str(), ok.expires_in, ok.interval),
-            ("ABCD-1234", Some(900), Some(5))
-        );
-        assert!(
-            !format!("{ok:?}").contains("\"dc\""),
-            "device code must not be in Debug: {ok:?}"
-        );
+        assert_eq!((ok.user_code.as_str(), ok.expires_in, ok.interval), ("ABCD-1234", Some(900), Some(5)));
+        assert!(!format!("{ok:?}").contains("\"dc\""), "device code must not be in Debug: {ok:?}");
 
-        let err =
-            |status: u16, body: &str| parse_device_code_answer(status, body, HOST).unwrap_err();
-        assert_eq!(
-            err(200, r#"{"error":"device_flow_disabled"}"#).code(),
-            "disabled"
-        );
-        assert_eq!(
-            err(200, r#"{"error":"unauthorized_client"}"#).code(),
-            "rejected"
-        );
+        let err = |status: u16, body: &str| parse_device_code_answer(status, body, HOST).unwrap_err();
+        assert_eq!(err(200, r#"{"error":"device_flow_disabled"}"#).code(), "disabled");
+        assert_eq!(err(200, r#"{"error":"unauthorized_client"}"#).code(), "rejected");
         assert_eq!(err(503, "").code(), "server");
         assert_eq!(err(200, "nope").code(), "malformed");
-        assert_eq!(
-            err(200, r#"{"device_code":"dc","user_code":"U"}"#).code(),
-            "malformed"
-        );
-        let not_web =
-            r#"{"device_code":"dc","user_code":"U","verification_uri":"file:///etc/passwd"}"#;
+        assert_eq!(err(200, r#"{"device_code":"dc","user_code":"U"}"#).code(), "malformed");
+        let not_web = r#"{"device_code":"dc","user_code":"U","verification_uri":"file:///etc/passwd"}"#;
         assert_eq!(err(200, not_web).code(), "malformed");
     }
 
     #[test]
     fn hosts_are_normalized_and_checked() {
         assert_eq!(normalize_host("github.com").unwrap(), "github.com");
-        assert_eq!(
-            normalize_host(" https://Tenant.GHE.com/ ").unwrap(),
-            "tenant.ghe.com"
-        );
-        assert_eq!(
-            normalize_host("github.com/login").unwrap_err().code(),
-            "invalid_host"
-        );
+        assert_eq!(normalize_host(" https://Tenant.GHE.com/ ").unwrap(), "tenant.ghe.com");
+        assert_eq!(normalize_host("github.com/login").unwrap_err().code(), "invalid_host");
         assert_eq!(normalize_host("").unwrap_err().code(), "invalid_host");
         let config = DeviceFlowConfig::new("client").with_host("tenant.ghe.com");
         assert_eq!(config.base_url().unwrap(), "https://tenant.ghe.com");
@@ -776,28 +657,13 @@ mod tests {
     fn every_error_has_a_distinct_code_and_a_next_step() {
         let errors = [
             DeviceFlowError::InvalidHost { host: "x/y".into() },
-            DeviceFlowError::Network {
-                host: HOST.into(),
-                detail: "refused".into(),
-            },
-            DeviceFlowError::Server {
-                host: HOST.into(),
-                status: 502,
-            },
-            DeviceFlowError::Expired {
-                last_trouble: Some("connection refused".into()),
-            },
+            DeviceFlowError::Network { host: HOST.into(), detail: "refused".into() },
+            DeviceFlowError::Server { host: HOST.into(), status: 502 },
+            DeviceFlowError::Expired { last_trouble: Some("connection refused".into()) },
             DeviceFlowError::Denied,
             DeviceFlowError::Disabled { host: HOST.into() },
-            DeviceFlowError::Rejected {
-                host: HOST.into(),
-                error: "e".into(),
-                description: None,
-            },
-            DeviceFlowError::Malformed {
-                host: HOST.into(),
-                detail: "d".into(),
-            },
+            DeviceFlowError::Rejected { host: HOST.into(), error: "e".into(), description: None },
+            DeviceFlowError::Malformed { host: HOST.into(), detail: "d".into() },
             DeviceFlowError::Cancelled,
         ];
         let mut codes: Vec<_> = errors.iter().map(DeviceFlowError::code).collect();

@@ -26,9 +26,7 @@ pub enum SecretKey {
 
 impl SecretKey {
     pub fn github(host: impl Into<String>) -> Self {
-        Self::GitHub {
-            host: host.into().to_ascii_lowercase(),
-        }
+        Self::GitHub { host: host.into().to_ascii_lowercase() }
     }
 
     pub fn provider(name: impl Into<String>) -> Self {
@@ -52,10 +50,7 @@ pub enum KeychainError {
     #[error("The keychain is locked, unlocking it was refused, or it has no default keyring to keep secrets in ({}). Unlock it (or create a default keyring) and try again, or keep the token in memory for this run only.", detail.trim_end_matches('.'))]
     Locked { detail: String },
     #[error("The keychain could not {action} the secret: {}. Try again; if it keeps failing, keep the token in memory for this run only.", detail.trim_end_matches('.'))]
-    Other {
-        action: &'static str,
-        detail: String,
-    },
+    Other { action: &'static str, detail: String },
 }
 
 impl KeychainError {
@@ -71,11 +66,7 @@ impl KeychainError {
 
 fn unavailable_message(detail: &str) -> String {
     let detail = detail.trim_end_matches('.');
-    if cfg!(any(
-        target_os = "linux",
-        target_os = "freebsd",
-        target_os = "openbsd"
-    )) {
+    if cfg!(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd")) {
         format!(
             "No Secret Service (gnome-keyring or KWallet) is running, so the token cannot be kept in a keychain ({detail}). \
              Start or install one and sign in again, or keep the token in memory for this run only."
@@ -192,39 +183,25 @@ impl Keychain {
 
     /// Entries under another service name (a differently identified build, tests).
     pub fn with_service(service: impl Into<String>) -> Self {
-        Self {
-            service: service.into(),
-        }
+        Self { service: service.into() }
     }
 
     pub fn service(&self) -> &str {
         &self.service
     }
 
-    fn entry(
-        service: &str,
-        key: &SecretKey,
-        action: &'static str,
-    ) -> Result<keyring::Entry, KeychainError> {
-        let credential = platform_store()
-            .build(None, service, &key.account())
-            .map_err(|e| classify(action, e))?;
+    fn entry(service: &str, key: &SecretKey, action: &'static str) -> Result<keyring::Entry, KeychainError> {
+        let credential = platform_store().build(None, service, &key.account()).map_err(|e| classify(action, e))?;
         Ok(keyring::Entry::new_with_credential(credential))
     }
 
     /// Keep `secret` under `key`, replacing what was there.
-    pub async fn store(
-        &self,
-        key: &SecretKey,
-        secret: Sensitive<String>,
-    ) -> Result<(), KeychainError> {
+    pub async fn store(&self, key: &SecretKey, secret: Sensitive<String>) -> Result<(), KeychainError> {
         register_secret(&secret);
         let (service, key) = (self.service.clone(), key.clone());
         blocking("store", move || {
             let entry = Self::entry(&service, &key, "store")?;
-            entry
-                .set_password(secret.expose())
-                .map_err(|e| classify("store", e))
+            entry.set_password(secret.expose()).map_err(|e| classify("store", e))
         })
         .await
     }
@@ -266,12 +243,9 @@ async fn blocking<T: Send + 'static>(
     action: &'static str,
     work: impl FnOnce() -> Result<T, KeychainError> + Send + 'static,
 ) -> Result<T, KeychainError> {
-    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
-        Err(KeychainError::Other {
-            action,
-            detail: format!("the keychain task failed: {e}"),
-        })
-    })
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(KeychainError::Other { action, detail: format!("the keychain task failed: {e}") }))
 }
 
 /// Secrets kept in this process's memory and gone when it exits: the user's explicit choice
@@ -284,9 +258,7 @@ pub struct SessionOnlyStore {
 impl std::fmt::Debug for SessionOnlyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let count = self.secrets.lock().map(|s| s.len()).unwrap_or_default();
-        f.debug_struct("SessionOnlyStore")
-            .field("entries", &count)
-            .finish()
+        f.debug_struct("SessionOnlyStore").field("entries", &count).finish()
     }
 }
 
@@ -343,11 +315,7 @@ impl TokenStore {
         matches!(self, Self::Keychain(_))
     }
 
-    pub async fn store(
-        &self,
-        key: &SecretKey,
-        secret: Sensitive<String>,
-    ) -> Result<(), KeychainError> {
+    pub async fn store(&self, key: &SecretKey, secret: Sensitive<String>) -> Result<(), KeychainError> {
         match self {
             Self::Keychain(keychain) => keychain.store(key, secret).await,
             Self::SessionOnly(memory) => {
@@ -384,88 +352,49 @@ mod tests {
     #[test]
     fn the_store_is_the_platform_keychain_never_the_mock() {
         let ours = platform_store();
-        assert!(
-            ours.as_any()
-                .downcast_ref::<keyring::mock::MockCredentialBuilder>()
-                .is_none()
-        );
-        assert!(matches!(
-            ours.persistence(),
-            CredentialPersistence::UntilDelete
-        ));
+        assert!(ours.as_any().downcast_ref::<keyring::mock::MockCredentialBuilder>().is_none());
+        assert!(matches!(ours.persistence(), CredentialPersistence::UntilDelete));
         // keyring's own default too: with a platform feature missing it would be the mock.
         let default = keyring::default::default_credential_builder();
-        assert!(
-            default
-                .as_any()
-                .downcast_ref::<keyring::mock::MockCredentialBuilder>()
-                .is_none()
-        );
-        assert!(matches!(
-            default.persistence(),
-            CredentialPersistence::UntilDelete
-        ));
+        assert!(default.as_any().downcast_ref::<keyring::mock::MockCredentialBuilder>().is_none());
+        assert!(matches!(default.persistence(), CredentialPersistence::UntilDelete));
     }
 
     #[test]
     fn the_service_is_the_app_identifier() {
-        let config: serde_json::Value = serde_json::from_str(include_str!("../../tauri.conf.json"))
-            .expect("tauri.conf.json is JSON");
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../../tauri.conf.json")).expect("tauri.conf.json is JSON");
         assert_eq!(config["identifier"].as_str(), Some(APP_IDENTIFIER));
         assert_eq!(Keychain::new().service(), APP_IDENTIFIER);
     }
 
     #[test]
     fn accounts_are_namespaced_by_kind() {
-        assert_eq!(
-            SecretKey::github("github.com").account(),
-            "github:github.com"
-        );
-        assert_eq!(
-            SecretKey::github("Tenant.GHE.com").account(),
-            "github:tenant.ghe.com"
-        );
+        assert_eq!(SecretKey::github("github.com").account(), "github:github.com");
+        assert_eq!(SecretKey::github("Tenant.GHE.com").account(), "github:tenant.ghe.com");
         assert_eq!(SecretKey::provider("openai").account(), "provider:openai");
-        assert_ne!(
-            SecretKey::github("x").account(),
-            SecretKey::provider("x").account()
-        );
+        assert_ne!(SecretKey::github("x").account(), SecretKey::provider("x").account());
     }
 
     #[test]
     fn keyring_errors_are_sorted_for_the_user() {
-        let locked = classify(
-            "read",
-            keyring::Error::NoStorageAccess("collection is locked".into()),
-        );
+        let locked = classify("read", keyring::Error::NoStorageAccess("collection is locked".into()));
         assert_eq!(locked.code(), "keychain_locked");
-        assert!(
-            locked.to_string().contains("collection is locked"),
-            "{locked}"
-        );
+        assert!(locked.to_string().contains("collection is locked"), "{locked}");
         let other = classify("store", keyring::Error::TooLong("username".into(), 255));
         assert_eq!(other.code(), "keychain_error");
         assert!(other.to_string().contains("could not store"), "{other}");
-        let generic = classify(
-            "read",
-            keyring::Error::PlatformFailure("something odd".into()),
-        );
+        let generic = classify("read", keyring::Error::PlatformFailure("something odd".into()));
         assert_eq!(generic.code(), "keychain_error");
     }
 
     #[cfg(target_os = "linux")]
     #[test]
     fn no_secret_service_is_reported_as_no_keychain() {
-        let gone =
-            keyring::Error::PlatformFailure(Box::new(dbus_secret_service::Error::Unavailable));
+        let gone = keyring::Error::PlatformFailure(Box::new(dbus_secret_service::Error::Unavailable));
         let error = classify("read", gone);
         assert_eq!(error.code(), "keychain_unavailable");
-        assert!(
-            error
-                .to_string()
-                .starts_with("No Secret Service (gnome-keyring or KWallet) is running"),
-            "{error}"
-        );
+        assert!(error.to_string().starts_with("No Secret Service (gnome-keyring or KWallet) is running"), "{error}");
         assert!(error.to_string().contains("for this run only"), "{error}");
     }
 
@@ -475,25 +404,10 @@ mod tests {
         assert!(!store.is_persistent());
         let key = SecretKey::github("github.com");
         assert!(store.load(&key).await.unwrap().is_none());
-        store
-            .store(&key, Sensitive::new("gho_first".into()))
-            .await
-            .unwrap();
-        store
-            .store(&key, Sensitive::new("gho_second".into()))
-            .await
-            .unwrap();
-        assert_eq!(
-            store.load(&key).await.unwrap().unwrap().expose(),
-            "gho_second"
-        );
-        assert!(
-            store
-                .load(&SecretKey::github("tenant.ghe.com"))
-                .await
-                .unwrap()
-                .is_none()
-        );
+        store.store(&key, Sensitive::new("gho_first".into())).await.unwrap();
+        store.store(&key, Sensitive::new("gho_second".into())).await.unwrap();
+        assert_eq!(store.load(&key).await.unwrap().unwrap().expose(), "gho_second");
+        assert!(store.load(&SecretKey::github("tenant.ghe.com")).await.unwrap().is_none());
         assert!(!format!("{store:?}").contains("gho_"), "{store:?}");
         store.delete(&key).await.unwrap();
         store.delete(&key).await.unwrap();

@@ -10,7 +10,6 @@ pub mod settings;
 
 pub use account::{AccountError, AccountOptions, AccountService, AccountView, SignInState};
 pub use device_flow::{
-    CancellationToken, DeviceCode, DeviceFlowClient, DeviceFlowConfig, DeviceFlowError,
-    DeviceFlowState,
+    CancellationToken, DeviceCode, DeviceFlowClient, DeviceFlowConfig, DeviceFlowError, DeviceFlowState,
 };
 pub use keychain::{Keychain, KeychainError, SecretKey, SessionOnlyStore, TokenStore};

@@ -42,11 +42,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            github_host: DEFAULT_HOST.to_owned(),
-            client_id: None,
-            provider: None,
-        }
+        Self { github_host: DEFAULT_HOST.to_owned(), client_id: None, provider: None }
     }
 }
 
@@ -109,8 +105,8 @@ impl ProviderConfig {
     pub fn validated(mut self) -> Result<Self, String> {
         self.base_url = self.base_url.trim().trim_end_matches('/').to_owned();
         self.model = self.model.trim().to_owned();
-        let url_ok = url::Url::parse(&self.base_url)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+        let url_ok =
+            url::Url::parse(&self.base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
         if !url_ok {
             return Err(format!(
                 "\"{}\" is not a web address. Enter the provider's base URL, for example http://127.0.0.1:11434/v1.",
@@ -133,10 +129,7 @@ pub trait SettingsSink: Send + Sync {
 pub fn to_entries(settings: &Settings) -> Vec<(String, Value)> {
     let mut entries = vec![
         (keys::SCHEMA_VERSION.to_owned(), Value::from(SCHEMA_VERSION)),
-        (
-            keys::GITHUB_HOST.to_owned(),
-            Value::from(settings.github_host.clone()),
-        ),
+        (keys::GITHUB_HOST.to_owned(), Value::from(settings.github_host.clone())),
     ];
     if let Some(client_id) = &settings.client_id {
         entries.push((keys::CLIENT_ID.to_owned(), Value::from(client_id.clone())));
@@ -166,9 +159,7 @@ pub enum SettingsProblem {
 pub fn from_entries(entries: Map<String, Value>) -> Result<(Settings, bool), SettingsProblem> {
     let version = match entries.get(keys::SCHEMA_VERSION) {
         None => 0,
-        Some(v) => v
-            .as_u64()
-            .ok_or_else(|| SettingsProblem::Invalid("its schema version is not a number".into()))?,
+        Some(v) => v.as_u64().ok_or_else(|| SettingsProblem::Invalid("its schema version is not a number".into()))?,
     };
     if version > u64::from(SCHEMA_VERSION) {
         return Err(SettingsProblem::Newer(version));
@@ -179,18 +170,13 @@ pub fn from_entries(entries: Map<String, Value>) -> Result<(Settings, bool), Set
 }
 
 /// Bring entries of schema `from` up to [`SCHEMA_VERSION`], one step at a time.
-pub fn migrate(
-    mut entries: Map<String, Value>,
-    from: u64,
-) -> Result<Map<String, Value>, SettingsProblem> {
+pub fn migrate(mut entries: Map<String, Value>, from: u64) -> Result<Map<String, Value>, SettingsProblem> {
     let mut version = from;
     while version < u64::from(SCHEMA_VERSION) {
         entries = match version {
             0 => v0_to_v1(entries),
             other => {
-                return Err(SettingsProblem::Invalid(format!(
-                    "no migration from settings version {other}"
-                )));
+                return Err(SettingsProblem::Invalid(format!("no migration from settings version {other}")));
             }
         };
         version += 1;
@@ -202,20 +188,15 @@ pub fn migrate(
 /// Version 0 is a store without `schemaVersion`: an empty file, or one written before the
 /// version was recorded. Its keys already had version 1's names; missing ones get defaults.
 fn v0_to_v1(mut entries: Map<String, Value>) -> Map<String, Value> {
-    entries
-        .entry(keys::GITHUB_HOST)
-        .or_insert_with(|| Value::from(DEFAULT_HOST));
+    entries.entry(keys::GITHUB_HOST).or_insert_with(|| Value::from(DEFAULT_HOST));
     entries
 }
 
 fn read_current(entries: &Map<String, Value>) -> Result<Settings, SettingsProblem> {
-    let invalid =
-        |key: &str, e: &dyn std::fmt::Display| SettingsProblem::Invalid(format!("\"{key}\": {e}"));
+    let invalid = |key: &str, e: &dyn std::fmt::Display| SettingsProblem::Invalid(format!("\"{key}\": {e}"));
     let github_host = match entries.get(keys::GITHUB_HOST) {
         None | Some(Value::Null) => DEFAULT_HOST.to_owned(),
-        Some(Value::String(host)) => {
-            normalize_host(host).map_err(|e| invalid(keys::GITHUB_HOST, &e))?
-        }
+        Some(Value::String(host)) => normalize_host(host).map_err(|e| invalid(keys::GITHUB_HOST, &e))?,
         Some(_) => return Err(invalid(keys::GITHUB_HOST, &"not a string")),
     };
     let client_id = match entries.get(keys::CLIENT_ID) {
@@ -229,18 +210,10 @@ fn read_current(entries: &Map<String, Value>) -> Result<Settings, SettingsProble
         Some(value) => {
             let config: ProviderConfig =
                 serde_json::from_value(value.clone()).map_err(|e| invalid(keys::PROVIDER, &e))?;
-            Some(
-                config
-                    .validated()
-                    .map_err(|e| invalid(keys::PROVIDER, &e))?,
-            )
+            Some(config.validated().map_err(|e| invalid(keys::PROVIDER, &e))?)
         }
     };
-    Ok(Settings {
-        github_host,
-        client_id,
-        provider,
-    })
+    Ok(Settings { github_host, client_id, provider })
 }
 
 /// Settings as found on disk, and what the user should be told about them.
@@ -260,11 +233,7 @@ pub fn load_file(path: &Path, now: SystemTime) -> LoadedSettings {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return LoadedSettings {
-                settings: Settings::default(),
-                notice: None,
-                needs_write: false,
-            };
+            return LoadedSettings { settings: Settings::default(), notice: None, needs_write: false };
         }
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "settings file unreadable; using defaults");
@@ -283,19 +252,11 @@ pub fn load_file(path: &Path, now: SystemTime) -> LoadedSettings {
             if migrated {
                 tracing::info!(path = %path.display(), to = SCHEMA_VERSION, "settings migrated");
             }
-            return LoadedSettings {
-                settings,
-                notice: None,
-                needs_write: migrated,
-            };
+            return LoadedSettings { settings, notice: None, needs_write: migrated };
         }
         Err(problem) => problem,
     };
-    let label = if matches!(problem, SettingsProblem::Newer(_)) {
-        "newer"
-    } else {
-        "corrupt"
-    };
+    let label = if matches!(problem, SettingsProblem::Newer(_)) { "newer" } else { "corrupt" };
     let kept = match set_aside(path, label, now) {
         Ok(kept) => format!("The old file was kept as {}.", kept.display()),
         Err(e) => {
@@ -313,26 +274,17 @@ pub fn load_file(path: &Path, now: SystemTime) -> LoadedSettings {
 }
 
 fn parse(bytes: &[u8]) -> Result<(Settings, bool), SettingsProblem> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| SettingsProblem::NotJson(e.to_string()))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| SettingsProblem::NotJson(e.to_string()))?;
     match value {
         Value::Object(entries) => from_entries(entries),
-        _ => Err(SettingsProblem::Invalid(
-            "the file is not a JSON object".into(),
-        )),
+        _ => Err(SettingsProblem::Invalid("the file is not a JSON object".into())),
     }
 }
 
 /// Rename `path` to `<name>.<label>-<unix seconds>[-n]` next to it; returns the new path.
 fn set_aside(path: &Path, label: &str, now: SystemTime) -> std::io::Result<PathBuf> {
-    let secs = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| SETTINGS_FILE.into());
+    let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| SETTINGS_FILE.into());
     let mut target = path.with_file_name(format!("{name}.{label}-{secs}"));
     let mut n = 1;
     while target.exists() {
@@ -380,11 +332,7 @@ mod tests {
         );
         assert_eq!(from_entries(map).unwrap(), (settings, false));
         let defaults: Map<String, Value> = to_entries(&Settings::default()).into_iter().collect();
-        assert_eq!(
-            defaults.len(),
-            2,
-            "no empty keys for unset values: {defaults:?}"
-        );
+        assert_eq!(defaults.len(), 2, "no empty keys for unset values: {defaults:?}");
     }
 
     #[test]
@@ -393,8 +341,7 @@ mod tests {
         assert!(migrated);
         assert_eq!(settings, Settings::default());
 
-        let (settings, migrated) =
-            from_entries(entries(json!({"githubHost": "Tenant.GHE.com"}))).unwrap();
+        let (settings, migrated) = from_entries(entries(json!({"githubHost": "Tenant.GHE.com"}))).unwrap();
         assert!(migrated);
         assert_eq!(settings.github_host, "tenant.ghe.com");
 
@@ -405,19 +352,13 @@ mod tests {
 
     #[test]
     fn current_files_are_not_rewritten() {
-        let (_, migrated) = from_entries(entries(
-            json!({"schemaVersion": 1, "githubHost": "github.com"}),
-        ))
-        .unwrap();
+        let (_, migrated) = from_entries(entries(json!({"schemaVersion": 1, "githubHost": "github.com"}))).unwrap();
         assert!(!migrated);
     }
 
     #[test]
     fn a_newer_schema_is_refused_not_misread() {
-        let problem = from_entries(entries(
-            json!({"schemaVersion": 7, "githubHost": "github.com"}),
-        ))
-        .unwrap_err();
+        let problem = from_entries(entries(json!({"schemaVersion": 7, "githubHost": "github.com"}))).unwrap_err();
         assert_eq!(problem, SettingsProblem::Newer(7));
         assert!(problem.to_string().contains("newer version"), "{problem}");
     }
@@ -427,15 +368,9 @@ mod tests {
         for (value, key) in [
             (json!({"schemaVersion": "one"}), "schema version"),
             (json!({"schemaVersion": 1, "githubHost": 5}), "githubHost"),
-            (
-                json!({"schemaVersion": 1, "githubHost": "github.com/evil"}),
-                "githubHost",
-            ),
+            (json!({"schemaVersion": 1, "githubHost": "github.com/evil"}), "githubHost"),
             (json!({"schemaVersion": 1, "clientId": []}), "clientId"),
-            (
-                json!({"schemaVersion": 1, "provider": {"providerType": "openai"}}),
-                "provider",
-            ),
+            (json!({"schemaVersion": 1, "provider": {"providerType": "openai"}}), "provider"),
             (
                 json!({"schemaVersion": 1, "provider": {"providerType": "gopher", "baseUrl": "http://x", "model": "m"}}),
                 "provider",
@@ -446,10 +381,7 @@ mod tests {
             ),
         ] {
             let problem = from_entries(entries(value.clone())).unwrap_err();
-            assert!(
-                matches!(problem, SettingsProblem::Invalid(_)),
-                "{value}: {problem:?}"
-            );
+            assert!(matches!(problem, SettingsProblem::Invalid(_)), "{value}: {problem:?}");
             assert!(problem.to_string().contains(key), "{value}: {problem}");
         }
     }
@@ -467,12 +399,7 @@ mod tests {
         assert!(empty_model.validated().unwrap_err().contains("model"));
         let mut not_web = ollama();
         not_web.base_url = "localhost:11434".into();
-        assert!(
-            not_web
-                .validated()
-                .unwrap_err()
-                .contains("not a web address")
-        );
+        assert!(not_web.validated().unwrap_err().contains("not a web address"));
     }
 
     #[test]
@@ -488,11 +415,7 @@ mod tests {
     fn a_good_file_is_read_as_it_is() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(SETTINGS_FILE);
-        std::fs::write(
-            &path,
-            r#"{"schemaVersion": 1, "githubHost": "tenant.ghe.com"}"#,
-        )
-        .unwrap();
+        std::fs::write(&path, r#"{"schemaVersion": 1, "githubHost": "tenant.ghe.com"}"#).unwrap();
         let loaded = load_file(&path, SystemTime::now());
         assert_eq!(loaded.settings.github_host, "tenant.ghe.com");
         assert!(loaded.notice.is_none() && !loaded.needs_write);
@@ -504,30 +427,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(SETTINGS_FILE);
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        for (round, garbage) in ["{\"githubHost\": \"tenant.ghe.com\",", "[1, 2, 3]"]
-            .into_iter()
-            .enumerate()
-        {
+        for (round, garbage) in ["{\"githubHost\": \"tenant.ghe.com\",", "[1, 2, 3]"].into_iter().enumerate() {
             std::fs::write(&path, garbage).unwrap();
             let loaded = load_file(&path, now);
             assert_eq!(loaded.settings, Settings::default());
             assert!(loaded.needs_write);
-            let kept = if round == 0 {
-                "settings.json.corrupt-1700000000"
-            } else {
-                "settings.json.corrupt-1700000000-2"
-            };
+            let kept =
+                if round == 0 { "settings.json.corrupt-1700000000" } else { "settings.json.corrupt-1700000000-2" };
             let notice = loaded.notice.unwrap();
-            assert!(
-                notice.contains("defaults were restored") && notice.contains(kept),
-                "{notice}"
-            );
+            assert!(notice.contains("defaults were restored") && notice.contains(kept), "{notice}");
             assert!(!path.exists(), "the corrupt file is moved away");
-            assert_eq!(
-                std::fs::read_to_string(dir.path().join(kept)).unwrap(),
-                garbage,
-                "and kept as it was"
-            );
+            assert_eq!(std::fs::read_to_string(dir.path().join(kept)).unwrap(), garbage, "and kept as it was");
         }
     }
 

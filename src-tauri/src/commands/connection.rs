@@ -1,7 +1,7 @@
 //! Commands about the CLI connection: its state, a stream of changes, and retry.
 
-use tauri::ipc::Channel;
 use tauri::State;
+use tauri::ipc::Channel;
 
 use super::CommandResult;
 use crate::AppState;

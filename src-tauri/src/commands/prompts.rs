@@ -19,7 +19,8 @@ pub fn watch_prompts(app: AppHandle, state: State<'_, AppState>, on_prompt: Chan
     let mut events = broker.subscribe();
     let asker = broker.attach_asker();
     let current = move || {
-        let permissions = broker.pending_permissions().into_iter().map(|prompt| PromptEvent::PermissionRequested { prompt });
+        let permissions =
+            broker.pending_permissions().into_iter().map(|prompt| PromptEvent::PermissionRequested { prompt });
         let questions = broker.pending_questions().into_iter().map(|question| PromptEvent::QuestionAsked { question });
         permissions.chain(questions).collect::<Vec<_>>()
     };
@@ -84,7 +85,11 @@ fn notification_text(event: &PromptEvent) -> Option<&'static str> {
 /// Answer a permission prompt.
 #[tauri::command]
 #[specta::specta]
-pub async fn decide_permission(state: State<'_, AppState>, request_id: String, answer: PermissionAnswer) -> CommandResult<()> {
+pub async fn decide_permission(
+    state: State<'_, AppState>,
+    request_id: String,
+    answer: PermissionAnswer,
+) -> CommandResult<()> {
     Ok(state.engine.broker.decide(&request_id, answer).await?)
 }
 
@@ -116,9 +121,15 @@ mod tests {
 
     #[test]
     fn a_notification_names_the_kind_of_request_and_nothing_it_would_touch() {
-        let shell = asks(PromptDetails::Shell { full_command_text: "rm -rf /secret/build".into(), commands: vec!["rm".into()] });
+        let shell = asks(PromptDetails::Shell {
+            full_command_text: "rm -rf /secret/build".into(),
+            commands: vec!["rm".into()],
+        });
         assert_eq!(notification_text(&shell), Some("Copilot asks to run a shell command."));
-        let url = asks(PromptDetails::Url { url: "https://internal.example/token=abc".into(), domain: "internal.example".into() });
+        let url = asks(PromptDetails::Url {
+            url: "https://internal.example/token=abc".into(),
+            domain: "internal.example".into(),
+        });
         assert_eq!(notification_text(&url), Some("Copilot asks to fetch a web page."));
         let write = asks(PromptDetails::Write { file_name: "/home/me/.ssh/config".into(), diff: String::new() });
         assert_eq!(notification_text(&write), Some("Copilot asks to change a file."));

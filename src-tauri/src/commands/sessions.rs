@@ -1,8 +1,8 @@
 //! Commands about sessions: list, search their messages, create, open (history plus a live event
 //! channel), send, stop, rename, delete, and the models a new session can use.
 
-use tauri::ipc::Channel;
 use tauri::State;
+use tauri::ipc::Channel;
 
 use super::CommandResult;
 use crate::AppState;

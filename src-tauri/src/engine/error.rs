@@ -5,15 +5,23 @@ use github_copilot_sdk::ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("The Copilot CLI was not found at {path}. Reinstall the app, or run `node vendor/fetch-cli.mjs` in a development checkout")]
+    #[error(
+        "The Copilot CLI was not found at {path}. Reinstall the app, or run `node vendor/fetch-cli.mjs` in a development checkout"
+    )]
     CliMissing { path: String },
-    #[error("The Copilot CLI at {path} could not be started: {reason}. Reinstall the app, or run `node vendor/fetch-cli.mjs` in a development checkout")]
+    #[error(
+        "The Copilot CLI at {path} could not be started: {reason}. Reinstall the app, or run `node vendor/fetch-cli.mjs` in a development checkout"
+    )]
     CliUnusable { path: String, reason: String },
-    #[error("Could not reach the Copilot CLI server at {address}: {reason}. Check that it runs with `copilot --headless --port N` and that the address is right.")]
+    #[error(
+        "Could not reach the Copilot CLI server at {address}: {reason}. Check that it runs with `copilot --headless --port N` and that the address is right."
+    )]
     ServerUnreachable { address: String, reason: String },
     #[error("The Copilot CLI is not connected{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
     NotConnected { reason: Option<String> },
-    #[error("The Copilot CLI keeps crashing ({crashes} times in {window_secs} s); last error: {last}. Use Retry to start it again.")]
+    #[error(
+        "The Copilot CLI keeps crashing ({crashes} times in {window_secs} s); last error: {last}. Use Retry to start it again."
+    )]
     CrashLoop { crashes: u32, window_secs: u64, last: String },
     #[error("Session {0} was not found. It may have been deleted.")]
     SessionNotFound(String),
@@ -21,7 +29,9 @@ pub enum EngineError {
     PromptNotPending(String),
     #[error("{0}")]
     InvalidRequest(String),
-    #[error("Message search is available for sessions on this computer. The app is attached to the Copilot CLI server at {address}, whose stored sessions it cannot read; titles are still searched.")]
+    #[error(
+        "Message search is available for sessions on this computer. The app is attached to the Copilot CLI server at {address}, whose stored sessions it cannot read; titles are still searched."
+    )]
     SearchUnavailable { address: String },
     #[error("A newer search replaced this one.")]
     SearchSuperseded,

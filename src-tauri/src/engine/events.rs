@@ -23,24 +23,55 @@ pub struct ChatEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum ChatEventKind {
-    UserMessage { content: String },
+    UserMessage {
+        content: String,
+    },
     TurnStarted,
     /// Streamed text of an assistant message; the matching `AssistantMessage` carries it whole.
-    MessageDelta { message_id: String, delta: String },
-    AssistantMessage { message_id: String, content: String },
-    ReasoningDelta { reasoning_id: String, delta: String },
-    Reasoning { reasoning_id: String, content: String },
+    MessageDelta {
+        message_id: String,
+        delta: String,
+    },
+    AssistantMessage {
+        message_id: String,
+        content: String,
+    },
+    ReasoningDelta {
+        reasoning_id: String,
+        delta: String,
+    },
+    Reasoning {
+        reasoning_id: String,
+        content: String,
+    },
     ToolStarted {
         tool_call_id: String,
         tool_name: String,
         #[specta(type = Option<specta_typescript::Unknown>)]
         arguments: Option<Value>,
     },
-    ToolOutput { tool_call_id: String, output: String },
-    ToolCompleted { tool_call_id: String, success: bool, output: Option<String>, error: Option<String> },
-    Usage { model: String, input_tokens: Option<u32>, output_tokens: Option<u32> },
-    TitleChanged { title: String },
-    SessionError { error_type: String, message: String },
+    ToolOutput {
+        tool_call_id: String,
+        output: String,
+    },
+    ToolCompleted {
+        tool_call_id: String,
+        success: bool,
+        output: Option<String>,
+        error: Option<String>,
+    },
+    Usage {
+        model: String,
+        input_tokens: Option<u32>,
+        output_tokens: Option<u32>,
+    },
+    TitleChanged {
+        title: String,
+    },
+    SessionError {
+        error_type: String,
+        message: String,
+    },
     /// The turn is over; the agent waits for the user.
     Idle,
     /// The user stopped the turn.
@@ -58,7 +89,9 @@ impl ChatEvent {
     pub fn is_streaming_only(&self) -> bool {
         matches!(
             self.kind,
-            ChatEventKind::MessageDelta { .. } | ChatEventKind::ReasoningDelta { .. } | ChatEventKind::ToolOutput { .. }
+            ChatEventKind::MessageDelta { .. }
+                | ChatEventKind::ReasoningDelta { .. }
+                | ChatEventKind::ToolOutput { .. }
         )
     }
 }
@@ -75,33 +108,71 @@ fn field<'a, T: Deserialize<'a>>(data: &'a Value) -> Option<T> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Delta { message_id: Option<String>, reasoning_id: Option<String>, delta_content: String }
+struct Delta {
+    message_id: Option<String>,
+    reasoning_id: Option<String>,
+    delta_content: String,
+}
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Message { message_id: Option<String>, reasoning_id: Option<String>, #[serde(default)] content: String }
+struct Message {
+    message_id: Option<String>,
+    reasoning_id: Option<String>,
+    #[serde(default)]
+    content: String,
+}
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ToolStart { tool_call_id: String, tool_name: String, arguments: Option<Value> }
+struct ToolStart {
+    tool_call_id: String,
+    tool_name: String,
+    arguments: Option<Value>,
+}
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ToolPartial { tool_call_id: String, partial_output: String }
+struct ToolPartial {
+    tool_call_id: String,
+    partial_output: String,
+}
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ToolComplete { tool_call_id: String, success: bool, result: Option<ToolResult>, error: Option<ToolError> }
+struct ToolComplete {
+    tool_call_id: String,
+    success: bool,
+    result: Option<ToolResult>,
+    error: Option<ToolError>,
+}
 #[derive(Deserialize)]
-struct ToolResult { content: String }
+struct ToolResult {
+    content: String,
+}
 #[derive(Deserialize)]
-struct ToolError { message: String }
+struct ToolError {
+    message: String,
+}
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Usage { #[serde(default)] model: String, input_tokens: Option<f64>, output_tokens: Option<f64> }
+struct Usage {
+    #[serde(default)]
+    model: String,
+    input_tokens: Option<f64>,
+    output_tokens: Option<f64>,
+}
 #[derive(Deserialize)]
-struct Title { title: String }
+struct Title {
+    title: String,
+}
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ErrorData { #[serde(default)] error_type: String, message: String }
+struct ErrorData {
+    #[serde(default)]
+    error_type: String,
+    message: String,
+}
 #[derive(Deserialize)]
-struct UserMessage { content: String }
+struct UserMessage {
+    content: String,
+}
 
 fn map_kind(event_type: &str, data: &Value) -> Option<ChatEventKind> {
     use ChatEventKind as K;
@@ -143,7 +214,11 @@ fn map_kind(event_type: &str, data: &Value) -> Option<ChatEventKind> {
         }
         "assistant.usage" => {
             let u: Usage = field(data)?;
-            K::Usage { model: u.model, input_tokens: u.input_tokens.map(tokens), output_tokens: u.output_tokens.map(tokens) }
+            K::Usage {
+                model: u.model,
+                input_tokens: u.input_tokens.map(tokens),
+                output_tokens: u.output_tokens.map(tokens),
+            }
         }
         "session.title_changed" => K::TitleChanged { title: field::<Title>(data)?.title },
         "session.error" => {
@@ -295,15 +370,33 @@ mod tests {
     }
 
     fn delta(id: &str, message: &str, text: &str) -> ChatEvent {
-        ChatEvent::from_cli(&cli_event(id, "assistant.message_delta", json!({"messageId": message, "deltaContent": text}))).unwrap()
+        ChatEvent::from_cli(&cli_event(
+            id,
+            "assistant.message_delta",
+            json!({"messageId": message, "deltaContent": text}),
+        ))
+        .unwrap()
     }
 
     #[test]
     fn maps_the_events_a_chat_view_needs_and_drops_the_rest() {
-        let e = ChatEvent::from_cli(&cli_event("1", "tool.execution_complete", json!({
-            "toolCallId": "t1", "success": true, "result": {"content": "hi\n"}
-        }))).unwrap();
-        assert_eq!(e.kind, ChatEventKind::ToolCompleted { tool_call_id: "t1".into(), success: true, output: Some("hi\n".into()), error: None });
+        let e = ChatEvent::from_cli(&cli_event(
+            "1",
+            "tool.execution_complete",
+            json!({
+                "toolCallId": "t1", "success": true, "result": {"content": "hi\n"}
+            }),
+        ))
+        .unwrap();
+        assert_eq!(
+            e.kind,
+            ChatEventKind::ToolCompleted {
+                tool_call_id: "t1".into(),
+                success: true,
+                output: Some("hi\n".into()),
+                error: None
+            }
+        );
         assert!(ChatEvent::from_cli(&cli_event("2", "session.usage_info", json!({}))).is_none());
         // A malformed payload is dropped, not a panic.
         assert!(ChatEvent::from_cli(&cli_event("3", "assistant.message_delta", json!({"oops": 1}))).is_none());

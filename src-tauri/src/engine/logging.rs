@@ -96,12 +96,8 @@ pub fn init(log_dir: &Path, also_stderr: bool) -> io::Result<LogGuard> {
     let (file, guard) = tracing_appender::non_blocking(appender);
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,copilot_desktop=debug,copilot_cli=info"));
-    let file_layer = tracing_subscriber::fmt::layer()
-        .with_ansi(false)
-        .with_writer(Redacting(file));
-    let stderr_layer = also_stderr.then(|| {
-        tracing_subscriber::fmt::layer().with_writer(Redacting(io::stderr))
-    });
+    let file_layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(Redacting(file));
+    let stderr_layer = also_stderr.then(|| tracing_subscriber::fmt::layer().with_writer(Redacting(io::stderr)));
     tracing_subscriber::registry()
         .with(filter)
         .with(file_layer)

@@ -15,9 +15,13 @@ pub mod supervisor;
 pub use account::CurrentAuth;
 pub use error::{EngineError, EngineResult};
 pub use events::{ChatEvent, ChatEventKind, EventStream};
-pub use permissions::{PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion};
+pub use permissions::{
+    PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion,
+};
 pub use search::{SessionMatch, SessionSearch, SnippetPart};
-pub use sessions::{AuthStatus, ModelInfo, NewSession, ProviderSettings, SessionOptions, SessionService, SessionSummary};
+pub use sessions::{
+    AuthStatus, ModelInfo, NewSession, ProviderSettings, SessionOptions, SessionService, SessionSummary,
+};
 pub use supervisor::{BundledCli, CliAuth, CliSupervisor, CliTarget, ConnectionState, ExternalServer, RestartPolicy};
 
 /// Everything the engine needs to start.

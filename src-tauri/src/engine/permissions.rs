@@ -37,17 +37,30 @@ pub struct PermissionPrompt {
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum PromptDetails {
-    Shell { full_command_text: String, commands: Vec<String> },
-    Write { file_name: String, diff: String },
-    Read { path: String },
-    Url { url: String, domain: String },
+    Shell {
+        full_command_text: String,
+        commands: Vec<String>,
+    },
+    Write {
+        file_name: String,
+        diff: String,
+    },
+    Read {
+        path: String,
+    },
+    Url {
+        url: String,
+        domain: String,
+    },
     Mcp {
         server_name: String,
         tool_name: String,
         #[specta(type = Option<specta_typescript::Unknown>)]
         arguments: Option<Value>,
     },
-    Memory { fact: String },
+    Memory {
+        fact: String,
+    },
     CustomTool {
         tool_name: String,
         description: String,
@@ -94,10 +107,16 @@ pub struct UserAnswer {
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum PromptEvent {
-    PermissionRequested { prompt: PermissionPrompt },
-    QuestionAsked { question: UserQuestion },
+    PermissionRequested {
+        prompt: PermissionPrompt,
+    },
+    QuestionAsked {
+        question: UserQuestion,
+    },
     /// Answered here, elsewhere, or withdrawn by the CLI.
-    Resolved { request_id: String },
+    Resolved {
+        request_id: String,
+    },
 }
 
 enum Reply {
@@ -239,7 +258,13 @@ impl PermissionBroker {
             .filter(|(_, p)| p.prompt.session_id == session_id)
             .map(|(id, _)| id.clone())
             .chain(
-                self.inner.questions.lock().unwrap().iter().filter(|(_, (q, _))| q.session_id == session_id).map(|(id, _)| id.clone()),
+                self.inner
+                    .questions
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|(_, (q, _))| q.session_id == session_id)
+                    .map(|(id, _)| id.clone()),
             )
             .collect();
         for id in ids {
@@ -258,13 +283,16 @@ impl PermissionBroker {
             }
             let raw = serde_json::to_value(&item.request).unwrap_or(Value::Null);
             let prompt = prompt_from(&raw, &request_id, session.id().as_ref());
-            self.insert(request_id, PendingPermission {
-                prompt,
-                raw,
-                working_directory: working_directory.clone(),
-                session: Some(session.clone()),
-                reply: Reply::Rpc(session.clone()),
-            });
+            self.insert(
+                request_id,
+                PendingPermission {
+                    prompt,
+                    raw,
+                    working_directory: working_directory.clone(),
+                    session: Some(session.clone()),
+                    reply: Reply::Rpc(session.clone()),
+                },
+            );
             restored += 1;
         }
         Ok(restored)
@@ -276,7 +304,11 @@ impl PermissionBroker {
         let _ = self.inner.events.send(PromptEvent::PermissionRequested { prompt });
     }
 
-    async fn decision_for(&self, pending: &PendingPermission, answer: &PermissionAnswer) -> EngineResult<PermissionDecision> {
+    async fn decision_for(
+        &self,
+        pending: &PendingPermission,
+        answer: &PermissionAnswer,
+    ) -> EngineResult<PermissionDecision> {
         let raw = &pending.raw;
         let kind = raw.get("kind").and_then(Value::as_str).unwrap_or_default();
         let value = match answer {
@@ -284,7 +316,9 @@ impl PermissionBroker {
             PermissionAnswer::Reject { feedback } => json!({"kind": "reject", "feedback": feedback}),
             PermissionAnswer::ApproveForSession => {
                 if !pending.prompt.can_approve_for_session {
-                    return Err(EngineError::InvalidRequest("This request cannot be allowed for the whole session.".into()));
+                    return Err(EngineError::InvalidRequest(
+                        "This request cannot be allowed for the whole session.".into(),
+                    ));
                 }
                 match &pending.prompt.details {
                     PromptDetails::Url { domain, .. } => json!({"kind": "approve-for-session", "domain": domain}),
@@ -306,7 +340,8 @@ impl PermissionBroker {
                 _ => return Err(EngineError::InvalidRequest("Only web requests can be allowed permanently.".into())),
             },
         };
-        serde_json::from_value(value).map_err(|e| EngineError::InvalidRequest(format!("could not build the decision: {e}")))
+        serde_json::from_value(value)
+            .map_err(|e| EngineError::InvalidRequest(format!("could not build the decision: {e}")))
     }
 
     /// The handler the SDK calls for a session; `session` lets "approve for location" resolve
@@ -402,7 +437,12 @@ impl Drop for WithdrawOnDrop {
 
 #[async_trait]
 impl PermissionHandler for SessionPrompts {
-    async fn handle(&self, session_id: SessionId, request_id: RequestId, data: PermissionRequestData) -> PermissionResult {
+    async fn handle(
+        &self,
+        session_id: SessionId,
+        request_id: RequestId,
+        data: PermissionRequestData,
+    ) -> PermissionResult {
         let broker = &self.broker;
         if !broker.has_asker() {
             tracing::info!(%request_id, "permission requested with no window to ask: denying");
@@ -412,13 +452,16 @@ impl PermissionHandler for SessionPrompts {
         let request_id = request_id.to_string();
         let prompt = prompt_from(&raw, &request_id, session_id.as_ref());
         let (tx, rx) = oneshot::channel();
-        broker.insert(request_id.clone(), PendingPermission {
-            prompt,
-            raw,
-            working_directory: self.working_directory.clone(),
-            session: self.session.lock().unwrap().clone(),
-            reply: Reply::Handler(tx),
-        });
+        broker.insert(
+            request_id.clone(),
+            PendingPermission {
+                prompt,
+                raw,
+                working_directory: self.working_directory.clone(),
+                session: self.session.lock().unwrap().clone(),
+                reply: Reply::Handler(tx),
+            },
+        );
         let _cleanup = WithdrawOnDrop(broker.clone(), request_id);
         rx.await.unwrap_or_else(|_| PermissionResult::user_not_available())
     }
@@ -438,7 +481,8 @@ impl UserInputHandler for SessionPrompts {
         if !broker.has_asker() {
             return None;
         }
-        let request_id = request_id.map(|r| r.to_string()).unwrap_or_else(|| format!("question-{}", uuid::Uuid::new_v4()));
+        let request_id =
+            request_id.map(|r| r.to_string()).unwrap_or_else(|| format!("question-{}", uuid::Uuid::new_v4()));
         let question = UserQuestion {
             request_id: request_id.clone(),
             session_id: session_id.to_string(),
@@ -481,7 +525,13 @@ mod tests {
         let raw = json!({"kind": "commands", "fullCommandText": "rm -rf build && make", "commandIdentifiers": ["rm", "make"],
                          "intention": "Rebuild", "canOfferSessionApproval": true});
         let prompt = prompt_from(&raw, "r1", "s1");
-        assert_eq!(prompt.details, PromptDetails::Shell { full_command_text: "rm -rf build && make".into(), commands: vec!["rm".into(), "make".into()] });
+        assert_eq!(
+            prompt.details,
+            PromptDetails::Shell {
+                full_command_text: "rm -rf build && make".into(),
+                commands: vec!["rm".into(), "make".into()]
+            }
+        );
         assert!(prompt.can_approve_for_session);
         assert!(!prompt.can_approve_permanently);
         assert_eq!(prompt.intention.as_deref(), Some("Rebuild"));
@@ -493,7 +543,10 @@ mod tests {
     fn url_prompt_names_the_domain_and_may_be_approved_permanently() {
         let raw = json!({"kind": "url", "url": "https://docs.example.com/a?b=1", "intention": "Read docs"});
         let prompt = prompt_from(&raw, "r1", "s1");
-        assert_eq!(prompt.details, PromptDetails::Url { url: "https://docs.example.com/a?b=1".into(), domain: "docs.example.com".into() });
+        assert_eq!(
+            prompt.details,
+            PromptDetails::Url { url: "https://docs.example.com/a?b=1".into(), domain: "docs.example.com".into() }
+        );
         assert!(prompt.can_approve_permanently);
     }
 
@@ -501,17 +554,26 @@ mod tests {
     fn legacy_shell_requests_are_translated() {
         let extra = json!({"permissionRequest": {"kind": "shell", "fullCommandText": "ls", "commands": [{"identifier": "ls", "readOnly": true}], "canOfferSessionApproval": true}});
         let prompt = prompt_from(&legacy_prompt(&extra), "r", "s");
-        assert_eq!(prompt.details, PromptDetails::Shell { full_command_text: "ls".into(), commands: vec!["ls".into()] });
+        assert_eq!(
+            prompt.details,
+            PromptDetails::Shell { full_command_text: "ls".into(), commands: vec!["ls".into()] }
+        );
     }
 
     #[test]
     fn session_approval_scopes_match_the_request_kind() {
-        assert_eq!(approval_for("commands", &json!({"commandIdentifiers": ["git"]})).unwrap(), json!({"kind": "commands", "commandIdentifiers": ["git"]}));
+        assert_eq!(
+            approval_for("commands", &json!({"commandIdentifiers": ["git"]})).unwrap(),
+            json!({"kind": "commands", "commandIdentifiers": ["git"]})
+        );
         assert!(approval_for("hook", &json!({})).is_err());
         // Every answer we build must be a decision the SDK accepts.
-        for value in [json!({"kind": "approve-once"}), json!({"kind": "reject", "feedback": "no"}),
-                      json!({"kind": "approve-for-session", "approval": {"kind": "commands", "commandIdentifiers": ["git"]}}),
-                      json!({"kind": "approve-permanently", "domain": "example.com"})] {
+        for value in [
+            json!({"kind": "approve-once"}),
+            json!({"kind": "reject", "feedback": "no"}),
+            json!({"kind": "approve-for-session", "approval": {"kind": "commands", "commandIdentifiers": ["git"]}}),
+            json!({"kind": "approve-permanently", "domain": "example.com"}),
+        ] {
             serde_json::from_value::<PermissionDecision>(value.clone()).unwrap_or_else(|e| panic!("{value}: {e}"));
         }
     }
@@ -520,7 +582,8 @@ mod tests {
     async fn with_nobody_to_ask_requests_are_denied() {
         let broker = PermissionBroker::default();
         let handler = broker.handler_for("/tmp".into());
-        let data: PermissionRequestData = serde_json::from_value(json!({"promptRequest": {"kind": "commands", "fullCommandText": "ls"}})).unwrap();
+        let data: PermissionRequestData =
+            serde_json::from_value(json!({"promptRequest": {"kind": "commands", "fullCommandText": "ls"}})).unwrap();
         let result = PermissionHandler::handle(&*handler, SessionId::new("s"), RequestId::new("r"), data).await;
         assert!(matches!(result, PermissionResult::Decision { decision: PermissionDecision::UserNotAvailable(_), .. }));
         assert!(broker.pending_permissions().is_empty());

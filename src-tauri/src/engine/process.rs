@@ -150,8 +150,8 @@ mod windows_job {
     use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
     use windows_sys::Win32::System::JobObjects::{
         AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
-        JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JobObjectExtendedLimitInformation,
-        SetInformationJobObject, TerminateJobObject,
+        JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JobObjectExtendedLimitInformation, SetInformationJobObject,
+        TerminateJobObject,
     };
 
     pub struct Job(HANDLE);
@@ -162,9 +162,7 @@ mod windows_job {
 
     impl Job {
         pub fn contain(child: &Child) -> std::io::Result<Self> {
-            let process = child
-                .raw_handle()
-                .ok_or_else(|| std::io::Error::other("child has already exited"))?;
+            let process = child.raw_handle().ok_or_else(|| std::io::Error::other("child has already exited"))?;
             // SAFETY: FFI calls with valid arguments; the handle is closed in Drop.
             unsafe {
                 let job = CreateJobObjectW(ptr::null(), ptr::null());

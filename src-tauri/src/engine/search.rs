@@ -67,11 +67,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_line_bytes: 4 << 20,
-            max_session_bytes: 64 << 20,
-            max_cached_bytes: 64 << 20,
-        }
+        Self { max_line_bytes: 4 << 20, max_session_bytes: 64 << 20, max_cached_bytes: 64 << 20 }
     }
 }
 
@@ -115,9 +111,7 @@ impl SessionSearch {
     pub fn for_target(target: &CliTarget) -> Self {
         match target {
             CliTarget::Bundled(cli) => Self::local(session_state_dir(cli), Limits::default()),
-            CliTarget::External(server) => {
-                Self::new(Source::Remote(server.address()), Limits::default())
-            }
+            CliTarget::External(server) => Self::new(Source::Remote(server.address()), Limits::default()),
         }
     }
 
@@ -127,14 +121,7 @@ impl SessionSearch {
     }
 
     fn new(source: Source, limits: Limits) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                source,
-                limits,
-                latest: AtomicU64::new(0),
-                cache: Mutex::default(),
-            }),
-        }
+        Self { inner: Arc::new(Inner { source, limits, latest: AtomicU64::new(0), cache: Mutex::default() }) }
     }
 
     /// The folder searched, or `None` when the sessions live on another machine.
@@ -152,15 +139,11 @@ impl SessionSearch {
     pub async fn search(&self, query: &str) -> EngineResult<Vec<SessionMatch>> {
         let query = normalize_whitespace(query);
         if query.chars().count() > MAX_QUERY_CHARS {
-            return Err(EngineError::InvalidRequest(format!(
-                "Search for at most {MAX_QUERY_CHARS} characters."
-            )));
+            return Err(EngineError::InvalidRequest(format!("Search for at most {MAX_QUERY_CHARS} characters.")));
         }
         let generation = self.inner.latest.fetch_add(1, Ordering::SeqCst) + 1;
         if let Source::Remote(address) = &self.inner.source {
-            return Err(EngineError::SearchUnavailable {
-                address: address.clone(),
-            });
+            return Err(EngineError::SearchUnavailable { address: address.clone() });
         }
         if query.is_empty() {
             return Ok(Vec::new());
@@ -168,9 +151,7 @@ impl SessionSearch {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || inner.search_blocking(&query, generation))
             .await
-            .map_err(|e| {
-                EngineError::SearchFailed(format!("the search stopped unexpectedly ({e})"))
-            })?
+            .map_err(|e| EngineError::SearchFailed(format!("the search stopped unexpectedly ({e})")))?
     }
 }
 
@@ -180,9 +161,7 @@ impl Inner {
     }
 
     fn search_blocking(&self, query: &str, generation: u64) -> EngineResult<Vec<SessionMatch>> {
-        let Source::Local(root) = &self.source else {
-            unreachable!("remote sources are answered before reading")
-        };
+        let Source::Local(root) = &self.source else { unreachable!("remote sources are answered before reading") };
         // One search reads at a time; an older one still reading notices it is superseded and
         // lets go soon.
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -220,15 +199,11 @@ impl Inner {
             };
             seen.insert(name.clone());
             let messages = match cache.sessions.get(&name) {
-                Some(cached)
-                    if cached.len == meta.len() && cached.modified == meta.modified().ok() =>
-                {
+                Some(cached) if cached.len == meta.len() && cached.modified == meta.modified().ok() => {
                     cached.messages.clone()
                 }
                 _ => {
-                    let messages = match read_messages(&journal, &self.limits, || {
-                        self.superseded(generation)
-                    }) {
+                    let messages = match read_messages(&journal, &self.limits, || self.superseded(generation)) {
                         Ok(Some(messages)) => Arc::new(messages),
                         Ok(None) => return Err(EngineError::SearchSuperseded),
                         Err(e) => {
@@ -251,24 +226,13 @@ impl Inner {
             }
         }
         cache.retain(&seen);
-        tracing::debug!(
-            sessions = seen.len(),
-            matches = found.len(),
-            "searched session messages"
-        );
+        tracing::debug!(sessions = seen.len(), matches = found.len(), "searched session messages");
         Ok(found)
     }
 }
 
 impl Cache {
-    fn store(
-        &mut self,
-        id: &str,
-        len: u64,
-        modified: Option<SystemTime>,
-        messages: Arc<Vec<String>>,
-        max: usize,
-    ) {
+    fn store(&mut self, id: &str, len: u64, modified: Option<SystemTime>, messages: Arc<Vec<String>>, max: usize) {
         if let Some(old) = self.sessions.remove(id) {
             self.bytes -= old.bytes;
         }
@@ -276,15 +240,7 @@ impl Cache {
         // Past the budget, sessions are read from disk every time instead.
         if self.bytes + bytes <= max {
             self.bytes += bytes;
-            self.sessions.insert(
-                id.to_owned(),
-                CachedSession {
-                    len,
-                    modified,
-                    messages,
-                    bytes,
-                },
-            );
+            self.sessions.insert(id.to_owned(), CachedSession { len, modified, messages, bytes });
         }
     }
 
@@ -316,32 +272,17 @@ pub fn session_state_dir(cli: &BundledCli) -> PathBuf {
             .filter(|value| !value.is_empty())
             .map(PathBuf::from)
     };
-    let home = cli
-        .copilot_home
-        .clone()
-        .or_else(|| from_env("COPILOT_HOME"))
-        .unwrap_or_else(|| {
-            let user_home = if cfg!(windows) {
-                from_env("USERPROFILE")
-            } else {
-                from_env("HOME")
-            };
-            user_home
-                .or_else(dirs::home_dir)
-                .unwrap_or_default()
-                .join(".copilot")
-        });
+    let home = cli.copilot_home.clone().or_else(|| from_env("COPILOT_HOME")).unwrap_or_else(|| {
+        let user_home = if cfg!(windows) { from_env("USERPROFILE") } else { from_env("HOME") };
+        user_home.or_else(dirs::home_dir).unwrap_or_default().join(".copilot")
+    });
     // A relative COPILOT_HOME is relative to the CLI's working directory.
     cli.working_directory.join(home).join("session-state")
 }
 
 /// The user and assistant message texts of one journal, whitespace collapsed, in order; `None`
 /// when `cancelled` said so on the way.
-fn read_messages(
-    path: &Path,
-    limits: &Limits,
-    cancelled: impl Fn() -> bool,
-) -> std::io::Result<Option<Vec<String>>> {
+fn read_messages(path: &Path, limits: &Limits, cancelled: impl Fn() -> bool) -> std::io::Result<Option<Vec<String>>> {
     let file = std::fs::File::open(path)?;
     let mut reader = BufReader::with_capacity(64 << 10, file.take(limits.max_session_bytes));
     let mut line = Vec::new();
@@ -375,11 +316,7 @@ enum Line {
 }
 
 /// Read one line into `buf` (without its newline), or skip it when it is longer than `max`.
-fn read_line_capped(
-    reader: &mut impl BufRead,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> std::io::Result<Line> {
+fn read_line_capped(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
     buf.clear();
     let mut too_long = false;
     let mut any = false;
@@ -412,11 +349,7 @@ fn read_line_capped(
         let used = done.unwrap_or(chunk.len());
         reader.consume(used);
         if done.is_some() {
-            return Ok(if too_long {
-                Line::TooLong
-            } else {
-                Line::Complete
-            });
+            return Ok(if too_long { Line::TooLong } else { Line::Complete });
         }
     }
 }
@@ -510,18 +443,10 @@ fn match_session(id: &str, messages: &[String], needle: &str) -> Option<SessionM
         }
         hits = hits.saturating_add(u32::try_from(count).unwrap_or(u32::MAX));
         if snippet.is_none() {
-            snippet = Some(make_snippet(
-                message,
-                &hits_in(message, needle),
-                SNIPPET_CHARS,
-            ));
+            snippet = Some(make_snippet(message, &hits_in(message, needle), SNIPPET_CHARS));
         }
     }
-    Some(SessionMatch {
-        session_id: id.to_owned(),
-        snippet: snippet?,
-        hits,
-    })
+    Some(SessionMatch { session_id: id.to_owned(), snippet: snippet?, hits })
 }
 
 const ELLIPSIS: &str = "…";
@@ -530,10 +455,7 @@ const ELLIPSIS: &str = "…";
 /// costs little, with "…" where text was left out; every hit inside is its own part.
 fn make_snippet(text: &str, hits: &[(usize, usize)], max: usize) -> Vec<SnippetPart> {
     let Some(&(first_start, first_end)) = hits.first() else {
-        return vec![SnippetPart {
-            text: text.chars().take(max).collect(),
-            hit: false,
-        }];
+        return vec![SnippetPart { text: text.chars().take(max).collect(), hit: false }];
     };
     let chars_between = |a: usize, b: usize| text[a..b].chars().count();
     // Two characters are kept for the ellipses.
@@ -581,10 +503,7 @@ fn make_snippet(text: &str, hits: &[(usize, usize)], max: usize) -> Vec<SnippetP
         }
         match parts.last_mut() {
             Some(last) if last.hit == hit && !hit => last.text.push_str(piece),
-            _ => parts.push(SnippetPart {
-                text: piece.to_owned(),
-                hit,
-            }),
+            _ => parts.push(SnippetPart { text: piece.to_owned(), hit }),
         }
     };
     if start > 0 {
@@ -609,10 +528,7 @@ fn make_snippet(text: &str, hits: &[(usize, usize)], max: usize) -> Vec<SnippetP
 
 /// The byte offset `n` characters after `from` (or the end).
 fn advance(text: &str, from: usize, n: usize) -> usize {
-    text[from..]
-        .char_indices()
-        .nth(n)
-        .map_or(text.len(), |(at, _)| from + at)
+    text[from..].char_indices().nth(n).map_or(text.len(), |(at, _)| from + at)
 }
 
 /// The byte offset `n` characters before `from` (or the start).
@@ -620,11 +536,7 @@ fn retreat(text: &str, from: usize, n: usize) -> usize {
     if n == 0 {
         return from;
     }
-    text[..from]
-        .char_indices()
-        .rev()
-        .nth(n - 1)
-        .map_or(0, |(at, _)| at)
+    text[..from].char_indices().rev().nth(n - 1).map_or(0, |(at, _)| at)
 }
 
 #[cfg(test)]
@@ -640,9 +552,7 @@ mod tests {
 
     impl Store {
         fn new() -> Self {
-            Self {
-                dir: tempfile::tempdir().unwrap(),
-            }
+            Self { dir: tempfile::tempdir().unwrap() }
         }
 
         fn root(&self) -> PathBuf {
@@ -656,19 +566,12 @@ mod tests {
         /// Write `lines` as the session's whole journal.
         fn write(&self, id: &str, lines: &[String]) {
             std::fs::create_dir_all(self.root().join(id)).unwrap();
-            std::fs::write(
-                self.journal(id),
-                lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
-            )
-            .unwrap();
+            std::fs::write(self.journal(id), lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
         }
 
         fn append(&self, id: &str, line: &str) {
             use std::io::Write;
-            let mut file = std::fs::OpenOptions::new()
-                .append(true)
-                .open(self.journal(id))
-                .unwrap();
+            let mut file = std::fs::OpenOptions::new().append(true).open(self.journal(id)).unwrap();
             writeln!(file, "{line}").unwrap();
         }
 
@@ -691,10 +594,7 @@ mod tests {
     }
 
     fn assistant(text: &str) -> String {
-        event(
-            "assistant.message",
-            json!({"messageId": "m", "content": text, "toolRequests": []}),
-        )
+        event("assistant.message", json!({"messageId": "m", "content": text, "toolRequests": []}))
     }
 
     fn a_session(store: &Store, id: &str) {
@@ -703,7 +603,10 @@ mod tests {
             &[
                 event("session.start", json!({"sessionId": id})),
                 user("How do I parse TOML in Rust?"),
-                event("system.message", json!({"role": "system", "content": "You are GitHub Copilot. Secret system words: zebra."})),
+                event(
+                    "system.message",
+                    json!({"role": "system", "content": "You are GitHub Copilot. Secret system words: zebra."}),
+                ),
                 assistant("Use the toml crate:\n\n```rust\nlet value: toml::Value = text.parse()?;\n```"),
                 event("tool.execution_start", json!({"toolName": "bash", "arguments": {"command": "echo giraffe"}})),
                 event("tool.execution_complete", json!({"success": true, "result": {"content": "giraffe\n"}})),
@@ -717,12 +620,7 @@ mod tests {
     }
 
     fn marked(found: &SessionMatch) -> Vec<&str> {
-        found
-            .snippet
-            .iter()
-            .filter(|p| p.hit)
-            .map(|p| p.text.as_str())
-            .collect()
+        found.snippet.iter().filter(|p| p.hit).map(|p| p.text.as_str()).collect()
     }
 
     async fn find(search: &SessionSearch, query: &str) -> Vec<SessionMatch> {
@@ -741,26 +639,16 @@ mod tests {
         let found = find(&search, "toml").await;
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].session_id, "s1");
-        assert_eq!(
-            found[0].hits, 3,
-            "once in the question, twice in the answer"
-        );
+        assert_eq!(found[0].hits, 3, "once in the question, twice in the answer");
         assert_eq!(snippet_text(&found[0]), "How do I parse TOML in Rust?");
         assert_eq!(marked(&found[0]), vec!["TOML"]);
 
         let found = find(&search, "LET VALUE").await;
         assert_eq!(found.len(), 1);
-        assert_eq!(
-            marked(&found[0]),
-            vec!["let value"],
-            "whitespace runs match one space: {found:?}"
-        );
+        assert_eq!(marked(&found[0]), vec!["let value"], "whitespace runs match one space: {found:?}");
 
         assert!(find(&search, "nothing like this").await.is_empty());
-        assert!(
-            find(&search, "   ").await.is_empty(),
-            "a blank query finds nothing"
-        );
+        assert!(find(&search, "   ").await.is_empty(), "a blank query finds nothing");
     }
 
     #[tokio::test]
@@ -768,17 +656,8 @@ mod tests {
         let store = Store::new();
         a_session(&store, "s1");
         let search = store.search();
-        for query in [
-            "giraffe",
-            "zebra",
-            "current_datetime",
-            "session.start",
-            "toolRequests",
-        ] {
-            assert!(
-                find(&search, query).await.is_empty(),
-                "{query} is not in a message"
-            );
+        for query in ["giraffe", "zebra", "current_datetime", "session.start", "toolRequests"] {
+            assert!(find(&search, query).await.is_empty(), "{query} is not in a message");
         }
     }
 
@@ -799,44 +678,27 @@ mod tests {
         );
         // Bytes that are not UTF-8 in the middle of a line.
         let mut bytes = std::fs::read(store.journal("s1")).unwrap();
-        bytes.extend_from_slice(
-            b"{\"type\":\"user.message\",\"data\":{\"content\":\"bad \xff\xfe lighthouse\"}}\n",
-        );
+        bytes.extend_from_slice(b"{\"type\":\"user.message\",\"data\":{\"content\":\"bad \xff\xfe lighthouse\"}}\n");
         std::fs::write(store.journal("s1"), bytes).unwrap();
         store.append("s1", &assistant("the lighthouse again"));
         let search = store.search();
 
         let found = find(&search, "lighthouse").await;
         assert_eq!(found.len(), 1);
-        assert_eq!(
-            found[0].hits, 2,
-            "the line with broken UTF-8 is skipped: {found:?}"
-        );
+        assert_eq!(found[0].hits, 2, "the line with broken UTF-8 is skipped: {found:?}");
         assert_eq!(find(&search, "another order").await.len(), 1);
-        assert!(
-            find(&search, "mid").await.is_empty(),
-            "a cut-off line is skipped"
-        );
+        assert!(find(&search, "mid").await.is_empty(), "a cut-off line is skipped");
     }
 
     #[tokio::test]
     async fn a_missing_folder_or_journal_is_no_match() {
         let store = Store::new();
-        assert!(
-            find(&store.search(), "anything").await.is_empty(),
-            "no session-state folder yet"
-        );
+        assert!(find(&store.search(), "anything").await.is_empty(), "no session-state folder yet");
 
         std::fs::create_dir_all(store.root().join("no-journal")).unwrap();
         std::fs::create_dir_all(store.root().join(".session-operation-locks")).unwrap();
-        std::fs::write(
-            store
-                .root()
-                .join(".session-operation-locks")
-                .join("events.jsonl"),
-            user("anything") + "\n",
-        )
-        .unwrap();
+        std::fs::write(store.root().join(".session-operation-locks").join("events.jsonl"), user("anything") + "\n")
+            .unwrap();
         std::fs::write(store.root().join("stray-file"), "anything").unwrap();
         assert!(find(&store.search(), "anything").await.is_empty());
     }
@@ -845,42 +707,18 @@ mod tests {
     async fn long_lines_are_skipped_and_a_journal_is_read_up_to_its_limit() {
         let store = Store::new();
         let huge = "word ".repeat(150);
-        store.write(
-            "s1",
-            &[
-                user(&format!("{huge} needle-in-a-long-line")),
-                user("short needle-after"),
-            ],
-        );
+        store.write("s1", &[user(&format!("{huge} needle-in-a-long-line")), user("short needle-after")]);
         store.write(
             "s2",
-            &[
-                user("early marker"),
-                event("system.message", json!({"content": "x".repeat(4000)})),
-                user("late marker"),
-            ],
+            &[user("early marker"), event("system.message", json!({"content": "x".repeat(4000)})), user("late marker")],
         );
-        let limits = Limits {
-            max_line_bytes: 1000,
-            max_session_bytes: 3000,
-            max_cached_bytes: 1 << 20,
-        };
+        let limits = Limits { max_line_bytes: 1000, max_session_bytes: 3000, max_cached_bytes: 1 << 20 };
         let search = SessionSearch::local(store.root(), limits);
 
-        assert!(
-            find(&search, "needle-in-a-long-line").await.is_empty(),
-            "the long line is skipped"
-        );
-        assert_eq!(
-            find(&search, "needle-after").await.len(),
-            1,
-            "the next line is read"
-        );
+        assert!(find(&search, "needle-in-a-long-line").await.is_empty(), "the long line is skipped");
+        assert_eq!(find(&search, "needle-after").await.len(), 1, "the next line is read");
         assert_eq!(find(&search, "early marker").await.len(), 1);
-        assert!(
-            find(&search, "late marker").await.is_empty(),
-            "past the byte limit nothing is read"
-        );
+        assert!(find(&search, "late marker").await.is_empty(), "past the byte limit nothing is read");
     }
 
     #[tokio::test]
@@ -892,22 +730,11 @@ mod tests {
 
         store.append("s1", &user("and with serde?"));
         let found = find(&search, "serde").await;
-        assert_eq!(
-            found.len(),
-            1,
-            "an appended message is found by the next search"
-        );
+        assert_eq!(found.len(), 1, "an appended message is found by the next search");
 
         std::fs::remove_dir_all(store.root().join("s1")).unwrap();
-        assert!(
-            find(&search, "serde").await.is_empty(),
-            "a deleted session is not"
-        );
-        assert_eq!(
-            search.inner.cache.lock().unwrap().sessions.len(),
-            0,
-            "and is forgotten"
-        );
+        assert!(find(&search, "serde").await.is_empty(), "a deleted session is not");
+        assert_eq!(search.inner.cache.lock().unwrap().sessions.len(), 0, "and is forgotten");
     }
 
     #[tokio::test]
@@ -915,10 +742,7 @@ mod tests {
         let store = Store::new();
         store.write("s1", &[user(&"alpha ".repeat(100))]);
         store.write("s2", &[user(&"beta ".repeat(100))]);
-        let limits = Limits {
-            max_cached_bytes: 700,
-            ..Limits::default()
-        };
+        let limits = Limits { max_cached_bytes: 700, ..Limits::default() };
         let search = SessionSearch::local(store.root(), limits);
         assert_eq!(find(&search, "alpha").await.len(), 1);
         assert_eq!(find(&search, "beta").await.len(), 1);
@@ -935,36 +759,24 @@ mod tests {
         // The older search's number is no longer the latest when it starts reading.
         search.inner.latest.store(7, Ordering::SeqCst);
         let outcome = search.inner.search_blocking("toml", 6);
-        assert!(
-            matches!(outcome, Err(EngineError::SearchSuperseded)),
-            "{outcome:?}"
-        );
+        assert!(matches!(outcome, Err(EngineError::SearchSuperseded)), "{outcome:?}");
         assert_eq!(search.inner.search_blocking("toml", 7).unwrap().len(), 1);
     }
 
     #[tokio::test]
     async fn a_remote_server_has_no_content_search() {
-        let search = SessionSearch::for_target(&CliTarget::External(ExternalServer {
-            host: "10.0.0.2".into(),
-            port: 4321,
-        }));
+        let search =
+            SessionSearch::for_target(&CliTarget::External(ExternalServer { host: "10.0.0.2".into(), port: 4321 }));
         let error = search.search("anything").await.unwrap_err();
         assert_eq!(error.code(), "search_unavailable");
-        assert!(
-            error.to_string().contains("sessions on this computer"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("sessions on this computer"), "{error}");
         assert!(search.session_state_dir().is_none());
     }
 
     #[tokio::test]
     async fn an_overlong_query_is_refused() {
         let store = Store::new();
-        let error = store
-            .search()
-            .search(&"q".repeat(MAX_QUERY_CHARS + 1))
-            .await
-            .unwrap_err();
+        let error = store.search().search(&"q".repeat(MAX_QUERY_CHARS + 1)).await.unwrap_err();
         assert_eq!(error.code(), "invalid_request");
     }
 
@@ -977,48 +789,20 @@ mod tests {
         );
         let snippet = make_snippet(&long, &hits_in(&long, "needle"), SNIPPET_CHARS);
         let text: String = snippet.iter().map(|p| p.text.as_str()).collect();
-        assert!(
-            text.chars().count() <= SNIPPET_CHARS,
-            "{} chars: {text}",
-            text.chars().count()
-        );
+        assert!(text.chars().count() <= SNIPPET_CHARS, "{} chars: {text}", text.chars().count());
         assert!(text.starts_with("… ") || text.starts_with('…'), "{text}");
         assert!(text.ends_with('…'), "{text}");
-        let words: Vec<&str> = text
-            .trim_matches('…')
-            .split(' ')
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words: Vec<&str> = text.trim_matches('…').split(' ').filter(|w| !w.is_empty()).collect();
         for word in words {
-            assert!(
-                long.split(' ').any(|w| w == word),
-                "cut mid-word: {word:?} in {text}"
-            );
+            assert!(long.split(' ').any(|w| w == word), "cut mid-word: {word:?} in {text}");
         }
-        let hits: Vec<&str> = snippet
-            .iter()
-            .filter(|p| p.hit)
-            .map(|p| p.text.as_str())
-            .collect();
+        let hits: Vec<&str> = snippet.iter().filter(|p| p.hit).map(|p| p.text.as_str()).collect();
         assert_eq!(hits, vec!["needle", "needle"]);
 
-        let short = make_snippet(
-            "just a needle",
-            &hits_in("just a needle", "needle"),
-            SNIPPET_CHARS,
-        );
+        let short = make_snippet("just a needle", &hits_in("just a needle", "needle"), SNIPPET_CHARS);
         assert_eq!(
             short,
-            vec![
-                SnippetPart {
-                    text: "just a ".into(),
-                    hit: false
-                },
-                SnippetPart {
-                    text: "needle".into(),
-                    hit: true
-                }
-            ]
+            vec![SnippetPart { text: "just a ".into(), hit: false }, SnippetPart { text: "needle".into(), hit: true }]
         );
     }
 
@@ -1033,10 +817,7 @@ mod tests {
 
     #[test]
     fn case_folding_maps_back_to_the_original_characters() {
-        assert_eq!(
-            hits_in("Über straße", &fold("ÜBER")),
-            vec![(0, "Über".len())]
-        );
+        assert_eq!(hits_in("Über straße", &fold("ÜBER")), vec![(0, "Über".len())]);
         // "İ" folds to two characters: a hit on either covers the whole original character.
         let text = "İstanbul and istanbul";
         let hits = hits_in(text, &fold("i"));
@@ -1060,16 +841,9 @@ mod tests {
                 ("USERPROFILE".into(), "/home/someone".into()),
             ],
         };
-        assert_eq!(
-            session_state_dir(&cli),
-            PathBuf::from("/data/copilot/session-state")
-        );
+        assert_eq!(session_state_dir(&cli), PathBuf::from("/data/copilot/session-state"));
         cli.copilot_home = None;
-        assert_eq!(
-            session_state_dir(&cli),
-            PathBuf::from("/elsewhere/session-state"),
-            "the CLI's environment"
-        );
+        assert_eq!(session_state_dir(&cli), PathBuf::from("/elsewhere/session-state"), "the CLI's environment");
         cli.env.retain(|(k, _)| k != "COPILOT_HOME");
         // Without one there, the CLI inherits ours; without that, it uses its home's .copilot.
         let expected = std::env::var_os("COPILOT_HOME")
@@ -1078,9 +852,6 @@ mod tests {
             .unwrap_or_else(|| PathBuf::from("/home/someone/.copilot"));
         assert_eq!(session_state_dir(&cli), expected.join("session-state"));
         cli.env = vec![("COPILOT_HOME".into(), "relative".into())];
-        assert_eq!(
-            session_state_dir(&cli),
-            PathBuf::from("/work/relative/session-state")
-        );
+        assert_eq!(session_state_dir(&cli), PathBuf::from("/work/relative/session-state"));
     }
 }

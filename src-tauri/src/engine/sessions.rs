@@ -158,8 +158,15 @@ impl SessionService {
         let provider = options.provider.clone().map(|settings| ActiveProvider { settings, model: None });
         let provider = Arc::new(Mutex::new(provider));
         let auth_failures = Arc::new(watch::channel(0).0);
-        let service =
-            Self { supervisor, broker, options, provider, auth_failures, live: Arc::default(), reattach: Arc::default() };
+        let service = Self {
+            supervisor,
+            broker,
+            options,
+            provider,
+            auth_failures,
+            live: Arc::default(),
+            reattach: Arc::default(),
+        };
         service.spawn_reattach();
         service
     }
@@ -350,7 +357,8 @@ impl SessionService {
     pub async fn switch_model(&self, session_id: &str, model: &str) -> EngineResult<()> {
         let live = self.live_or_resume(session_id).await?;
         let session = self.attached_session(&live).await?;
-        let request = github_copilot_sdk::rpc::ModelSwitchToRequest { model_id: model.to_owned(), ..Default::default() };
+        let request =
+            github_copilot_sdk::rpc::ModelSwitchToRequest { model_id: model.to_owned(), ..Default::default() };
         session.rpc().model().switch_to(request).await?;
         tracing::info!(session = session_id, model, "session model switched");
         Ok(())
@@ -418,7 +426,11 @@ impl SessionService {
 
     /// Resume `live` on `connection` (no-op when already attached to it). Returns the session's stored events
     /// when it resumed it now and could read them.
-    async fn attach(&self, live: &Arc<LiveSession>, connection: &Connection) -> EngineResult<Option<Vec<SessionEvent>>> {
+    async fn attach(
+        &self,
+        live: &Arc<LiveSession>,
+        connection: &Connection,
+    ) -> EngineResult<Option<Vec<SessionEvent>>> {
         let _one_at_a_time = live.attaching.lock().await;
         if live.attached.lock().await.as_ref().is_some_and(|a| a.generation == connection.generation) {
             return Ok(None);
@@ -505,7 +517,8 @@ async fn pump_events(
                     continue;
                 }
                 if let Some(chat) = ChatEvent::from_cli(&event) {
-                    if matches!(&chat.kind, ChatEventKind::SessionError { error_type, .. } if error_type == "authorization") {
+                    if matches!(&chat.kind, ChatEventKind::SessionError { error_type, .. } if error_type == "authorization")
+                    {
                         auth_failures.send_modify(|n| *n += 1);
                     }
                     live.hub.publish(chat);

@@ -93,9 +93,7 @@ impl Default for RestartPolicy {
 impl RestartPolicy {
     /// Exponential backoff with ±25 % jitter, capped at `max_backoff`.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .initial_backoff
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self.initial_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let base = exp.min(self.max_backoff);
         let jitter = rand::rng().random_range(0.75..=1.25);
         base.mul_f64(jitter).min(self.max_backoff)
@@ -146,13 +144,8 @@ impl CliSupervisor {
         let (state, _) = watch::channel(ConnectionState::Connecting);
         let (connection, _) = watch::channel(None);
         let (control, control_rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared {
-            state,
-            connection,
-            control,
-            child_pid: Mutex::new(None),
-            task: Mutex::new(None),
-        });
+        let shared =
+            Arc::new(Shared { state, connection, control, child_pid: Mutex::new(None), task: Mutex::new(None) });
         let task = tokio::spawn(run(shared.clone(), target, policy, control_rx));
         *shared.task.lock().unwrap() = Some(task);
         Self { shared }
@@ -199,9 +192,9 @@ impl CliSupervisor {
             }
             Err(EngineError::NotConnected { reason: Some("the supervisor stopped".into()) })
         };
-        tokio::time::timeout(timeout, wait).await.unwrap_or_else(|_| {
-            Err(EngineError::NotConnected { reason: state_reason(&self.state()) })
-        })
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or_else(|_| Err(EngineError::NotConnected { reason: state_reason(&self.state()) }))
     }
 
     /// The bundled CLI's process id while it runs (diagnostics and tests).
@@ -234,9 +227,7 @@ impl CliSupervisor {
 fn state_reason(state: &ConnectionState) -> Option<String> {
     match state {
         ConnectionState::Connecting => Some("still connecting".into()),
-        ConnectionState::Restarting { reason, .. } | ConnectionState::Failed { reason } => {
-            Some(reason.clone())
-        }
+        ConnectionState::Restarting { reason, .. } | ConnectionState::Failed { reason } => Some(reason.clone()),
         ConnectionState::Stopped => Some("stopped".into()),
         ConnectionState::Connected { .. } => None,
     }
@@ -274,10 +265,7 @@ async fn run(
                 tracing::info!(%version, protocol_version, generation, "Copilot CLI connected");
                 *shared.child_pid.lock().unwrap() = running.child.as_ref().and_then(|c| c.id());
                 // Connection first: whoever sees "connected" can use it at once.
-                shared.connection.send_replace(Some(Connection {
-                    client: running.client.clone(),
-                    generation,
-                }));
+                shared.connection.send_replace(Some(Connection { client: running.client.clone(), generation }));
                 shared.state.send_replace(ConnectionState::Connected { version, protocol_version });
                 let ended = watch_running(&mut running, &policy, &mut control).await;
                 shared.connection.send_replace(None);
@@ -427,11 +415,7 @@ async fn stop_running(mut running: Running, graceful: bool) {
     if graceful {
         if running.child.is_some() {
             // We own the runtime: ask it to shut down cleanly (it flushes session state).
-            let _ = tokio::time::timeout(
-                Duration::from_secs(3),
-                running.client.rpc().runtime().shutdown(),
-            )
-            .await;
+            let _ = tokio::time::timeout(Duration::from_secs(3), running.client.rpc().runtime().shutdown()).await;
         } else {
             // Someone else's server: detach our sessions, never shut it down.
             let _ = tokio::time::timeout(Duration::from_secs(3), running.client.stop()).await;
@@ -455,12 +439,8 @@ async fn connect_bundled(cli: &BundledCli, policy: &RestartPolicy) -> EngineResu
     if !cli.program.is_file() {
         return Err(EngineError::CliMissing { path });
     }
-    let mut args: Vec<OsString> = ["--server", "--stdio", "--no-auto-update"]
-        .into_iter()
-        .map(OsString::from)
-        .collect();
-    let mut env: Vec<(OsString, OsString)> =
-        cli.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+    let mut args: Vec<OsString> = ["--server", "--stdio", "--no-auto-update"].into_iter().map(OsString::from).collect();
+    let mut env: Vec<(OsString, OsString)> = cli.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
     if let Some(home) = &cli.copilot_home {
         env.push(("COPILOT_HOME".into(), home.into()));
     }
@@ -509,10 +489,13 @@ async fn connect_bundled(cli: &BundledCli, policy: &RestartPolicy) -> EngineResu
 
 async fn connect_external(server: &ExternalServer, policy: &RestartPolicy) -> EngineResult<Running> {
     let unreachable = |reason: String| EngineError::ServerUnreachable { address: server.address(), reason };
-    let stream = tokio::time::timeout(policy.handshake_timeout, tokio::net::TcpStream::connect((server.host.as_str(), server.port)))
-        .await
-        .map_err(|_| unreachable("timed out".into()))?
-        .map_err(|e| unreachable(e.to_string()))?;
+    let stream = tokio::time::timeout(
+        policy.handshake_timeout,
+        tokio::net::TcpStream::connect((server.host.as_str(), server.port)),
+    )
+    .await
+    .map_err(|_| unreachable("timed out".into()))?
+    .map_err(|e| unreachable(e.to_string()))?;
     let _ = stream.set_nodelay(true);
     let (reader, writer) = stream.into_split();
     let cwd = std::env::current_dir().unwrap_or_default();

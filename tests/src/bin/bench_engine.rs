@@ -63,7 +63,11 @@ async fn engine(home: &TestHome, model: &FakeModel) -> Figures {
             copilot_home: Some(home.copilot_home()),
             working_directory: home.work_dir(),
             auth: CliAuth::CliDefault,
-            env: home.env().into_iter().map(|(k, v)| (k.to_string_lossy().into(), v.to_string_lossy().into())).collect(),
+            env: home
+                .env()
+                .into_iter()
+                .map(|(k, v)| (k.to_string_lossy().into(), v.to_string_lossy().into()))
+                .collect(),
         }),
         restart: RestartPolicy::default(),
         sessions: SessionOptions {
@@ -112,7 +116,11 @@ fn report(name: &str, mut figures: Vec<Figures>) {
         ("first-delta", |f: &Figures| f.first_delta),
     ] {
         figures.sort_by_key(pick);
-        line += &format!("  {label} median {:7.1} ms (min {:7.1})", ms(pick(&figures[figures.len() / 2])), ms(pick(&figures[0])));
+        line += &format!(
+            "  {label} median {:7.1} ms (min {:7.1})",
+            ms(pick(&figures[figures.len() / 2])),
+            ms(pick(&figures[0]))
+        );
     }
     println!("{line}");
 }

@@ -84,7 +84,8 @@ fn cpu_seconds(app: &AppUnderTest) -> (f64, f64) {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
         let Some(rest) = stat.rfind(')').map(|at| &stat[at + 1..]) else { continue };
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let used = fields.get(11).zip(fields.get(12)).and_then(|(u, s)| Some(u.parse::<f64>().ok()? + s.parse::<f64>().ok()?));
+        let used =
+            fields.get(11).zip(fields.get(12)).and_then(|(u, s)| Some(u.parse::<f64>().ok()? + s.parse::<f64>().ok()?));
         let seconds = used.unwrap_or(0.0) / ticks;
         if is_cli { cli += seconds } else { ui += seconds }
     }
@@ -98,7 +99,9 @@ fn app_processes(app: &AppUnderTest) -> Vec<(u32, bool)> {
     std::iter::once(root)
         .chain(processes::descendants(root))
         .map(|pid| {
-            let name = processes::read(pid).and_then(|p| p.exe).and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()));
+            let name = processes::read(pid)
+                .and_then(|p| p.exe)
+                .and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()));
             (pid, name.is_some_and(|n| n.starts_with("copilot") && !n.starts_with("copilot-desktop")))
         })
         .collect()
@@ -213,9 +216,17 @@ async fn main() {
         chat.send(&format!("flood {round} please")).await;
         let painted = painted(&chat.app).await;
         chat.wait_idle().await;
-        let timing = chat.github.stream_timings()[streams_before..].iter().find(|t| t.first_content.is_some()).copied().unwrap_or_else(|| {
-            panic!("flood streamed; timings {:?} (from {streams_before}), streams {:?}", chat.github.stream_timings(), chat.github.stream_counts())
-        });
+        let timing = chat.github.stream_timings()[streams_before..]
+            .iter()
+            .find(|t| t.first_content.is_some())
+            .copied()
+            .unwrap_or_else(|| {
+                panic!(
+                    "flood streamed; timings {:?} (from {streams_before}), streams {:?}",
+                    chat.github.stream_timings(),
+                    chat.github.stream_counts()
+                )
+            });
         let seconds = (painted - wall_ms(timing.first_content.unwrap())) / 1000.0;
         rates.push(FLOOD as f64 / seconds);
         let shown = chat.app.text(&copilot_messages().last()).await.unwrap_or_default();
@@ -236,7 +247,9 @@ async fn main() {
     let Chat { app, github } = chat;
     let mut turns = 0;
     let app = app
-        .relaunch_after(launch_options(&github), |_| turns = grow_session(&session_dir.join("events.jsonl"), HISTORY_EVENTS))
+        .relaunch_after(launch_options(&github), |_| {
+            turns = grow_session(&session_dir.join("events.jsonl"), HISTORY_EVENTS)
+        })
         .await;
     eprintln!("[bench] stored session grown to {HISTORY_EVENTS} events ({turns} synthetic turns)");
     let chat = Chat { app, github };
@@ -274,9 +287,20 @@ async fn main() {
     let idle_api = chat.app.eval("return typeof requestIdleCallback === 'function';", vec![]).await;
     let in_dom = chat.app.count(&Target::xpath(&format!("{TRANSCRIPT}//article"), "rendered items")).await;
 
-    println!("UI benchmark ({rounds} rounds; the app under test: {})", copilot_desktop_tests::app::app_binary().display());
-    println!("  first delta to paint       median {:>8.1} ms   all {:?}", median(first_paint.clone()), rounded(&first_paint));
-    println!("  streaming throughput       median {:>8.0} deltas/s (3,000 deltas; every word shown once, in order: {lossless})   all {:?}", median(rates.clone()), rounded(&rates));
+    println!(
+        "UI benchmark ({rounds} rounds; the app under test: {})",
+        copilot_desktop_tests::app::app_binary().display()
+    );
+    println!(
+        "  first delta to paint       median {:>8.1} ms   all {:?}",
+        median(first_paint.clone()),
+        rounded(&first_paint)
+    );
+    println!(
+        "  streaming throughput       median {:>8.0} deltas/s (3,000 deltas; every word shown once, in order: {lossless})   all {:?}",
+        median(rates.clone()),
+        rounded(&rates)
+    );
     println!("  open 10,000-event session  {:>8.1} ms   ({in_dom} items in the DOM after opening)", open_ms);
     println!(
         "    CPU while opening: UI {:.1} s, CLI {:.1} s; CPU in each scrolling pass: {}",
@@ -320,7 +344,12 @@ impl Passes {
     fn summary(&self) -> String {
         let medians: Vec<f64> = self.0.iter().map(|p| p.0).collect();
         let p95s: Vec<f64> = self.0.iter().map(|p| p.1).collect();
-        format!("median {:>5.1}  p95 {:>5.1}   passes' medians {:?}", median(medians.clone()), median(p95s), rounded(&medians))
+        format!(
+            "median {:>5.1}  p95 {:>5.1}   passes' medians {:?}",
+            median(medians.clone()),
+            median(p95s),
+            rounded(&medians)
+        )
     }
 }
 
