@@ -14,6 +14,10 @@ node --test vendor/test/
 say "UI: type check, build and unit tests"
 (cd ui && npm run build --silent && npm test --silent)
 
+say "Rust: formatting and lints (rustfmt.toml; clippy with warnings as errors)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
 say "Rust: build the app the WebDriver tests drive"
 cargo build -p copilot-desktop
 cargo test --workspace --no-run --quiet

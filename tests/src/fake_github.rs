@@ -267,12 +267,11 @@ async fn capi_models(State(state): State<GitHubState>) -> Response {
 
 /// For the Copilot API routes: a bearer token that is present but not valid gets a 401.
 async fn api_auth(State(state): State<GitHubState>, request: Request, next: Next) -> Response {
-    if *state.inner.check_api_tokens.lock().unwrap() {
-        if let Some(token) = bearer(request.headers()) {
-            if !state.inner.accounts.lock().unwrap().contains_key(&token) {
-                return bad_credentials();
-            }
-        }
+    if *state.inner.check_api_tokens.lock().unwrap()
+        && let Some(token) = bearer(request.headers())
+        && !state.inner.accounts.lock().unwrap().contains_key(&token)
+    {
+        return bad_credentials();
     }
     next.run(request).await
 }

@@ -135,20 +135,20 @@ impl Match {
             }
         }
         let is_tool_result = recording::last_is_tool_result(body);
-        if let Some(want) = self.tool_result {
-            if want != is_tool_result {
-                return false;
-            }
+        if let Some(want) = self.tool_result
+            && want != is_tool_result
+        {
+            return false;
         }
-        if let Some(needle) = &self.tool_output_contains {
-            if !is_tool_result || !last_tool_output(body).contains(needle.as_str()) {
-                return false;
-            }
+        if let Some(needle) = &self.tool_output_contains
+            && (!is_tool_result || !last_tool_output(body).contains(needle.as_str()))
+        {
+            return false;
         }
-        if let Some(want) = self.offers_tools {
-            if want == recording::tool_names(body).is_empty() {
-                return false;
-            }
+        if let Some(want) = self.offers_tools
+            && want == recording::tool_names(body).is_empty()
+        {
+            return false;
         }
         true
     }
