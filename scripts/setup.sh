@@ -34,6 +34,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || die "Rust is not installed. Install it with rustup (https://rustup.rs), then run this again."
+if [ "$want_tests" = 1 ] && { ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; }; then
+  command -v rustup >/dev/null || die "cargo fmt and cargo clippy are needed for the tests; install them with your Rust toolchain."
+  say "Installing rustfmt and clippy"
+  rustup component add rustfmt clippy
+fi
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || die "Node.js 20 or newer is needed (found $(node --version))."
 
