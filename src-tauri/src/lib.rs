@@ -76,15 +76,25 @@ pub fn bundled_cli_path() -> PathBuf {
     dir.join(format!("copilot{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// `host:port` of a CLI server to attach to; wins over the server chosen in Settings.
+pub const SERVER_ENV: &str = "COPILOT_DESKTOP_SERVER";
+/// With [`SERVER_ENV`]: the server's connection token (the variable the server itself reads).
+pub const CONNECTION_TOKEN_ENV: &str = "COPILOT_CONNECTION_TOKEN";
+
 /// The CLI to use, from the environment: `COPILOT_DESKTOP_SERVER=host:port` attaches to a
-/// headless CLI; otherwise the bundled one, with `COPILOT_HOME` honoured as the terminal CLI
-/// does. Its credentials are the account's business (`AccountService::start`).
+/// headless CLI (with `COPILOT_CONNECTION_TOKEN` as its token, if set), and wins over Settings;
+/// otherwise the bundled one, with `COPILOT_HOME` honoured as the terminal CLI does, and
+/// Settings may still choose a server. Credentials are the account's business
+/// (`AccountService::start`).
 fn cli_target_from_env() -> CliTarget {
-    if let Ok(address) = std::env::var("COPILOT_DESKTOP_SERVER") {
-        if let Some((host, port)) = address.rsplit_once(':')
-            && let Ok(port) = port.parse()
-        {
-            return CliTarget::External(ExternalServer { host: host.to_owned(), port });
+    if let Ok(address) = std::env::var(SERVER_ENV) {
+        if let Some((host, port)) = engine::server::parse_address(&address) {
+            let token = std::env::var(CONNECTION_TOKEN_ENV)
+                .ok()
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .map(secret::Sensitive::new);
+            return CliTarget::External(ExternalServer::new(host, port, token));
         }
         tracing::warn!(%address, "COPILOT_DESKTOP_SERVER is not host:port; using the bundled CLI");
     }

@@ -6,6 +6,7 @@
 //! * [`fake_github_web`] — GitHub's web endpoints for the OAuth device flow (`/login/device/code`,
 //!   `/login/oauth/access_token`), answering from a per-test script.
 //! * [`cli`] — where the real, vendored Copilot CLI lives, and a throwaway home per test.
+//! * [`cli_server`] — the real CLI as a headless server with a connection token, restartable.
 //! * [`webdriver`], [`app`] — the built app in the real webview under tauri-driver.
 //! * [`chat`] — a chat in that app, driven through its controls.
 //!
@@ -14,6 +15,7 @@
 pub mod app;
 pub mod chat;
 pub mod cli;
+pub mod cli_server;
 pub mod fake_github;
 pub mod fake_github_web;
 pub mod fake_model;

@@ -20,7 +20,7 @@ fn status_bar() -> Target {
 
 #[tokio::test]
 async fn window_opens_and_connects_to_the_bundled_cli() {
-    let expected = format!("Connected · Copilot CLI {}", app::pinned_cli_version());
+    let expected = format!("Connected · Copilot CLI {} (bundled)", app::pinned_cli_version());
     let app = AppUnderTest::launch(LaunchOptions::new()).await;
 
     let text = app.wait_for_text(&status_bar(), |t| t == expected || t.starts_with("Failed:"), HANG_GUARD).await;
@@ -60,7 +60,7 @@ async fn corrupt_cli_is_reported_as_unstartable() {
 
 #[tokio::test]
 async fn killing_the_app_takes_its_cli_down() {
-    let expected = format!("Connected · Copilot CLI {}", app::pinned_cli_version());
+    let expected = format!("Connected · Copilot CLI {} (bundled)", app::pinned_cli_version());
     let app = AppUnderTest::launch(LaunchOptions::new()).await;
     app.wait_for_text(&status_bar(), |t| t == expected, HANG_GUARD).await;
 

@@ -405,7 +405,8 @@ async fn missing_cli_fails_with_a_clear_error() {
         .expect("gives up")
         .unwrap()
         .clone();
-    let ConnectionState::Failed { reason } = state else { unreachable!() };
+    let ConnectionState::Failed { reason, code, .. } = state else { unreachable!() };
+    assert_eq!(code, "cli_missing");
     assert!(reason.contains("was not found") && reason.contains("no-such-copilot"), "{reason}");
     let err = engine.sessions.list().await.unwrap_err();
     assert_eq!(err.code(), "not_connected");
@@ -430,7 +431,7 @@ async fn corrupt_cli_fails_with_a_clear_error_after_retries() {
             let state = states.borrow_and_update().clone();
             match state {
                 ConnectionState::Restarting { .. } => saw_restarting = true,
-                ConnectionState::Failed { reason } => return reason,
+                ConnectionState::Failed { reason, .. } => return reason,
                 _ => {}
             }
             states.changed().await.unwrap();
@@ -470,7 +471,7 @@ async fn attaches_to_a_headless_cli_server() {
     .expect("headless CLI listens");
 
     let engine = Engine::start(EngineConfig {
-        target: CliTarget::External(ExternalServer { host: "127.0.0.1".into(), port }),
+        target: CliTarget::External(ExternalServer::new("127.0.0.1", port, None)),
         restart: fast_policy(),
         sessions: byok(&model),
     });
@@ -517,7 +518,7 @@ async fn a_lagging_event_stream_loses_no_text_and_duplicates_none() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_finds_messages_the_real_cli_journaled_but_not_tool_output() {
     let h = Harness::start().await;
-    assert_eq!(h.engine.search.session_state_dir(), Some(h.home.session_state_dir().as_path()));
+    assert_eq!(h.engine.search.session_state_dir(), Some(h.home.session_state_dir()));
     h.model
         .when(Match::user_contains("tell me about fruit"), Reply::chunks(["A Pine", "apple is a ", "tropical fruit."]));
     h.model.when_once(Match::user_contains("run the listing"), Reply::shell("echo quasar-$((6*7))"));

@@ -906,7 +906,7 @@ mod tests {
 
     #[test]
     fn an_external_server_is_left_alone() {
-        let external = CliTarget::External(ExternalServer { host: "127.0.0.1".into(), port: 4321 });
+        let external = CliTarget::External(ExternalServer::new("127.0.0.1", 4321, None));
         let target = compose_target(&external, CliAuth::CliDefault, None, &Settings::default());
         assert!(matches!(target, CliTarget::External(s) if s.port == 4321));
     }

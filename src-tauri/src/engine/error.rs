@@ -3,6 +3,8 @@
 
 use github_copilot_sdk::ErrorKind;
 
+use super::server::ServerProblem;
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(
@@ -13,10 +15,9 @@ pub enum EngineError {
         "The Copilot CLI at {path} could not be started: {reason}. Reinstall the app, or run `node vendor/fetch-cli.mjs` in a development checkout"
     )]
     CliUnusable { path: String, reason: String },
-    #[error(
-        "Could not reach the Copilot CLI server at {address}: {reason}. Check that it runs with `copilot --headless --port N` and that the address is right."
-    )]
-    ServerUnreachable { address: String, reason: String },
+    /// A CLI server could not be used; the problem says why and what to do.
+    #[error("{}", problem.message(address))]
+    Server { address: String, problem: ServerProblem },
     #[error("The Copilot CLI is not connected{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
     NotConnected { reason: Option<String> },
     #[error(
@@ -47,7 +48,7 @@ impl EngineError {
         match self {
             Self::CliMissing { .. } => "cli_missing",
             Self::CliUnusable { .. } => "cli_unusable",
-            Self::ServerUnreachable { .. } => "server_unreachable",
+            Self::Server { problem, .. } => problem.code(),
             Self::NotConnected { .. } => "not_connected",
             Self::CrashLoop { .. } => "crash_loop",
             Self::SessionNotFound(_) => "session_not_found",

@@ -1,6 +1,6 @@
-//! The UI-free core of Copilot Desktop: supervising the Copilot CLI, sessions, the event
-//! stream and the permission broker. Nothing here imports `tauri`; everything is testable
-//! without a window (see `tests/`, which drives it against the real CLI).
+//! The UI-free core of Copilot Desktop: supervising the Copilot CLI (bundled, or a server),
+//! sessions, the event stream and the permission broker. Nothing here imports `tauri`;
+//! everything is testable without a window (see `tests/`, which drives it against the real CLI).
 
 pub mod account;
 pub mod error;
@@ -9,6 +9,7 @@ pub mod logging;
 pub mod permissions;
 pub mod process;
 pub mod search;
+pub mod server;
 pub mod sessions;
 pub mod supervisor;
 
@@ -19,10 +20,13 @@ pub use permissions::{
     PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion,
 };
 pub use search::{SessionMatch, SessionSearch, SnippetPart};
+pub use server::{ServerInfo, ServerProblem};
 pub use sessions::{
     AuthStatus, ModelInfo, NewSession, ProviderSettings, SessionOptions, SessionService, SessionSummary,
 };
-pub use supervisor::{BundledCli, CliAuth, CliSupervisor, CliTarget, ConnectionState, ExternalServer, RestartPolicy};
+pub use supervisor::{
+    BundledCli, CliAuth, CliSupervisor, CliTarget, ConnectionState, ConnectionTarget, ExternalServer, RestartPolicy,
+};
 
 /// Everything the engine needs to start.
 #[derive(Clone, Debug)]
@@ -45,7 +49,7 @@ pub struct Engine {
 impl Engine {
     /// Start the CLI (in the background) and the services on top of it.
     pub fn start(config: EngineConfig) -> Self {
-        // Restarts change the CLI's credentials, never where it keeps its sessions.
+        // Follows the target when the app switches to another CLI (`SessionSearch::set_target`).
         let search = SessionSearch::for_target(&config.target);
         let supervisor = CliSupervisor::start(config.target, config.restart);
         let broker = PermissionBroker::default();

@@ -78,13 +78,15 @@ pub struct SessionSearch {
 }
 
 struct Inner {
-    source: Source,
+    /// Changes when the app switches to another CLI.
+    source: Mutex<Source>,
     limits: Limits,
     /// Bumped by every search; a running search that sees another number gives up.
     latest: AtomicU64,
     cache: Mutex<Cache>,
 }
 
+#[derive(Clone)]
 enum Source {
     /// `<COPILOT_HOME>/session-state`.
     Local(PathBuf),
@@ -121,12 +123,35 @@ impl SessionSearch {
     }
 
     fn new(source: Source, limits: Limits) -> Self {
-        Self { inner: Arc::new(Inner { source, limits, latest: AtomicU64::new(0), cache: Mutex::default() }) }
+        Self {
+            inner: Arc::new(Inner {
+                source: Mutex::new(source),
+                limits,
+                latest: AtomicU64::new(0),
+                cache: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Search the sessions of `target` from now on (the app switched to another CLI).
+    pub fn set_target(&self, target: &CliTarget) {
+        let source = match target {
+            CliTarget::Bundled(cli) => Source::Local(session_state_dir(cli)),
+            CliTarget::External(server) => Source::Remote(server.address()),
+        };
+        *self.inner.source.lock().unwrap_or_else(|e| e.into_inner()) = source;
+        // Another CLI's sessions: nothing read so far is theirs.
+        self.inner.latest.fetch_add(1, Ordering::SeqCst);
+        *self.inner.cache.lock().unwrap_or_else(|e| e.into_inner()) = Cache::default();
+    }
+
+    fn source(&self) -> Source {
+        self.inner.source.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The folder searched, or `None` when the sessions live on another machine.
-    pub fn session_state_dir(&self) -> Option<&Path> {
-        match &self.inner.source {
+    pub fn session_state_dir(&self) -> Option<PathBuf> {
+        match self.source() {
             Source::Local(dir) => Some(dir),
             Source::Remote(_) => None,
         }
@@ -142,14 +167,15 @@ impl SessionSearch {
             return Err(EngineError::InvalidRequest(format!("Search for at most {MAX_QUERY_CHARS} characters.")));
         }
         let generation = self.inner.latest.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Source::Remote(address) = &self.inner.source {
-            return Err(EngineError::SearchUnavailable { address: address.clone() });
-        }
+        let root = match self.source() {
+            Source::Remote(address) => return Err(EngineError::SearchUnavailable { address }),
+            Source::Local(root) => root,
+        };
         if query.is_empty() {
             return Ok(Vec::new());
         }
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.search_blocking(&query, generation))
+        tokio::task::spawn_blocking(move || inner.search_blocking(&root, &query, generation))
             .await
             .map_err(|e| EngineError::SearchFailed(format!("the search stopped unexpectedly ({e})")))?
     }
@@ -160,8 +186,7 @@ impl Inner {
         self.latest.load(Ordering::SeqCst) != generation
     }
 
-    fn search_blocking(&self, query: &str, generation: u64) -> EngineResult<Vec<SessionMatch>> {
-        let Source::Local(root) = &self.source else { unreachable!("remote sources are answered before reading") };
+    fn search_blocking(&self, root: &Path, query: &str, generation: u64) -> EngineResult<Vec<SessionMatch>> {
         // One search reads at a time; an older one still reading notices it is superseded and
         // lets go soon.
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -758,15 +783,14 @@ mod tests {
         let search = store.search();
         // The older search's number is no longer the latest when it starts reading.
         search.inner.latest.store(7, Ordering::SeqCst);
-        let outcome = search.inner.search_blocking("toml", 6);
+        let outcome = search.inner.search_blocking(&store.root(), "toml", 6);
         assert!(matches!(outcome, Err(EngineError::SearchSuperseded)), "{outcome:?}");
-        assert_eq!(search.inner.search_blocking("toml", 7).unwrap().len(), 1);
+        assert_eq!(search.inner.search_blocking(&store.root(), "toml", 7).unwrap().len(), 1);
     }
 
     #[tokio::test]
     async fn a_remote_server_has_no_content_search() {
-        let search =
-            SessionSearch::for_target(&CliTarget::External(ExternalServer { host: "10.0.0.2".into(), port: 4321 }));
+        let search = SessionSearch::for_target(&CliTarget::External(ExternalServer::new("10.0.0.2", 4321, None)));
         let error = search.search("anything").await.unwrap_err();
         assert_eq!(error.code(), "search_unavailable");
         assert!(error.to_string().contains("sessions on this computer"), "{error}");

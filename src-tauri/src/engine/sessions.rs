@@ -209,7 +209,7 @@ impl SessionService {
         self.supervisor.connection()
     }
 
-    fn client(&self) -> EngineResult<Client> {
+    pub(super) fn client(&self) -> EngineResult<Client> {
         Ok(self.connection()?.client)
     }
 
@@ -486,13 +486,26 @@ impl SessionService {
         if let Some(task) = self.reattach.lock().unwrap().take() {
             task.abort();
         }
+        self.let_go_all().await;
+    }
+
+    /// Detach every session and end its event stream, before the app switches to another CLI:
+    /// the sessions live on the old one, so nothing re-attaches them. Their prompts go too.
+    pub async fn let_go_all(&self) {
         let sessions: Vec<Arc<LiveSession>> = self.live.lock().unwrap().drain().map(|(_, v)| v).collect();
         for live in sessions {
             if let Some(attached) = live.attached.lock().await.take() {
                 let _ = tokio::time::timeout(Duration::from_secs(2), attached.session.disconnect()).await;
             }
+            self.broker.withdraw_session(&live.id);
             live.hub.close();
         }
+    }
+
+    /// The sessions open in the app (resumed or created during this run): housekeeping never
+    /// touches them.
+    pub fn live_ids(&self) -> Vec<String> {
+        self.live.lock().unwrap().keys().cloned().collect()
     }
 }
 

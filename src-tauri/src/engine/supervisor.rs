@@ -1,6 +1,8 @@
 //! `CliSupervisor`: owns the connection to the Copilot CLI, either a bundled child over stdio or
-//! an external headless server over TCP. It publishes the connection state, restarts a crashed
-//! CLI with exponential backoff and jitter, gives up after repeated crashes in a short window,
+//! an external headless server over TCP. It publishes the connection state (which CLI, and how it
+//! goes), restarts a crashed bundled CLI with exponential backoff and jitter and gives up after
+//! repeated crashes in a short window, reconnects to a server that went away for as long as it
+//! takes (capped backoff; only a problem the user must fix, such as a refused token, stops it),
 //! and kills the child's whole process tree on every exit path. It knows nothing of sessions:
 //! those re-attach by watching [`CliSupervisor::watch_connection`].
 
@@ -20,6 +22,8 @@ use tokio::task::JoinHandle;
 use super::error::{EngineError, EngineResult};
 use super::logging;
 use super::process::{ChildSpec, GuardedChild};
+pub use super::server::ExternalServer;
+use super::server::{self, ServerProblem};
 use crate::secret::Sensitive;
 
 /// Where the CLI comes from.
@@ -52,15 +56,13 @@ pub enum CliAuth {
     Token(Sensitive<String>),
 }
 
-#[derive(Clone, Debug)]
-pub struct ExternalServer {
-    pub host: String,
-    pub port: u16,
-}
-
-impl ExternalServer {
-    pub fn address(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+impl CliTarget {
+    /// Which CLI this is, as the status bar names it.
+    pub fn describe(&self) -> ConnectionTarget {
+        match self {
+            Self::Bundled(_) => ConnectionTarget::Bundled,
+            Self::External(server) => ConnectionTarget::Server { address: server.address() },
+        }
     }
 }
 
@@ -72,9 +74,16 @@ pub struct RestartPolicy {
     /// This many crashes inside `crash_window` and the supervisor stops trying.
     pub max_crashes: u32,
     pub crash_window: Duration,
-    /// How often a connected CLI is pinged; three failed pings in a row count as a crash.
+    /// How often a connected CLI is pinged; three failed pings in a row count as a crash, and
+    /// one that finds the connection closed at once.
     pub health_interval: Duration,
     pub handshake_timeout: Duration,
+    /// How often a CLI server is pinged: its connection can drop without a process exit to see.
+    pub server_health_interval: Duration,
+    /// The longest wait between two attempts to reach a server that went away.
+    pub server_max_backoff: Duration,
+    /// How long connecting to a server and its handshake may take.
+    pub server_timeout: Duration,
 }
 
 impl Default for RestartPolicy {
@@ -86,6 +95,9 @@ impl Default for RestartPolicy {
             crash_window: Duration::from_secs(120),
             health_interval: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(30),
+            server_health_interval: Duration::from_secs(3),
+            server_max_backoff: Duration::from_secs(5),
+            server_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -98,16 +110,51 @@ impl RestartPolicy {
         let jitter = rand::rng().random_range(0.75..=1.25);
         base.mul_f64(jitter).min(self.max_backoff)
     }
+
+    /// The wait before attempt `attempt` to reach a server: like [`Self::backoff`], capped at
+    /// `server_max_backoff`, and never given up.
+    pub fn server_backoff(&self, attempt: u32) -> Duration {
+        self.backoff(attempt).min(self.server_max_backoff)
+    }
 }
 
-/// What the UI shows in its status bar.
+/// Which CLI the app talks to, as the status bar names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum ConnectionTarget {
+    /// The CLI bundled with the app, on this computer.
+    Bundled,
+    /// A CLI server at `address` (`host:port`).
+    Server { address: String },
+}
+
+/// What the UI shows in its status bar. `code` says why in a word the UI can branch on
+/// (`server_token_rejected`, `crash_loop`, ...); `reason` says it to the user.
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
 #[serde(tag = "state", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum ConnectionState {
-    Connecting,
-    Connected { version: String, protocol_version: u32 },
-    Restarting { attempt: u32, reason: String, retry_in_ms: u32 },
-    Failed { reason: String },
+    Connecting {
+        target: ConnectionTarget,
+    },
+    Connected {
+        target: ConnectionTarget,
+        version: String,
+        protocol_version: u32,
+    },
+    /// Reconnecting (a server) or restarting (the bundled CLI) after `attempt` failures.
+    Restarting {
+        target: ConnectionTarget,
+        attempt: u32,
+        code: String,
+        reason: String,
+        retry_in_ms: u32,
+    },
+    /// Given up until the user acts (Retry, or new settings).
+    Failed {
+        target: ConnectionTarget,
+        code: String,
+        reason: String,
+    },
     Stopped,
 }
 
@@ -141,7 +188,7 @@ struct Shared {
 impl CliSupervisor {
     /// Start supervising: connects in the background; watch the state to see the outcome.
     pub fn start(target: CliTarget, policy: RestartPolicy) -> Self {
-        let (state, _) = watch::channel(ConnectionState::Connecting);
+        let (state, _) = watch::channel(ConnectionState::Connecting { target: target.describe() });
         let (connection, _) = watch::channel(None);
         let (control, control_rx) = mpsc::unbounded_channel();
         let shared =
@@ -180,7 +227,7 @@ impl CliSupervisor {
                 let connection = rx.borrow_and_update().clone();
                 match (&*state_rx.borrow_and_update(), connection) {
                     (ConnectionState::Connected { .. }, Some(connection)) => return Ok(connection),
-                    (ConnectionState::Failed { reason }, _) => {
+                    (ConnectionState::Failed { reason, .. }, _) => {
                         return Err(EngineError::NotConnected { reason: Some(reason.clone()) });
                     }
                     _ => {}
@@ -207,7 +254,8 @@ impl CliSupervisor {
         let _ = self.shared.control.send(Control::Retry);
     }
 
-    /// Restart the CLI, optionally with a new target (after sign-in or sign-out).
+    /// Restart the CLI, optionally with a new target (after sign-in or sign-out, or another CLI
+    /// chosen in Settings).
     pub fn restart(&self, target: Option<CliTarget>) {
         let _ = self.shared.control.send(Control::Restart(target));
     }
@@ -226,8 +274,8 @@ impl CliSupervisor {
 
 fn state_reason(state: &ConnectionState) -> Option<String> {
     match state {
-        ConnectionState::Connecting => Some("still connecting".into()),
-        ConnectionState::Restarting { reason, .. } | ConnectionState::Failed { reason } => Some(reason.clone()),
+        ConnectionState::Connecting { .. } => Some("still connecting".into()),
+        ConnectionState::Restarting { reason, .. } | ConnectionState::Failed { reason, .. } => Some(reason.clone()),
         ConnectionState::Stopped => Some("stopped".into()),
         ConnectionState::Connected { .. } => None,
     }
@@ -241,8 +289,34 @@ struct Running {
 }
 
 enum Ended {
-    Lost(String),
+    Lost(Failure),
     Control(Control),
+}
+
+/// Why a connection failed or ended: a code for the UI, words for the user, and whether trying
+/// again can help before the user changes something.
+struct Failure {
+    code: String,
+    reason: String,
+    needs_user: bool,
+}
+
+impl Failure {
+    fn new(code: &str, reason: String) -> Self {
+        Self { code: code.to_owned(), reason, needs_user: false }
+    }
+}
+
+impl From<EngineError> for Failure {
+    fn from(error: EngineError) -> Self {
+        let needs_user = match &error {
+            // A missing binary will not appear by retrying: fail at once with what to do.
+            EngineError::CliMissing { .. } => true,
+            EngineError::Server { problem, .. } => problem.needs_user(),
+            _ => false,
+        };
+        Self { code: error.code().to_owned(), reason: error.to_string(), needs_user }
+    }
 }
 
 async fn run(
@@ -251,29 +325,36 @@ async fn run(
     policy: RestartPolicy,
     mut control: mpsc::UnboundedReceiver<Control>,
 ) {
+    // The bundled CLI: crashes inside the window. A server: failures since it last answered.
     let mut crashes: VecDeque<Instant> = VecDeque::new();
+    let mut server_failures = 0u32;
     let mut generation = 0u64;
     loop {
-        let reason: String = match connect(&target, &policy).await {
+        let failure: Failure = match connect(&target, &policy).await {
             Ok(mut running) => {
                 generation += 1;
+                server_failures = 0;
                 let status = running.client.get_status().await;
                 let (version, protocol_version) = match status {
                     Ok(s) => (s.version, s.protocol_version),
                     Err(_) => ("unknown".into(), running.client.protocol_version().unwrap_or(0)),
                 };
-                tracing::info!(%version, protocol_version, generation, "Copilot CLI connected");
+                tracing::info!(%version, protocol_version, generation, target = ?target.describe(), "Copilot CLI connected");
                 *shared.child_pid.lock().unwrap() = running.child.as_ref().and_then(|c| c.id());
                 // Connection first: whoever sees "connected" can use it at once.
                 shared.connection.send_replace(Some(Connection { client: running.client.clone(), generation }));
-                shared.state.send_replace(ConnectionState::Connected { version, protocol_version });
-                let ended = watch_running(&mut running, &policy, &mut control).await;
+                shared.state.send_replace(ConnectionState::Connected {
+                    target: target.describe(),
+                    version,
+                    protocol_version,
+                });
+                let ended = watch_running(&mut running, &target, &policy, &mut control).await;
                 shared.connection.send_replace(None);
                 *shared.child_pid.lock().unwrap() = None;
                 match ended {
-                    Ended::Lost(reason) => {
+                    Ended::Lost(failure) => {
                         stop_running(running, false).await;
-                        reason
+                        failure
                     }
                     Ended::Control(Control::Shutdown(done)) => {
                         stop_running(running, true).await;
@@ -287,41 +368,49 @@ async fn run(
                             target = t;
                         }
                         crashes.clear();
-                        shared.state.send_replace(ConnectionState::Connecting);
+                        shared.state.send_replace(ConnectionState::Connecting { target: target.describe() });
                         continue;
                     }
                     Ended::Control(Control::Retry) => unreachable!("retry is ignored while connected"),
                 }
             }
-            Err(error) => {
-                // A missing binary will not appear by retrying: fail at once with what to do.
-                if matches!(error, EngineError::CliMissing { .. }) {
-                    crashes.extend(std::iter::repeat_n(Instant::now(), policy.max_crashes as usize));
-                }
-                error.to_string()
-            }
+            Err(error) => Failure::from(error),
         };
 
-        tracing::warn!(%reason, "Copilot CLI connection lost");
-        let now = Instant::now();
-        crashes.push_back(now);
-        while crashes.front().is_some_and(|t| now.duration_since(*t) > policy.crash_window) {
-            crashes.pop_front();
-        }
-        let attempt = crashes.len() as u32;
-        if attempt >= policy.max_crashes {
-            let failure = if reason.contains("was not found") {
-                reason.clone()
+        tracing::warn!(code = %failure.code, reason = %failure.reason, "Copilot CLI connection lost");
+        let (attempt, give_up) = match &target {
+            CliTarget::External(_) => {
+                // Someone else's server: it may be restarting, or the network may come back.
+                // Only what the user has to fix (a token, the address) stops the retries.
+                server_failures += 1;
+                (server_failures, failure.needs_user)
+            }
+            CliTarget::Bundled(_) => {
+                let now = Instant::now();
+                if failure.needs_user {
+                    crashes.extend(std::iter::repeat_n(now, policy.max_crashes as usize));
+                }
+                crashes.push_back(now);
+                while crashes.front().is_some_and(|t| now.duration_since(*t) > policy.crash_window) {
+                    crashes.pop_front();
+                }
+                let attempt = crashes.len() as u32;
+                (attempt, attempt >= policy.max_crashes)
+            }
+        };
+        if give_up {
+            let (code, reason) = if failure.needs_user {
+                (failure.code.clone(), failure.reason.clone())
             } else {
-                EngineError::CrashLoop {
+                let error = EngineError::CrashLoop {
                     crashes: attempt,
                     window_secs: policy.crash_window.as_secs(),
-                    last: reason.clone(),
-                }
-                .to_string()
+                    last: failure.reason.clone(),
+                };
+                (error.code().to_owned(), error.to_string())
             };
-            tracing::error!(%failure, "giving up on the Copilot CLI until the user retries");
-            shared.state.send_replace(ConnectionState::Failed { reason: failure });
+            tracing::error!(%code, %reason, "giving up on the Copilot CLI until the user retries");
+            shared.state.send_replace(ConnectionState::Failed { target: target.describe(), code, reason });
             // Wait for the user: Retry, a new target, or the app closing.
             match control.recv().await {
                 Some(Control::Retry) => {}
@@ -338,13 +427,19 @@ async fn run(
                 None => return,
             }
             crashes.clear();
-            shared.state.send_replace(ConnectionState::Connecting);
+            server_failures = 0;
+            shared.state.send_replace(ConnectionState::Connecting { target: target.describe() });
             continue;
         }
-        let delay = policy.backoff(attempt);
+        let delay = match &target {
+            CliTarget::External(_) => policy.server_backoff(attempt),
+            CliTarget::Bundled(_) => policy.backoff(attempt),
+        };
         shared.state.send_replace(ConnectionState::Restarting {
+            target: target.describe(),
             attempt,
-            reason,
+            code: failure.code,
+            reason: failure.reason,
             retry_in_ms: delay.as_millis() as u32,
         });
         tokio::select! {
@@ -355,8 +450,16 @@ async fn run(
                     let _ = done.send(());
                     return;
                 }
-                Some(Control::Restart(Some(t))) => target = t,
-                Some(_) => {}
+                Some(Control::Restart(new_target)) => {
+                    if let Some(t) = new_target {
+                        target = t;
+                    }
+                    crashes.clear();
+                    server_failures = 0;
+                    shared.state.send_replace(ConnectionState::Connecting { target: target.describe() });
+                }
+                // Retry: try now instead of after the wait.
+                Some(Control::Retry) => {}
                 None => return,
             }
         }
@@ -366,11 +469,24 @@ async fn run(
 /// Wait until the running CLI exits, stops answering, or the owner asks for something.
 async fn watch_running(
     running: &mut Running,
+    target: &CliTarget,
     policy: &RestartPolicy,
     control: &mut mpsc::UnboundedReceiver<Control>,
 ) -> Ended {
+    let lost = |detail: String| match target {
+        CliTarget::Bundled(_) => Ended::Lost(Failure::new("cli_unresponsive", detail)),
+        CliTarget::External(server) => {
+            let problem = ServerProblem::Lost(detail);
+            Ended::Lost(Failure::new(problem.code(), problem.message(&server.address())))
+        }
+    };
+    let interval = match target {
+        CliTarget::Bundled(_) => policy.health_interval,
+        CliTarget::External(_) => policy.server_health_interval,
+    };
     let mut failed_pings = 0u32;
-    let mut ticker = tokio::time::interval(policy.health_interval);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
     loop {
         let exited = async {
@@ -383,7 +499,7 @@ async fn watch_running(
             status = exited => {
                 let tail = last_lines(&running.stderr_tail);
                 let status = status.unwrap_or_else(|| "unknown status".into());
-                return Ended::Lost(format!("the Copilot CLI exited ({status}){tail}"));
+                return Ended::Lost(Failure::new("cli_exited", format!("the Copilot CLI exited ({status}){tail}")));
             }
             msg = control.recv() => match msg {
                 Some(Control::Retry) => continue,
@@ -394,6 +510,12 @@ async fn watch_running(
                 let ping = tokio::time::timeout(Duration::from_secs(5), running.client.ping(None)).await;
                 match ping {
                     Ok(Ok(_)) => failed_pings = 0,
+                    // The connection is gone (the server stopped, the network dropped it): no
+                    // later ping can succeed, so do not wait for three.
+                    Ok(Err(e)) if e.is_transport_failure() => {
+                        tracing::warn!(error = %e, "the connection to the Copilot CLI is closed");
+                        return lost(e.to_string());
+                    }
                     Ok(Err(e)) => {
                         failed_pings += 1;
                         tracing::warn!(error = %e, failed_pings, "Copilot CLI ping failed");
@@ -404,7 +526,7 @@ async fn watch_running(
                     }
                 }
                 if failed_pings >= 3 {
-                    return Ended::Lost("the Copilot CLI stopped answering".into());
+                    return lost("it stopped answering".into());
                 }
             }
         }
@@ -454,7 +576,9 @@ async fn connect_bundled(cli: &BundledCli, policy: &RestartPolicy) -> EngineResu
         program: cli.program.clone(),
         args,
         env,
-        env_remove: Vec::new(),
+        // A server's token in the app's environment is for that server, not for the bundled CLI
+        // and the commands it runs.
+        env_remove: vec!["COPILOT_CONNECTION_TOKEN".into()],
         working_directory: cli.working_directory.clone(),
     };
     let (mut child, pipes) = GuardedChild::spawn(&spec).map_err(|e| match e.kind() {
@@ -488,23 +612,10 @@ async fn connect_bundled(cli: &BundledCli, policy: &RestartPolicy) -> EngineResu
 }
 
 async fn connect_external(server: &ExternalServer, policy: &RestartPolicy) -> EngineResult<Running> {
-    let unreachable = |reason: String| EngineError::ServerUnreachable { address: server.address(), reason };
-    let stream = tokio::time::timeout(
-        policy.handshake_timeout,
-        tokio::net::TcpStream::connect((server.host.as_str(), server.port)),
-    )
-    .await
-    .map_err(|_| unreachable("timed out".into()))?
-    .map_err(|e| unreachable(e.to_string()))?;
-    let _ = stream.set_nodelay(true);
-    let (reader, writer) = stream.into_split();
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let client = Client::from_streams(reader, writer, cwd).map_err(|e| unreachable(e.to_string()))?;
-    match tokio::time::timeout(policy.handshake_timeout, client.verify_protocol_version()).await {
-        Ok(Ok(())) => Ok(Running { client, child: None, stderr_tail: Arc::default() }),
-        Ok(Err(e)) => Err(unreachable(e.to_string())),
-        Err(_) => Err(unreachable("no handshake".into())),
-    }
+    let client = server::connect(server, policy.server_timeout)
+        .await
+        .map_err(|problem| EngineError::Server { address: server.address(), problem })?;
+    Ok(Running { client, child: None, stderr_tail: Arc::default() })
 }
 
 /// Forward the CLI's stderr into our log, line by line, keeping the last few for error messages.
@@ -550,8 +661,35 @@ mod tests {
 
     #[test]
     fn connection_state_serializes_for_the_ui() {
-        let state = ConnectionState::Restarting { attempt: 2, reason: "boom".into(), retry_in_ms: 500 };
+        let state = ConnectionState::Restarting {
+            target: ConnectionTarget::Server { address: "devbox:4321".into() },
+            attempt: 2,
+            code: "server_refused".into(),
+            reason: "boom".into(),
+            retry_in_ms: 500,
+        };
         let json = serde_json::to_value(&state).unwrap();
-        assert_eq!(json, serde_json::json!({"state": "restarting", "attempt": 2, "reason": "boom", "retryInMs": 500}));
+        assert_eq!(
+            json,
+            serde_json::json!({"state": "restarting", "target": {"kind": "server", "address": "devbox:4321"},
+                "attempt": 2, "code": "server_refused", "reason": "boom", "retryInMs": 500})
+        );
+        let connected = ConnectionState::Connected {
+            target: ConnectionTarget::Bundled,
+            version: "1.0.102".into(),
+            protocol_version: 3,
+        };
+        assert_eq!(
+            serde_json::to_value(&connected).unwrap(),
+            serde_json::json!({"state": "connected", "target": {"kind": "bundled"}, "version": "1.0.102", "protocolVersion": 3})
+        );
+    }
+
+    #[test]
+    fn a_server_is_retried_with_a_capped_wait() {
+        let policy = RestartPolicy::default();
+        for attempt in [1, 5, 10, 100, 10_000] {
+            assert!(policy.server_backoff(attempt) <= policy.server_max_backoff, "{attempt}");
+        }
     }
 }

@@ -4,7 +4,8 @@ import { BackendError, backendContext, type Backend } from "../lib/backend";
 import { FakeBackend, deferred } from "../test/fake-backend";
 import StatusBar from "./StatusBar.svelte";
 
-const connected = { state: "connected", version: "1.0.102", protocolVersion: 3 } as const;
+const bundled = { kind: "bundled" } as const;
+const connected = { state: "connected", target: bundled, version: "1.0.102", protocolVersion: 3 } as const;
 
 function renderStatusBar(backend: Backend) {
   return render(StatusBar, { context: backendContext(backend) });
@@ -32,14 +33,14 @@ describe("StatusBar", () => {
     expect(status().textContent).toBe("Connecting…");
 
     answer.resolve(connected);
-    await expectStatus("Connected · Copilot CLI 1.0.102");
+    await expectStatus("Connected · Copilot CLI 1.0.102 (bundled)");
     expect(retryButton()).toBeNull();
   });
 
   test("subscribes before asking for the current state", async () => {
     const backend = new FakeBackend(connected);
     renderStatusBar(backend);
-    await expectStatus("Connected · Copilot CLI 1.0.102");
+    await expectStatus("Connected · Copilot CLI 1.0.102 (bundled)");
 
     const subscribed = backend.onConnection.mock.invocationCallOrder[0]!;
     const asked = backend.connection.mock.invocationCallOrder[0]!;
@@ -49,13 +50,13 @@ describe("StatusBar", () => {
   test("follows every state Rust pushes", async () => {
     const backend = new FakeBackend(connected);
     renderStatusBar(backend);
-    await expectStatus("Connected · Copilot CLI 1.0.102");
+    await expectStatus("Connected · Copilot CLI 1.0.102 (bundled)");
 
-    backend.push({ state: "restarting", attempt: 2, reason: "CLI exited with code 1", retryInMs: 2000 });
+    backend.push({ state: "restarting", target: bundled, attempt: 2, code: "cli_exited", reason: "CLI exited with code 1", retryInMs: 2000 });
     await expectStatus("Restarting (attempt 2): CLI exited with code 1");
     expect(retryButton()).toBeNull();
 
-    backend.push({ state: "failed", reason: "gave up after 5 attempts" });
+    backend.push({ state: "failed", target: bundled, code: "crash_loop", reason: "gave up after 5 attempts" });
     await expectStatus("Failed: gave up after 5 attempts");
     expect(retryButton()).not.toBeNull();
 
@@ -71,14 +72,14 @@ describe("StatusBar", () => {
     renderStatusBar(backend);
     await waitFor(() => expect(backend.connection).toHaveBeenCalled());
 
-    backend.push({ state: "failed", reason: "crashed" });
+    backend.push({ state: "failed", target: bundled, code: "crash_loop", reason: "crashed" });
     answer.resolve(connected);
     await expectStatus("Failed: crashed");
   });
 
   test("Retry, a real button, asks Rust to start the CLI again", async () => {
-    const backend = new FakeBackend({ state: "failed", reason: "crashed" });
-    backend.retry.mockImplementation(async () => backend.push({ state: "connecting" }));
+    const backend = new FakeBackend({ state: "failed", target: bundled, code: "crash_loop", reason: "crashed" });
+    backend.retry.mockImplementation(async () => backend.push({ state: "connecting", target: bundled }));
     renderStatusBar(backend);
     await expectStatus("Failed: crashed");
 
@@ -92,7 +93,7 @@ describe("StatusBar", () => {
   });
 
   test("a failed retry shows why", async () => {
-    const backend = new FakeBackend({ state: "failed", reason: "crashed" });
+    const backend = new FakeBackend({ state: "failed", target: bundled, code: "crash_loop", reason: "crashed" });
     backend.retry.mockRejectedValueOnce(new BackendError({ code: "cli_missing", message: "copilot binary not found" }));
     renderStatusBar(backend);
     await expectStatus("Failed: crashed");
@@ -108,15 +109,26 @@ describe("StatusBar", () => {
     await expectStatus("Failed: watch_connection not allowed");
 
     await fireEvent.click(retryButton()!);
-    await expectStatus("Connected · Copilot CLI 1.0.102");
+    await expectStatus("Connected · Copilot CLI 1.0.102 (bundled)");
     expect(backend.onConnection).toHaveBeenCalledTimes(2);
     expect(backend.retry).not.toHaveBeenCalled();
+  });
+
+  test("names the server the app talks to, and says it is reconnecting to it", async () => {
+    const server = { kind: "server", address: "127.0.0.1:4321" } as const;
+    const backend = new FakeBackend({ ...connected, target: server });
+    renderStatusBar(backend);
+    await expectStatus("Connected · Copilot CLI 1.0.102 at 127.0.0.1:4321");
+
+    backend.push({ state: "restarting", target: server, attempt: 1, code: "server_lost", reason: "The connection was lost.", retryInMs: 250 });
+    await expectStatus("Reconnecting to 127.0.0.1:4321… (attempt 1): The connection was lost.");
+    expect(retryButton()).toBeNull();
   });
 
   test("unsubscribes when it goes away", async () => {
     const backend = new FakeBackend(connected);
     const { unmount } = renderStatusBar(backend);
-    await expectStatus("Connected · Copilot CLI 1.0.102");
+    await expectStatus("Connected · Copilot CLI 1.0.102 (bundled)");
     expect(backend.listeners.size).toBe(1);
 
     unmount();

@@ -5,7 +5,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { BackendError, createTauriBackend, describeError, toAppError, type ConnectionState } from "./backend";
 
-const connected: ConnectionState = { state: "connected", version: "1.0.102", protocolVersion: 3 };
+const connected: ConnectionState = { state: "connected", target: { kind: "bundled" }, version: "1.0.102", protocolVersion: 3 };
 
 // What Rust does when it sends a message down a channel.
 function sendOnChannel(channel: { id: number }, index: number, message: unknown): void {

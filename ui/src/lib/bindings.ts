@@ -155,8 +155,22 @@ export type ChatEventKind = { type: "userMessage"; content: string } | { type: "
 /**  The user stopped the turn. */
 { type: "aborted" };
 
-/**  What the UI shows in its status bar. */
-export type ConnectionState = { state: "connecting" } | { state: "connected"; version: string; protocolVersion: number } | { state: "restarting"; attempt: number; reason: string; retryInMs: number } | { state: "failed"; reason: string } | { state: "stopped" };
+/**
+ *  What the UI shows in its status bar. `code` says why in a word the UI can branch on
+ *  (`server_token_rejected`, `crash_loop`, ...); `reason` says it to the user.
+ */
+export type ConnectionState = { state: "connecting"; target: ConnectionTarget } | { state: "connected"; target: ConnectionTarget; version: string; protocolVersion: number } | 
+/**  Reconnecting (a server) or restarting (the bundled CLI) after `attempt` failures. */
+{ state: "restarting"; target: ConnectionTarget; attempt: number; code: string; reason: string; retryInMs: number } | 
+/**  Given up until the user acts (Retry, or new settings). */
+{ state: "failed"; target: ConnectionTarget; code: string; reason: string } | { state: "stopped" };
+
+/**  Which CLI the app talks to, as the status bar names it. */
+export type ConnectionTarget = 
+/**  The CLI bundled with the app, on this computer. */
+{ kind: "bundled" } | 
+/**  A CLI server at `address` (`host:port`). */
+{ kind: "server"; address: string };
 
 export type ModelInfo = {
 	id: string,

@@ -62,7 +62,7 @@ export class FakeBackend implements Backend {
   /** The progress listener of the running sign-in, as its channel would deliver. */
   signInListener: ((state: SignInState) => void) | undefined;
 
-  constructor(state: ConnectionState = { state: "connecting" }) {
+  constructor(state: ConnectionState = { state: "connecting", target: { kind: "bundled" } }) {
     this.state = state;
   }
 

@@ -4,7 +4,9 @@ import { FakeBackend } from "../../test/fake-backend";
 import { session } from "../../test/chat-fixtures";
 import { ChatState, sendBlockedReason } from "./chat.svelte";
 
-const connected = { state: "connected", version: "1.0.102", protocolVersion: 3 } as const;
+const bundled = { kind: "bundled" } as const;
+const server = { kind: "server", address: "127.0.0.1:4321" } as const;
+const connected = { state: "connected", target: bundled, version: "1.0.102", protocolVersion: 3 } as const;
 
 function event(id: string, kind: ChatEvent["kind"]): ChatEvent {
   return { id, timestamp: "2025-01-01T10:00:00Z", kind };
@@ -29,9 +31,11 @@ async function started(backend = new FakeBackend(connected)): Promise<{ backend:
 describe("ChatState", () => {
   test("says why nothing can be sent while the CLI is not connected", () => {
     expect(sendBlockedReason(connected)).toBeNull();
-    expect(sendBlockedReason({ state: "restarting", attempt: 1, reason: "crashed", retryInMs: 500 })).toContain("restarting");
-    expect(sendBlockedReason({ state: "failed", reason: "gone" })).toContain("Retry");
-    expect(sendBlockedReason({ state: "connecting" })).toContain("start");
+    const restarting = { state: "restarting", attempt: 1, code: "cli_exited", reason: "crashed", retryInMs: 500 } as const;
+    expect(sendBlockedReason({ ...restarting, target: bundled })).toContain("restarting");
+    expect(sendBlockedReason({ ...restarting, target: server })).toContain("Reconnecting to 127.0.0.1:4321");
+    expect(sendBlockedReason({ state: "failed", target: bundled, code: "crash_loop", reason: "gone" })).toContain("Retry");
+    expect(sendBlockedReason({ state: "connecting", target: bundled })).toContain("start");
   });
 
   test("loads sessions and picks the first model once connected", async () => {
@@ -117,7 +121,14 @@ describe("ChatState", () => {
     chat.open!.transcript.apply([event("u1", { type: "userMessage", content: "long one" })]);
     expect(chat.open!.transcript.running).toBe(true);
 
-    await chat.connectionChanged({ state: "restarting", attempt: 1, reason: "exit code 137", retryInMs: 200 });
+    await chat.connectionChanged({
+      state: "restarting",
+      target: bundled,
+      attempt: 1,
+      code: "cli_exited",
+      reason: "exit code 137",
+      retryInMs: 200,
+    });
     expect(chat.open!.transcript.running).toBe(false);
     expect(chat.open!.transcript.items.some((i) => i.kind === "error")).toBe(true);
 
@@ -136,6 +147,41 @@ describe("ChatState", () => {
     // Reloaded in place: the session never left the screen (the composer and its text stay mounted).
     expect(seen).not.toContain(undefined);
     expect(backend.sessionListeners.has("s1")).toBe(true);
+  });
+
+  test("a lost server connection ends the turn naming the server", async () => {
+    const backend = new FakeBackend({ ...connected, target: server });
+    backend.sessions = [session({ id: "s1" })];
+    const { chat } = await started(backend);
+    await chat.select("s1");
+    chat.open!.transcript.apply([event("u1", { type: "userMessage", content: "long one" })]);
+    await chat.connectionChanged({
+      state: "restarting",
+      target: server,
+      attempt: 1,
+      code: "server_lost",
+      reason: "lost",
+      retryInMs: 200,
+    });
+    const error = chat.open!.transcript.items.find((i) => i.kind === "error");
+    expect(JSON.stringify(error)).toContain("server at 127.0.0.1:4321 was lost");
+  });
+
+  test("connected to another CLI, the open session closes and the other CLI's sessions are listed", async () => {
+    const backend = new FakeBackend(connected);
+    backend.sessions = [session({ id: "s1" })];
+    const { chat } = await started(backend);
+    await chat.select("s1");
+    expect(chat.open?.id).toBe("s1");
+
+    backend.sessions = [session({ id: "remote-1" })];
+    const opens = backend.openSession.mock.calls.length;
+    await chat.connectionChanged({ ...connected, target: server });
+    expect(chat.open).toBeNull();
+    expect(chat.sessions.selectedId).toBeNull();
+    expect(backend.openSession.mock.calls.length).toBe(opens);
+    expect(backend.sessionListeners.has("s1")).toBe(false);
+    expect(chat.sessions.sessions.map((s) => s.id)).toEqual(["remote-1"]);
   });
 
   test("the composer's model is the open session's, and picking another switches the session", async () => {

@@ -2,8 +2,17 @@
 // models, and the one open session (its transcript fed by the Backend's live channel). App.svelte lays it out;
 // this class decides what happens when the user selects, creates, sends, stops or deletes, and when the CLI reconnects.
 
-import { describeError, type Backend, type ChatEvent, type ConnectionState, type ModelInfo, type NewSession } from "../backend";
+import {
+  describeError,
+  type Backend,
+  type ChatEvent,
+  type ConnectionState,
+  type ConnectionTarget,
+  type ModelInfo,
+  type NewSession,
+} from "../backend";
 import { ConnectionMonitor } from "../connection.svelte";
+import { sameTarget } from "../connection-text";
 import { PromptQueue } from "./prompts.svelte";
 import { SessionSearch } from "./search.svelte";
 import { SessionList } from "./sessions.svelte";
@@ -26,9 +35,13 @@ export function sendBlockedReason(state: ConnectionState): string | null {
     case "connected":
       return null;
     case "connecting":
-      return "Waiting for the Copilot CLI to start…";
+      return state.target.kind === "server"
+        ? `Connecting to the Copilot CLI server at ${state.target.address}…`
+        : "Waiting for the Copilot CLI to start…";
     case "restarting":
-      return "The Copilot CLI is restarting; your message will be kept until it is back.";
+      return state.target.kind === "server"
+        ? `Reconnecting to ${state.target.address}; your message will be kept until it is back.`
+        : "The Copilot CLI is restarting; your message will be kept until it is back.";
     case "failed":
       return "The Copilot CLI is not running. Use Retry in the status bar.";
     case "stopped":
@@ -67,7 +80,8 @@ export class ChatState {
   readonly #backend: Backend;
   #opened: OpenTranscript | null = null;
   #openSeq = 0;
-  #wasConnected = false;
+  /** The CLI of the last connection: another one has other sessions. */
+  #connectedTo: ConnectionTarget | null = null;
 
   constructor(backend: Backend) {
     this.#backend = backend;
@@ -92,19 +106,30 @@ export class ChatState {
     void this.#closeOpen();
   }
 
-  /** Follow the connection: load what needs the CLI when it (re)connects; end a turn the CLI lost. */
+  /**
+   * Follow the connection: load what needs the CLI when it (re)connects; end a turn the CLI lost. Back on the same
+   * CLI, the open session reloads in place; on another CLI (the user switched in Settings) its sessions are another
+   * list, and the one that was open is not among them.
+   */
   async connectionChanged(state: ConnectionState): Promise<void> {
     if (state.state === "connected") {
-      const reconnected = this.#wasConnected;
-      this.#wasConnected = true;
+      const previous = this.#connectedTo;
+      this.#connectedTo = state.target;
+      const switched = previous !== null && !sameTarget(previous, state.target);
+      if (switched) {
+        this.#openSeq++;
+        this.openError = null;
+        this.sessions.select(null);
+        await this.#closeOpen();
+      }
       await Promise.all([this.sessions.refresh(), this.#loadModels()]);
-      if (reconnected && this.open) await this.#reopen();
+      if (previous && !switched && this.open) await this.#reopen();
     } else if (state.state === "restarting" && this.open?.transcript.running) {
-      endTurn(this.open.transcript, {
-        errorType: "cli_restarted",
-        message:
-          "The Copilot CLI stopped unexpectedly and is restarting. This reply was cut short; send your message again once it is back.",
-      });
+      const message =
+        state.target.kind === "server"
+          ? `The connection to the Copilot CLI server at ${state.target.address} was lost. This reply was cut short; send your message again once it is back.`
+          : "The Copilot CLI stopped unexpectedly and is restarting. This reply was cut short; send your message again once it is back.";
+      endTurn(this.open.transcript, { errorType: "cli_restarted", message });
     }
   }
 
