@@ -2,19 +2,20 @@
 //! (`copilot --headless --port N`, signed in to the fake GitHub + Copilot API, with or without
 //! `COPILOT_CONNECTION_TOKEN`), the connection token in the handshake (right, wrong, missing),
 //! every reason "Test connection" can give (against real peers: a closed port, a web server, a
-//! silent listener, ...), and reconnecting when the server goes away and comes back. Timeouts are
-//! hang guards.
+//! silent listener, ...), reconnecting when the server goes away and comes back, and deleting old
+//! sessions, for a server and for the bundled CLI alike. Timeouts are hang guards.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use copilot_desktop::engine::server::{self, ServerInfo, ServerProblem};
 use copilot_desktop::engine::{
-    ChatEvent, ChatEventKind, CliTarget, ConnectionState, ConnectionTarget, Engine, EngineConfig, EngineError,
-    EventStream, ExternalServer, NewSession, RestartPolicy, SessionOptions,
+    BundledCli, ChatEvent, ChatEventKind, CliAuth, CliTarget, ConnectionState, ConnectionTarget, Engine, EngineConfig,
+    EngineError, EventStream, ExternalServer, NewSession, RestartPolicy, SessionOptions,
 };
 use copilot_desktop::secret::Sensitive;
+use copilot_desktop_tests::cli::{TestHome, cli_path};
 use copilot_desktop_tests::cli_server::{HeadlessServer, ServerOptions};
 use copilot_desktop_tests::fake_github::FakeGitHub;
 use copilot_desktop_tests::fake_model::{DEFAULT_MODEL, Match, Reply};
@@ -307,6 +308,96 @@ async fn a_server_that_goes_away_is_reconnected_and_the_session_continues() {
         vec!["Answer before the restart.".to_owned(), "Answer after the restart.".to_owned()]
     );
     engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn housekeeping_on_a_server_deletes_only_old_sessions_not_open_in_the_app() {
+    let github = github().await;
+    let server = start_server(&github, Some(CONNECTION_TOKEN)).await;
+    let target = CliTarget::External(server_target(server.port(), Some(CONNECTION_TOKEN)));
+    housekeeping_scenario(target, server.home(), server.home().work_dir()).await;
+}
+
+#[tokio::test]
+async fn housekeeping_with_the_bundled_cli_deletes_only_old_sessions_not_open_in_the_app() {
+    let github = github().await;
+    let home = TestHome::new();
+    let mut env: Vec<(String, String)> = home
+        .env()
+        .into_iter()
+        .chain(signed_in_env(&github))
+        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .collect();
+    env.push(("COPILOT_AUTO_UPDATE".into(), "false".into()));
+    let target = CliTarget::Bundled(BundledCli {
+        program: cli_path(),
+        copilot_home: Some(home.copilot_home()),
+        working_directory: home.work_dir(),
+        auth: CliAuth::CliDefault,
+        env,
+    });
+    housekeeping_scenario(target, &home, home.work_dir()).await;
+}
+
+/// Four sessions made through the CLI: two aged 40 days, one 10 days, one fresh (their journals'
+/// times set back, which is how the CLI dates a session). A second app run opens one of the old
+/// ones. "Not used for 30 days" then lists exactly the other old one, and deletes only it.
+async fn housekeeping_scenario(target: CliTarget, home: &TestHome, work_dir: std::path::PathBuf) {
+    let first_run = engine_for(target.clone());
+    guarded("connecting", first_run.supervisor.connected(HANG_GUARD)).await.expect("connected");
+    let mut ids = Vec::new();
+    for text in ["old and closed", "old but open", "ten days", "fresh"] {
+        let id = new_session(&first_run, work_dir.clone()).await;
+        chat(&first_run, &id, text).await;
+        ids.push(id);
+    }
+    first_run.shutdown().await;
+    let [old_closed, old_open, ten_days, fresh] = <[String; 4]>::try_from(ids).unwrap();
+
+    let app = engine_for(target);
+    guarded("connecting", app.supervisor.connected(HANG_GUARD)).await.expect("connected");
+    app.sessions.open(&old_open).await.expect("open an old session");
+    let day = Duration::from_secs(24 * 3600);
+    age(home, &old_closed, 40 * day);
+    age(home, &old_open, 40 * day);
+    age(home, &ten_days, 10 * day);
+
+    let preview = app.sessions.cleanup_preview(30).await.expect("preview");
+    let listed: Vec<&str> = preview.sessions.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(listed, vec![old_closed.as_str()], "exactly the old session not open in the app");
+    assert_eq!(preview.kept_open, 1, "the open old one is counted as kept");
+    assert_eq!(preview.sessions[0].title.as_deref(), Some("old and closed"), "with its title");
+    let wider = app.sessions.cleanup_preview(7).await.expect("preview for 7 days");
+    let mut wider_ids: Vec<&str> = wider.sessions.iter().map(|s| s.id.as_str()).collect();
+    wider_ids.sort();
+    let mut expected = vec![old_closed.as_str(), ten_days.as_str()];
+    expected.sort();
+    assert_eq!(wider_ids, expected);
+
+    // Confirming more than the preview (the open one, a fresh one) deletes only what qualifies.
+    let confirmed = vec![old_closed.clone(), old_open.clone(), fresh.clone()];
+    let outcome = app.sessions.clean_up(30, &confirmed).await.expect("clean up");
+    assert_eq!(outcome.deleted, vec![old_closed.clone()]);
+    assert_eq!(outcome.kept, vec![old_open.clone(), fresh.clone()]);
+    assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+
+    let left: Vec<String> = app.sessions.list().await.expect("list").into_iter().map(|s| s.id).collect();
+    assert!(!left.contains(&old_closed), "deleted: {left:?}");
+    for kept in [&old_open, &ten_days, &fresh] {
+        assert!(left.contains(kept), "{kept} is kept: {left:?}");
+    }
+    assert!(!home.session_state_dir().join(&old_closed).exists(), "its stored state is gone from the CLI's disk");
+    // The open session still works.
+    let turn = chat(&app, &old_open, "still here?").await;
+    assert!(!replies(&turn).is_empty());
+    app.shutdown().await;
+}
+
+/// Set a session's journal time back by `by`: how the CLI dates a session (`modifiedTime`).
+fn age(home: &TestHome, session: &str, by: Duration) {
+    let journal = home.session_state_dir().join(session).join("events.jsonl");
+    let file = std::fs::File::options().append(true).open(&journal).unwrap_or_else(|e| panic!("{journal:?}: {e}"));
+    file.set_modified(SystemTime::now() - by).expect("set the journal's time");
 }
 
 /// A web server (axum, like any HTTP service on a wrong port); returns its port.

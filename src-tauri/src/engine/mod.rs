@@ -1,10 +1,12 @@
 //! The UI-free core of Copilot Desktop: supervising the Copilot CLI (bundled, or a server),
-//! sessions, the event stream and the permission broker. Nothing here imports `tauri`;
-//! everything is testable without a window (see `tests/`, which drives it against the real CLI).
+//! sessions and their housekeeping, the event stream and the permission broker. Nothing here
+//! imports `tauri`; everything is testable without a window (see `tests/`, which drives it
+//! against the real CLI).
 
 pub mod account;
 pub mod error;
 pub mod events;
+pub mod housekeeping;
 pub mod logging;
 pub mod permissions;
 pub mod process;
@@ -16,6 +18,7 @@ pub mod supervisor;
 pub use account::CurrentAuth;
 pub use error::{EngineError, EngineResult};
 pub use events::{ChatEvent, ChatEventKind, EventStream};
+pub use housekeeping::{CleanupFailure, CleanupOutcome, CleanupPreview};
 pub use permissions::{
     PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion,
 };
