@@ -34,6 +34,10 @@ const COMMANDS: &[&str] = &[
     "get_settings",
     "save_provider_settings",
     "clear_provider",
+    "save_cli_settings",
+    "test_cli_server",
+    "preview_session_cleanup",
+    "clean_up_sessions",
 ];
 
 fn main() {

@@ -65,6 +65,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::account::get_settings,
         commands::account::save_provider_settings,
         commands::account::clear_provider,
+        commands::cli::save_cli_settings,
+        commands::cli::test_cli_server,
+        commands::cli::preview_session_cleanup,
+        commands::cli::clean_up_sessions,
     ])
 }
 

@@ -1,11 +1,13 @@
 //! `AccountService`: which credential the Copilot CLI runs with, and every way to change it:
 //! signing in (device flow, then the keychain, then a CLI restart with the token), the explicit
 //! "keep the token in memory for this run" choice when there is no keychain, signing out, and
-//! the bring-your-own-key provider. It also tells the UI who is signed in, from the CLI itself.
+//! the bring-your-own-key provider, and which Copilot CLI the app talks to (the bundled one, or a
+//! server with its connection token). It also tells the UI who is signed in, from the CLI itself.
 //!
 //! It owns the rule that a token or API key goes to the keychain (or memory, when the user says
-//! so) and to the CLI's environment, and nowhere else: nothing it returns, logs or saves in
-//! settings holds one. It knows nothing of windows; `commands/account.rs` is its thin door.
+//! so) and to the CLI (its environment, or a server's handshake), and nowhere else: nothing it
+//! returns, logs or saves in settings holds one. It knows nothing of windows;
+//! `commands/account.rs` and `commands/cli.rs` are its thin doors.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,9 +22,13 @@ use super::device_flow::{
     normalize_host,
 };
 use super::keychain::{KeychainError, SecretKey, TokenStore};
-use super::settings::{LoadedSettings, ProviderConfig, Settings, SettingsSink};
+use super::settings::{CliMode, CliSettings, LoadedSettings, ProviderConfig, ServerAddress, Settings, SettingsSink};
 use crate::engine::account::{CurrentAuth, current_auth};
-use crate::engine::{CliAuth, CliTarget, Engine, EngineConfig, ProviderSettings, RestartPolicy, SessionOptions};
+use crate::engine::server::{self, ServerInfo};
+use crate::engine::{
+    CliAuth, CliTarget, Engine, EngineConfig, EngineError, ExternalServer, ProviderSettings, RestartPolicy,
+    SessionOptions,
+};
 use crate::secret::Sensitive;
 
 /// The keychain account of the provider's API key (one provider is configured at a time).
@@ -31,8 +37,10 @@ pub const PROVIDER_KEY_NAME: &str = "default";
 /// How the app starts, besides the settings and the secret store.
 #[derive(Clone, Debug)]
 pub struct AccountOptions {
-    /// The CLI to run. Its `auth` is replaced by what the keychain holds. For an external
-    /// server the app cannot choose credentials: signing in is that server's business.
+    /// The CLI to run. `Bundled`: the app's own CLI (its `auth` is replaced by what the keychain
+    /// holds), unless the settings choose a server. `External`: a server named by the environment
+    /// (COPILOT_DESKTOP_SERVER), which wins over the settings. For a server the app cannot choose
+    /// credentials: signing in is that server's business.
     pub cli: CliTarget,
     pub restart: RestartPolicy,
     /// Session options other than the provider (which comes from the settings).
@@ -161,6 +169,45 @@ pub struct SettingsView {
     pub provider_key_stored: bool,
     pub notice: Option<String>,
     pub sign_in_available: bool,
+    pub cli: CliView,
+}
+
+/// The Copilot CLI settings as the settings view shows them. Never holds the token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CliView {
+    pub mode: CliMode,
+    pub server: Option<ServerAddress>,
+    /// A connection token for `server` is stored (it is never shown).
+    pub token_stored: bool,
+    /// `COPILOT_DESKTOP_SERVER` names a server (this address): it wins over these settings.
+    pub env_server: Option<String>,
+    /// Said when the chosen server is on another machine and no token protects it.
+    pub warning: Option<String>,
+}
+
+/// What the connection token of a server becomes when the CLI settings are saved.
+#[derive(Debug)]
+pub enum TokenChange {
+    Keep,
+    Replace(Sensitive<String>),
+    Remove,
+}
+
+/// A server answered "Test connection".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerCheck {
+    pub info: ServerInfo,
+    /// Said when the server is on another machine and let the app in without a token.
+    pub warning: Option<String>,
+}
+
+/// The warning for a server on another machine that accepts clients without a token.
+pub fn unprotected_warning(address: &str) -> String {
+    format!(
+        "{address} is on another machine and no connection token protects it: anyone who can reach that port can drive the agent and run commands there. Start the server with COPILOT_CONNECTION_TOKEN, enter the token here, and reach it through an SSH tunnel (the connection is not encrypted)."
+    )
 }
 
 /// Why an account operation failed. Messages say what the user can do.
@@ -184,6 +231,8 @@ pub enum AccountError {
     InvalidRequest(String),
     #[error("The settings could not be saved ({0}). Check that the app's data folder is writable, then try again.")]
     SettingsNotSaved(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
 }
 
 impl AccountError {
@@ -197,6 +246,7 @@ impl AccountError {
             Self::NoSignIn => "no_sign_in",
             Self::InvalidRequest(_) => "invalid_request",
             Self::SettingsNotSaved(_) => "settings_not_saved",
+            Self::Engine(e) => e.code(),
         }
     }
 }
@@ -231,6 +281,8 @@ struct State {
     keychain_problem: Option<Problem>,
     signed_in: Option<SignedIn>,
     provider_key: Option<Sensitive<String>>,
+    /// The connection token of the server in the settings (whether or not it is in use).
+    server_token: Option<Sensitive<String>>,
     pending: Option<PendingToken>,
     /// CLI answers from connections up to this generation predate the current credentials.
     stale_through_generation: u64,
@@ -241,7 +293,10 @@ struct State {
 
 struct Inner {
     engine: Engine,
+    /// The environment's choice: the bundled CLI (the settings may still choose a server) or
+    /// the server COPILOT_DESKTOP_SERVER names.
     base: CliTarget,
+    restart: RestartPolicy,
     client_id_override: Option<String>,
     web_base_url: Option<String>,
     sink: Arc<dyn SettingsSink>,
@@ -280,6 +335,7 @@ impl AccountService {
         let mut keychain_problem = None;
         let mut signed_in = None;
         let mut provider_key = None;
+        let mut server_token = None;
         if bundled {
             let host = settings.github_host.clone();
             match load_guarded(&store, &SecretKey::github(&host), options.keychain_timeout).await {
@@ -301,32 +357,46 @@ impl AccountService {
                 Err(problem) => keychain_problem = Some(problem),
             }
         }
+        if bundled
+            && keychain_problem.is_none()
+            && let Some(server) = &settings.cli.server
+        {
+            match load_guarded(&store, &SecretKey::cli_server(&server.host, server.port), options.keychain_timeout)
+                .await
+            {
+                Ok(found) => server_token = found,
+                Err(problem) => keychain_problem = Some(problem),
+            }
+        }
 
-        let auth = signed_in.as_ref().map(|s| CliAuth::Token(s.token.clone())).unwrap_or_default();
-        let target = compose_target(&options.cli, auth, signed_in.as_ref(), &settings);
+        let state = State {
+            settings,
+            notice: loaded.notice,
+            store,
+            keychain_problem,
+            signed_in,
+            provider_key,
+            server_token,
+            pending: None,
+            stale_through_generation: 0,
+            refused: false,
+        };
+        let target = effective_target(&options.cli, &state);
+        tracing::info!(target = ?target.describe(), "starting the engine");
         let mut sessions = options.sessions.clone();
         sessions.provider = None;
         let engine = Engine::start(EngineConfig { target, restart: options.restart.clone(), sessions });
-        apply_provider(&engine, &settings, provider_key.as_ref());
+        apply_provider(&engine, &state.settings, state.provider_key.as_ref());
         let (changed, _) = watch::channel(0);
         let service = AccountService {
             inner: Arc::new(Inner {
                 engine,
                 base: options.cli,
+                restart: options.restart,
                 client_id_override: options.client_id.filter(|id| !id.trim().is_empty()),
                 web_base_url: options.web_base_url.filter(|url| !url.trim().is_empty()),
                 sink,
-                state: Mutex::new(State {
-                    settings,
-                    notice: loaded.notice,
-                    store,
-                    keychain_problem,
-                    signed_in,
-                    provider_key,
-                    pending: None,
-                    stale_through_generation: 0,
-                    refused: false,
-                }),
+                state: Mutex::new(state),
                 flow: Mutex::new(None),
                 next_flow: AtomicU64::new(1),
                 changing: AsyncMutex::new(()),
@@ -378,9 +448,11 @@ impl AccountService {
     pub async fn view(&self) -> AccountView {
         let (settings, signed_in, keychain_problem, notice, stale, refused_in_session) = {
             let state = self.state();
+            // A server signs in on its own: the app's token plays no part there.
+            let on_server = matches!(effective_target(&self.inner.base, &state), CliTarget::External(_));
             (
                 state.settings.clone(),
-                state.signed_in.as_ref().map(|s| (s.host.clone(), s.persistent)),
+                state.signed_in.as_ref().filter(|_| !on_server).map(|s| (s.host.clone(), s.persistent)),
                 state.keychain_problem.clone(),
                 state.notice.clone(),
                 state.stale_through_generation,
@@ -491,21 +563,25 @@ impl AccountService {
         });
     }
 
-    /// The CLI target with `auth`, or an error for an external server.
-    fn target_with(&self, auth: CliAuth) -> Result<CliTarget, AccountError> {
-        if let CliTarget::External(server) = &self.inner.base {
-            return Err(AccountError::ExternalServer(server.address()));
-        }
-        let state = self.state();
-        Ok(compose_target(&self.inner.base, auth, state.signed_in.as_ref(), &state.settings))
+    /// The CLI the app should talk to now.
+    pub fn current_target(&self) -> CliTarget {
+        effective_target(&self.inner.base, &self.state())
     }
 
-    /// Restart the CLI with the current credentials and provider.
+    /// The server in use, if any: signing in is then that server's business.
+    fn server_in_use(&self) -> Option<ExternalServer> {
+        match self.current_target() {
+            CliTarget::External(server) => Some(server),
+            CliTarget::Bundled(_) => None,
+        }
+    }
+
+    /// Restart the bundled CLI with the current credentials and provider (a server keeps its own).
     fn restart_cli(&self) {
-        let auth = self.state().signed_in.as_ref().map(|s| CliAuth::Token(s.token.clone())).unwrap_or_default();
-        let Ok(target) = self.target_with(auth) else {
+        let target = self.current_target();
+        if matches!(target, CliTarget::External(_)) {
             return;
-        };
+        }
         let generation = self.inner.engine.supervisor.connection().map(|c| c.generation).unwrap_or(0);
         {
             let mut state = self.state();
@@ -523,7 +599,7 @@ impl AccountService {
         host: &str,
         on_progress: impl Fn(SignInState) + Send + Sync + 'static,
     ) -> Result<SignInStart, AccountError> {
-        if let CliTarget::External(server) = &self.inner.base {
+        if let Some(server) = self.server_in_use() {
             return Err(AccountError::ExternalServer(server.address()));
         }
         let client_id = self.client_id().ok_or(AccountError::NotConfigured)?;
@@ -690,13 +766,119 @@ impl AccountService {
 
     pub fn settings_view(&self) -> SettingsView {
         let state = self.state();
+        let cli = &state.settings.cli;
+        let env_server = match &self.inner.base {
+            CliTarget::External(server) => Some(server.address()),
+            CliTarget::Bundled(_) => None,
+        };
+        let warning = cli
+            .active_server()
+            .filter(|s| !server::is_loopback_host(&s.host) && state.server_token.is_none())
+            .map(|s| unprotected_warning(&server::address_of(&s.host, s.port)));
         SettingsView {
             github_host: state.settings.github_host.clone(),
             provider: state.settings.provider.clone(),
             provider_key_stored: state.provider_key.is_some(),
             notice: state.notice.clone(),
             sign_in_available: self.inner.client_id_override.is_some() || state.settings.client_id.is_some(),
+            cli: CliView {
+                mode: cli.mode,
+                server: cli.server.clone(),
+                token_stored: state.server_token.is_some(),
+                env_server,
+                warning,
+            },
         }
+    }
+
+    /// Use `cli` from now on: the token goes to (or leaves) the keychain under the server's
+    /// address, the settings file remembers the choice (never the token), and the running app
+    /// switches to the new CLI. With COPILOT_DESKTOP_SERVER set the environment still wins: the
+    /// choice is saved for when it is unset.
+    pub async fn save_cli(&self, cli: CliSettings, token: TokenChange) -> Result<SettingsView, AccountError> {
+        let cli = cli.validated().map_err(AccountError::InvalidRequest)?;
+        let _one = self.inner.changing.lock().await;
+        let (store, old) = {
+            let state = self.state();
+            (state.store.clone(), state.settings.cli.server.clone())
+        };
+        let key_of = |a: &ServerAddress| SecretKey::cli_server(&a.host, a.port);
+        let moved = old.as_ref().map(key_of) != cli.server.as_ref().map(key_of);
+        // One server, one token: a token is only ever sent to the address it was entered for.
+        if moved && let Some(old) = &old {
+            store.delete(&key_of(old)).await?;
+        }
+        let server_token = match (&cli.server, token) {
+            (None, _) => None,
+            (Some(server), TokenChange::Replace(token)) => {
+                let token = Sensitive::new(token.expose().trim().to_owned());
+                if token.expose().is_empty() {
+                    return Err(AccountError::InvalidRequest("The connection token is empty.".into()));
+                }
+                store.store(&key_of(server), token.clone()).await?;
+                Some(token)
+            }
+            (Some(server), TokenChange::Remove) => {
+                store.delete(&key_of(server)).await?;
+                None
+            }
+            (Some(server), TokenChange::Keep) if moved => store.load(&key_of(server)).await?,
+            (Some(_), TokenChange::Keep) => self.state().server_token.clone(),
+        };
+        let (settings, target) = {
+            let mut state = self.state();
+            state.settings.cli = cli;
+            state.server_token = server_token;
+            (state.settings.clone(), effective_target(&self.inner.base, &state))
+        };
+        self.inner.sink.save(&settings).map_err(AccountError::SettingsNotSaved)?;
+        tracing::info!(mode = ?settings.cli.mode, target = ?target.describe(), "Copilot CLI settings saved");
+        if matches!(self.inner.base, CliTarget::Bundled(_)) {
+            self.switch_to(target).await;
+        }
+        self.bump();
+        Ok(self.settings_view())
+    }
+
+    /// Talk to `target` from now on: sessions opened on the old CLI are let go (they live there),
+    /// search follows, and the supervisor connects to the new one.
+    async fn switch_to(&self, target: CliTarget) {
+        let engine = &self.inner.engine;
+        let generation = engine.supervisor.connection().map(|c| c.generation).unwrap_or(0);
+        {
+            let mut state = self.state();
+            state.stale_through_generation = state.stale_through_generation.max(generation);
+            state.refused = false;
+        }
+        engine.sessions.let_go_all().await;
+        engine.search.set_target(&target);
+        engine.supervisor.restart(Some(target));
+    }
+
+    /// Try a server without switching to it: its CLI and protocol version, or why it cannot be
+    /// used. Without a token given, the one stored for that address is used.
+    pub async fn test_server(
+        &self,
+        address: ServerAddress,
+        token: Option<Sensitive<String>>,
+    ) -> Result<ServerCheck, AccountError> {
+        let cli = CliSettings { mode: CliMode::Server, server: Some(address) }
+            .validated()
+            .map_err(AccountError::InvalidRequest)?;
+        let address = cli.server.expect("validated server settings have an address");
+        let token = match token.filter(|t| !t.expose().trim().is_empty()) {
+            Some(token) => Some(Sensitive::new(token.expose().trim().to_owned())),
+            None => {
+                let stored = self.state().settings.cli.server.clone();
+                if stored.as_ref() == Some(&address) { self.state().server_token.clone() } else { None }
+            }
+        };
+        let sent_token = token.is_some();
+        let server = ExternalServer::new(address.host.clone(), address.port, token);
+        let info = server::probe(&server, self.inner.restart.server_timeout).await?;
+        tracing::info!(address = %server.address(), version = %info.version, "server test succeeded");
+        let warning = (!sent_token && !server.is_loopback()).then(|| unprotected_warning(&server.address()));
+        Ok(ServerCheck { info, warning })
     }
 
     /// Use `config` for every new session; `api_key`, when given, replaces the stored key.
@@ -804,6 +986,19 @@ fn apply_provider(engine: &Engine, settings: &Settings, key: Option<&Sensitive<S
         Some((provider, model)) => engine.sessions.set_provider(Some(provider), Some(model)),
         None => engine.sessions.set_provider(None, None),
     }
+}
+
+/// The CLI the app should talk to: COPILOT_DESKTOP_SERVER's server when set, else the settings'
+/// server (with its token) when chosen, else the bundled CLI with the app's credentials.
+fn effective_target(base: &CliTarget, state: &State) -> CliTarget {
+    if let CliTarget::External(_) = base {
+        return base.clone();
+    }
+    if let Some(server) = state.settings.cli.active_server() {
+        return CliTarget::External(ExternalServer::new(server.host.clone(), server.port, state.server_token.clone()));
+    }
+    let auth = state.signed_in.as_ref().map(|s| CliAuth::Token(s.token.clone())).unwrap_or_default();
+    compose_target(base, auth, state.signed_in.as_ref(), &state.settings)
 }
 
 /// `base` with `auth`, plus the non-secret environment the credentials and provider need:

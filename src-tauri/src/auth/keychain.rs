@@ -15,13 +15,17 @@ use crate::secret::Sensitive;
 /// The keychain "service" of every entry: the app identifier from `tauri.conf.json`.
 pub const APP_IDENTIFIER: &str = "com.copilot-desktop.app";
 
-/// Which secret an entry holds. The keychain account is `github:<host>` or `provider:<name>`.
+/// Which secret an entry holds. The keychain account is `github:<host>`, `provider:<name>` or
+/// `cli-server:<host>:<port>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SecretKey {
     /// The GitHub OAuth token for one host (`github.com`, `tenant.ghe.com`).
     GitHub { host: String },
     /// A bring-your-own-key model provider's API key, by the provider's configured name.
     Provider { name: String },
+    /// The connection token of the Copilot CLI server at `address` (`host:port`): it is only
+    /// ever sent to that address.
+    CliServer { address: String },
 }
 
 impl SecretKey {
@@ -33,11 +37,16 @@ impl SecretKey {
         Self::Provider { name: name.into() }
     }
 
+    pub fn cli_server(host: &str, port: u16) -> Self {
+        Self::CliServer { address: crate::engine::server::address_of(&host.to_ascii_lowercase(), port) }
+    }
+
     /// The keychain account name of this entry.
     pub fn account(&self) -> String {
         match self {
             Self::GitHub { host } => format!("github:{host}"),
             Self::Provider { name } => format!("provider:{name}"),
+            Self::CliServer { address } => format!("cli-server:{address}"),
         }
     }
 }
@@ -374,6 +383,8 @@ mod tests {
         assert_eq!(SecretKey::github("Tenant.GHE.com").account(), "github:tenant.ghe.com");
         assert_eq!(SecretKey::provider("openai").account(), "provider:openai");
         assert_ne!(SecretKey::github("x").account(), SecretKey::provider("x").account());
+        assert_eq!(SecretKey::cli_server("DevBox", 4321).account(), "cli-server:devbox:4321");
+        assert_eq!(SecretKey::cli_server("::1", 4321).account(), "cli-server:[::1]:4321");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Non-secret settings: the GitHub host to sign in to, an OAuth client id override, and a
-//! bring-your-own-key model provider. Owns their shape, the schema version and its migrations,
+//! Non-secret settings: the GitHub host to sign in to, an OAuth client id override, a
+//! bring-your-own-key model provider, and which Copilot CLI to use (the bundled one or a server's
+//! address; its connection token is in the keychain). Owns their shape, the schema version and its migrations,
 //! and what happens to a settings file that cannot be read: it is set aside (renamed, never
 //! deleted), defaults are restored, and the user gets a notice saying so.
 //!
@@ -16,7 +17,7 @@ use serde_json::{Map, Value};
 use super::device_flow::{DEFAULT_HOST, normalize_host};
 
 /// The layout this build writes. Bump it with a step in [`migrate`] whenever a key changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// The store file, in the app's data directory.
 pub const SETTINGS_FILE: &str = "settings.json";
 
@@ -26,6 +27,8 @@ pub mod keys {
     pub const GITHUB_HOST: &str = "githubHost";
     pub const CLIENT_ID: &str = "clientId";
     pub const PROVIDER: &str = "provider";
+    /// Since version 2.
+    pub const CLI: &str = "cli";
 }
 
 /// Everything the app remembers between runs that is not a secret.
@@ -38,11 +41,76 @@ pub struct Settings {
     pub client_id: Option<String>,
     /// A bring-your-own-key provider used for every new session instead of GitHub's models.
     pub provider: Option<ProviderConfig>,
+    /// Which Copilot CLI the app talks to.
+    pub cli: CliSettings,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { github_host: DEFAULT_HOST.to_owned(), client_id: None, provider: None }
+        Self { github_host: DEFAULT_HOST.to_owned(), client_id: None, provider: None, cli: CliSettings::default() }
+    }
+}
+
+/// Which Copilot CLI the app talks to. The server's address is kept while the bundled CLI is in
+/// use, so switching back and forth needs no retyping (and its token stays in the keychain).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CliSettings {
+    pub mode: CliMode,
+    /// The server's address; required when `mode` is `server`.
+    #[serde(default)]
+    pub server: Option<ServerAddress>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum CliMode {
+    /// The CLI bundled with the app, on this computer.
+    #[default]
+    Bundled,
+    /// A Copilot CLI server (`copilot --headless --port N`) at `server`.
+    Server,
+}
+
+/// Where a Copilot CLI server listens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerAddress {
+    /// A host name or IP address (IPv6 without brackets).
+    pub host: String,
+    pub port: u16,
+}
+
+impl CliSettings {
+    /// Trim what the user typed and refuse what cannot work, saying what to fix.
+    pub fn validated(self) -> Result<Self, String> {
+        let server = match self.server {
+            None => None,
+            Some(ServerAddress { host, port }) => {
+                let host = host.trim().trim_start_matches('[').trim_end_matches(']').to_owned();
+                let valid = !host.is_empty()
+                    && host.len() <= 253
+                    && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'));
+                if !valid {
+                    return Err(format!(
+                        "\"{host}\" is not a host name or IP address. Enter the server's host only, for example 127.0.0.1 or devbox.example.com (no scheme, port or path)."
+                    ));
+                }
+                if port == 0 {
+                    return Err("Enter the port the server listens on (the N of `copilot --headless --port N`).".into());
+                }
+                Some(ServerAddress { host, port })
+            }
+        };
+        if self.mode == CliMode::Server && server.is_none() {
+            return Err("Enter the server's host and port.".into());
+        }
+        Ok(Self { mode: self.mode, server })
+    }
+
+    /// The server in use, when one is chosen.
+    pub fn active_server(&self) -> Option<&ServerAddress> {
+        self.server.as_ref().filter(|_| self.mode == CliMode::Server)
     }
 }
 
@@ -138,6 +206,7 @@ pub fn to_entries(settings: &Settings) -> Vec<(String, Value)> {
         let value = serde_json::to_value(provider).expect("a provider config serializes");
         entries.push((keys::PROVIDER.to_owned(), value));
     }
+    entries.push((keys::CLI.to_owned(), serde_json::to_value(&settings.cli).expect("CLI settings serialize")));
     entries
 }
 
@@ -175,6 +244,7 @@ pub fn migrate(mut entries: Map<String, Value>, from: u64) -> Result<Map<String,
     while version < u64::from(SCHEMA_VERSION) {
         entries = match version {
             0 => v0_to_v1(entries),
+            1 => v1_to_v2(entries),
             other => {
                 return Err(SettingsProblem::Invalid(format!("no migration from settings version {other}")));
             }
@@ -189,6 +259,13 @@ pub fn migrate(mut entries: Map<String, Value>, from: u64) -> Result<Map<String,
 /// version was recorded. Its keys already had version 1's names; missing ones get defaults.
 fn v0_to_v1(mut entries: Map<String, Value>) -> Map<String, Value> {
     entries.entry(keys::GITHUB_HOST).or_insert_with(|| Value::from(DEFAULT_HOST));
+    entries
+}
+
+/// Version 2 chooses the Copilot CLI (`cli`). Before it, the app always ran its bundled CLI
+/// (a server came only from COPILOT_DESKTOP_SERVER, which still wins).
+fn v1_to_v2(mut entries: Map<String, Value>) -> Map<String, Value> {
+    entries.entry(keys::CLI).or_insert_with(|| serde_json::json!({"mode": "bundled", "server": null}));
     entries
 }
 
@@ -213,7 +290,14 @@ fn read_current(entries: &Map<String, Value>) -> Result<Settings, SettingsProble
             Some(config.validated().map_err(|e| invalid(keys::PROVIDER, &e))?)
         }
     };
-    Ok(Settings { github_host, client_id, provider })
+    let cli = match entries.get(keys::CLI) {
+        None | Some(Value::Null) => CliSettings::default(),
+        Some(value) => {
+            let cli: CliSettings = serde_json::from_value(value.clone()).map_err(|e| invalid(keys::CLI, &e))?;
+            cli.validated().map_err(|e| invalid(keys::CLI, &e))?
+        }
+    };
+    Ok(Settings { github_host, client_id, provider, cli })
 }
 
 /// Settings as found on disk, and what the user should be told about them.
@@ -323,6 +407,10 @@ mod tests {
             github_host: "tenant.ghe.com".into(),
             client_id: Some("Iv1.abc".into()),
             provider: Some(ollama()),
+            cli: CliSettings {
+                mode: CliMode::Server,
+                server: Some(ServerAddress { host: "devbox.example.com".into(), port: 4321 }),
+            },
         };
         let map: Map<String, Value> = to_entries(&settings).into_iter().collect();
         assert_eq!(map[keys::SCHEMA_VERSION], json!(SCHEMA_VERSION));
@@ -330,9 +418,11 @@ mod tests {
             map[keys::PROVIDER],
             json!({"providerType": "openai", "baseUrl": "http://127.0.0.1:11434/v1", "model": "llama3.2", "wireApi": "completions", "offline": true})
         );
+        assert_eq!(map[keys::CLI], json!({"mode": "server", "server": {"host": "devbox.example.com", "port": 4321}}));
         assert_eq!(from_entries(map).unwrap(), (settings, false));
         let defaults: Map<String, Value> = to_entries(&Settings::default()).into_iter().collect();
-        assert_eq!(defaults.len(), 2, "no empty keys for unset values: {defaults:?}");
+        assert_eq!(defaults.len(), 3, "no empty keys for unset values: {defaults:?}");
+        assert_eq!(defaults[keys::CLI], json!({"mode": "bundled", "server": null}));
     }
 
     #[test]
@@ -348,11 +438,68 @@ mod tests {
         let migrated = migrate(Map::new(), 0).unwrap();
         assert_eq!(migrated[keys::SCHEMA_VERSION], json!(SCHEMA_VERSION));
         assert_eq!(migrated[keys::GITHUB_HOST], json!(DEFAULT_HOST));
+        assert_eq!(migrated[keys::CLI], json!({"mode": "bundled", "server": null}));
+    }
+
+    #[test]
+    fn version_1_keeps_everything_and_runs_the_bundled_cli() {
+        let v1 = json!({"schemaVersion": 1, "githubHost": "tenant.ghe.com", "clientId": "Iv1.abc",
+            "provider": {"providerType": "openai", "baseUrl": "http://127.0.0.1:11434/v1", "model": "llama3.2",
+                "wireApi": "completions", "offline": true}});
+        let (settings, migrated) = from_entries(entries(v1.clone())).unwrap();
+        assert!(migrated, "a version 1 file is written back as version 2");
+        assert_eq!(
+            settings,
+            Settings {
+                github_host: "tenant.ghe.com".into(),
+                client_id: Some("Iv1.abc".into()),
+                provider: Some(ollama()),
+                cli: CliSettings { mode: CliMode::Bundled, server: None },
+            }
+        );
+        let stepped = migrate(entries(v1), 1).unwrap();
+        assert_eq!(stepped[keys::SCHEMA_VERSION], json!(2));
+        assert_eq!(stepped[keys::CLI], json!({"mode": "bundled", "server": null}));
+    }
+
+    #[test]
+    fn a_chosen_server_survives_a_restart_through_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE);
+        let settings = Settings {
+            cli: CliSettings { mode: CliMode::Server, server: Some(ServerAddress { host: "::1".into(), port: 4321 }) },
+            ..Settings::default()
+        };
+        let map: Map<String, Value> = to_entries(&settings).into_iter().collect();
+        std::fs::write(&path, serde_json::to_vec(&map).unwrap()).unwrap();
+        let loaded = load_file(&path, SystemTime::now());
+        assert_eq!(loaded.settings, settings);
+        assert!(!loaded.needs_write && loaded.notice.is_none());
+    }
+
+    #[test]
+    fn cli_input_is_trimmed_and_checked() {
+        let typed =
+            CliSettings { mode: CliMode::Server, server: Some(ServerAddress { host: " [::1] ".into(), port: 4321 }) };
+        assert_eq!(typed.validated().unwrap().server.unwrap().host, "::1");
+        for host in ["", "http://devbox", "devbox/x", "dev box", "user@devbox"] {
+            let bad = CliSettings { mode: CliMode::Server, server: Some(ServerAddress { host: host.into(), port: 1 }) };
+            assert!(bad.validated().unwrap_err().contains("host"), "{host:?}");
+        }
+        let no_port =
+            CliSettings { mode: CliMode::Server, server: Some(ServerAddress { host: "devbox".into(), port: 0 }) };
+        assert!(no_port.validated().unwrap_err().contains("port"));
+        let nothing = CliSettings { mode: CliMode::Server, server: None };
+        assert!(nothing.validated().is_err());
+        let kept =
+            CliSettings { mode: CliMode::Bundled, server: Some(ServerAddress { host: "devbox".into(), port: 9 }) };
+        assert!(kept.clone().validated().unwrap().active_server().is_none(), "kept, but not in use");
     }
 
     #[test]
     fn current_files_are_not_rewritten() {
-        let (_, migrated) = from_entries(entries(json!({"schemaVersion": 1, "githubHost": "github.com"}))).unwrap();
+        let current = json!({"schemaVersion": 2, "githubHost": "github.com", "cli": {"mode": "bundled"}});
+        let (_, migrated) = from_entries(entries(current)).unwrap();
         assert!(!migrated);
     }
 
@@ -370,6 +517,9 @@ mod tests {
             (json!({"schemaVersion": 1, "githubHost": 5}), "githubHost"),
             (json!({"schemaVersion": 1, "githubHost": "github.com/evil"}), "githubHost"),
             (json!({"schemaVersion": 1, "clientId": []}), "clientId"),
+            (json!({"schemaVersion": 2, "cli": {"mode": "server"}}), "cli"),
+            (json!({"schemaVersion": 2, "cli": {"mode": "ssh"}}), "cli"),
+            (json!({"schemaVersion": 2, "cli": {"mode": "server", "server": {"host": "a b", "port": 1}}}), "cli"),
             (json!({"schemaVersion": 1, "provider": {"providerType": "openai"}}), "provider"),
             (
                 json!({"schemaVersion": 1, "provider": {"providerType": "gopher", "baseUrl": "http://x", "model": "m"}}),
@@ -415,7 +565,7 @@ mod tests {
     fn a_good_file_is_read_as_it_is() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(SETTINGS_FILE);
-        std::fs::write(&path, r#"{"schemaVersion": 1, "githubHost": "tenant.ghe.com"}"#).unwrap();
+        std::fs::write(&path, r#"{"schemaVersion": 2, "githubHost": "tenant.ghe.com"}"#).unwrap();
         let loaded = load_file(&path, SystemTime::now());
         assert_eq!(loaded.settings.github_host, "tenant.ghe.com");
         assert!(loaded.notice.is_none() && !loaded.needs_write);

@@ -2,6 +2,7 @@
 //! Nothing here holds logic of its own.
 
 pub mod account;
+pub mod cli;
 pub mod connection;
 pub mod prompts;
 pub mod sessions;

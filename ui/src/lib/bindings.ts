@@ -82,6 +82,17 @@ export const commands = {
 	saveProviderSettings: (settings: ProviderConfig, apiKey: string | null) => typedError<SettingsView, AppError>(__TAURI_INVOKE("save_provider_settings", { settings, apiKey })),
 	/**  Back to GitHub's models; the provider's key leaves the keychain. */
 	clearProvider: () => typedError<SettingsView, AppError>(__TAURI_INVOKE("clear_provider")),
+	/**
+	 *  Use `settings` from now on and switch the running app to that CLI. `token`, when given,
+	 *  replaces the server's stored connection token; `forget_token` removes it.
+	 */
+	saveCliSettings: (settings: CliSettings, token: string | null, forgetToken: boolean) => typedError<SettingsView, AppError>(__TAURI_INVOKE("save_cli_settings", { settings, token, forgetToken })),
+	/**  Connect to `server` (with `token`, or the one stored for it) and say what it is, or why not. */
+	testCliServer: (server: ServerAddress, token: string | null) => typedError<ServerCheck, AppError>(__TAURI_INVOKE("test_cli_server", { server, token })),
+	/**  The sessions not used for `days` days (never one open in the app). */
+	previewSessionCleanup: (days: number) => typedError<CleanupPreview, AppError>(__TAURI_INVOKE("preview_session_cleanup", { days })),
+	/**  Delete the confirmed sessions that are still not used for `days` days. */
+	cleanUpSessions: (days: number, sessionIds: string[]) => typedError<CleanupOutcome, AppError>(__TAURI_INVOKE("clean_up_sessions", { days, sessionIds })),
 };
 
 /* Types */
@@ -154,6 +165,57 @@ export type ChatEventKind = { type: "userMessage"; content: string } | { type: "
 { type: "idle" } | 
 /**  The user stopped the turn. */
 { type: "aborted" };
+
+export type CleanupFailure = {
+	sessionId: string,
+	message: string,
+};
+
+/**  What a clean-up did. */
+export type CleanupOutcome = {
+	deleted: string[],
+	/**  Confirmed sessions left alone: opened meanwhile, used again, or already gone. */
+	kept: string[],
+	/**  Sessions the CLI would not delete, with its reason. */
+	failed: CleanupFailure[],
+};
+
+/**  What "Delete sessions not used for N days" would delete. */
+export type CleanupPreview = {
+	days: number,
+	/**  The sessions that would go, most recently used first. */
+	sessions: SessionSummary[],
+	/**  Sessions as old as that which stay because they are open in the app. */
+	keptOpen: number,
+};
+
+export type CliMode = 
+/**  The CLI bundled with the app, on this computer. */
+"bundled" | 
+/**  A Copilot CLI server (`copilot --headless --port N`) at `server`. */
+"server";
+
+/**
+ *  Which Copilot CLI the app talks to. The server's address is kept while the bundled CLI is in
+ *  use, so switching back and forth needs no retyping (and its token stays in the keychain).
+ */
+export type CliSettings = {
+	mode: CliMode,
+	/**  The server's address; required when `mode` is `server`. */
+	server?: ServerAddress | null,
+};
+
+/**  The Copilot CLI settings as the settings view shows them. Never holds the token. */
+export type CliView = {
+	mode: CliMode,
+	server: ServerAddress | null,
+	/**  A connection token for `server` is stored (it is never shown). */
+	tokenStored: boolean,
+	/**  `COPILOT_DESKTOP_SERVER` names a server (this address): it wins over these settings. */
+	envServer: string | null,
+	/**  Said when the chosen server is on another machine and no token protects it. */
+	warning: string | null,
+};
 
 /**
  *  What the UI shows in its status bar. `code` says why in a word the UI can branch on
@@ -229,6 +291,28 @@ export type ProviderConfig = {
 /**  The kinds of provider the Copilot CLI speaks to. */
 export type ProviderType = "openai" | "azure" | "anthropic";
 
+/**  Where a Copilot CLI server listens. */
+export type ServerAddress = {
+	/**  A host name or IP address (IPv6 without brackets). */
+	host: string,
+	port: number,
+};
+
+/**  A server answered "Test connection". */
+export type ServerCheck = {
+	info: ServerInfo,
+	/**  Said when the server is on another machine and let the app in without a token. */
+	warning: string | null,
+};
+
+/**  What a server answered to "Test connection", or while connecting. */
+export type ServerInfo = {
+	/**  The CLI's version, e.g. `1.0.102`. */
+	version: string,
+	/**  The protocol version it speaks (this build speaks the SDK's range). */
+	protocolVersion: number,
+};
+
 /**  A stored session whose messages contain the query. */
 export type SessionMatch = {
 	sessionId: string,
@@ -259,6 +343,7 @@ export type SettingsView = {
 	providerKeyStored: boolean,
 	notice: string | null,
 	signInAvailable: boolean,
+	cli: CliView,
 };
 
 /**  What the user needs to approve a sign-in. */

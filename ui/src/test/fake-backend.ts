@@ -57,6 +57,7 @@ export class FakeBackend implements Backend {
     providerKeyStored: false,
     notice: null,
     signInAvailable: true,
+    cli: { mode: "bundled", server: null, tokenStored: false, envServer: null, warning: null },
   };
   signInStart: SignInStart = { userCode: "WDJB-MJHT", verificationUri: "https://github.com/login/device", expiresIn: 900 };
   /** The progress listener of the running sign-in, as its channel would deliver. */
