@@ -13,6 +13,11 @@ import {
   type AuthStatus,
   type ChatEvent,
   type ChatEventKind,
+  type CleanupOutcome,
+  type CleanupPreview,
+  type CliMode,
+  type CliSettings,
+  type CliView,
   type ConnectionState,
   type ConnectionTarget,
   type ModelInfo,
@@ -24,6 +29,9 @@ import {
   type PromptEvent,
   type ProviderConfig,
   type ProviderType,
+  type ServerAddress,
+  type ServerCheck,
+  type ServerInfo,
   type SessionMatch,
   type SessionSummary,
   type SettingsView,
@@ -42,6 +50,11 @@ export type {
   AuthStatus,
   ChatEvent,
   ChatEventKind,
+  CleanupOutcome,
+  CleanupPreview,
+  CliMode,
+  CliSettings,
+  CliView,
   ConnectionState,
   ConnectionTarget,
   ModelInfo,
@@ -53,6 +66,9 @@ export type {
   PromptEvent,
   ProviderConfig,
   ProviderType,
+  ServerAddress,
+  ServerCheck,
+  ServerInfo,
   SessionMatch,
   SessionSummary,
   SettingsView,
@@ -138,6 +154,21 @@ export interface Backend {
   saveProvider(settings: ProviderConfig, apiKey: string | null): Promise<SettingsView>;
   /** Removes the provider and its stored key. */
   clearProvider(): Promise<SettingsView>;
+  /**
+   * Chooses the Copilot CLI (the bundled one or a server) and switches the running app to it. `token`, when given,
+   * goes straight to the keychain as the server's connection token (null keeps the stored one); `forgetToken`
+   * removes it.
+   */
+  saveCliSettings(settings: CliSettings, token: string | null, forgetToken: boolean): Promise<SettingsView>;
+  /**
+   * Connects to `server` (with `token`, or the one stored for it) without switching to it: its CLI and protocol
+   * version, or a rejection whose code says why (server_refused, server_token_rejected, server_not_copilot, ...).
+   */
+  testCliServer(server: ServerAddress, token: string | null): Promise<ServerCheck>;
+  /** The sessions not used for `days` days, as the CLI dates them (never one open in the app). */
+  previewSessionCleanup(days: number): Promise<CleanupPreview>;
+  /** Deletes the confirmed sessions that are still not used for `days` days. */
+  cleanUpSessions(days: number, sessionIds: string[]): Promise<CleanupOutcome>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -361,6 +392,26 @@ export function createTauriBackend(): Backend {
     async clearProvider() {
       requireTauri();
       return unwrap(commands.clearProvider());
+    },
+
+    async saveCliSettings(settings, token, forgetToken) {
+      requireTauri();
+      return unwrap(commands.saveCliSettings(settings, token, forgetToken));
+    },
+
+    async testCliServer(server, token) {
+      requireTauri();
+      return unwrap(commands.testCliServer(server, token));
+    },
+
+    async previewSessionCleanup(days) {
+      requireTauri();
+      return unwrap(commands.previewSessionCleanup(days));
+    },
+
+    async cleanUpSessions(days, sessionIds) {
+      requireTauri();
+      return unwrap(commands.cleanUpSessions(days, sessionIds));
     },
   };
 }

@@ -7,11 +7,16 @@ import type {
   AuthStatus,
   Backend,
   ChatEvent,
+  CleanupOutcome,
+  CleanupPreview,
+  CliSettings,
   ConnectionState,
   ModelInfo,
   NewSession,
   PromptEvent,
   ProviderConfig,
+  ServerAddress,
+  ServerCheck,
   SessionMatch,
   SessionSummary,
   SettingsView,
@@ -193,6 +198,27 @@ export class FakeBackend implements Backend {
   clearProvider = vi.fn(async (): Promise<SettingsView> => {
     this.settingsView = { ...this.settingsView, provider: null, providerKeyStored: false };
     return this.settingsView;
+  });
+
+  saveCliSettings = vi.fn(async (settings: CliSettings, token: string | null, forgetToken: boolean) => {
+    const tokenStored = token ? true : forgetToken ? false : this.settingsView.cli.tokenStored;
+    this.settingsView = {
+      ...this.settingsView,
+      cli: { ...this.settingsView.cli, mode: settings.mode, server: settings.server ?? null, tokenStored },
+    };
+    return this.settingsView;
+  });
+
+  /** What "Test connection" answers; a test may replace it or make it reject. */
+  serverCheck: ServerCheck = { info: { version: "1.0.102", protocolVersion: 3 }, warning: null };
+  testCliServer = vi.fn(async (_server: ServerAddress, _token: string | null): Promise<ServerCheck> => this.serverCheck);
+
+  /** What the clean-up preview lists; deleting takes the confirmed ones out of `sessions` too. */
+  cleanupPreview: CleanupPreview = { days: 30, sessions: [], keptOpen: 0 };
+  previewSessionCleanup = vi.fn(async (days: number): Promise<CleanupPreview> => ({ ...this.cleanupPreview, days }));
+  cleanUpSessions = vi.fn(async (_days: number, sessionIds: string[]): Promise<CleanupOutcome> => {
+    this.sessions = this.sessions.filter((s) => !sessionIds.includes(s.id));
+    return { deleted: [...sessionIds], kept: [], failed: [] };
   });
 
   /** What Rust does on every change: remember it and send it down each open channel. */

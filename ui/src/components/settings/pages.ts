@@ -4,7 +4,9 @@
 
 import type { Component } from "svelte";
 import AccountPage from "./AccountPage.svelte";
+import CliPage from "./CliPage.svelte";
 import ProviderPage from "./ProviderPage.svelte";
+import SessionCleanupPage from "./SessionCleanupPage.svelte";
 import type { SettingsState } from "./settings-state.svelte";
 
 export interface SettingsPageProps {
@@ -12,6 +14,8 @@ export interface SettingsPageProps {
   shared: SettingsState;
   /** Opens the sign-in dialog (the parent closes Settings first); absent when sign-in is not offered. */
   onSignIn?: () => void;
+  /** Sessions were deleted here: the sidebar's list should be loaded again. */
+  onSessionsChanged?: () => void;
 }
 
 export interface SettingsPage {
@@ -25,4 +29,6 @@ export interface SettingsPage {
 export const SETTINGS_PAGES: readonly SettingsPage[] = [
   { id: "account", label: "Account", component: AccountPage },
   { id: "provider", label: "Model provider", component: ProviderPage },
+  { id: "cli", label: "Copilot CLI", component: CliPage },
+  { id: "sessions", label: "Old sessions", component: SessionCleanupPage },
 ];
