@@ -144,6 +144,18 @@ impl Target {
         }
     }
 
+    /// A radio button or checkbox named by the `<label>` around it (or pointing at it).
+    pub fn choice(name: &str) -> Self {
+        let literal = xpath_literal(name);
+        Target {
+            xpath: format!(
+                "//label[normalize-space(.)={literal}]//input[@type='radio' or @type='checkbox'] | \
+                 //input[@type='radio' or @type='checkbox'][@id=//label[normalize-space(.)={literal}]/@for]"
+            ),
+            description: format!("choice \"{name}\""),
+        }
+    }
+
     /// Only the matches of `self` inside an element matching `outer`.
     pub fn within(&self, outer: &Target) -> Self {
         Target {
@@ -442,13 +454,16 @@ impl AppUnderTest {
         }
     }
 
-    /// Replace the text of the field `target` with `text`, typed as keystrokes.
+    /// Replace the text of the field `target` with `text`, typed as keystrokes (empty: just clear it).
     pub async fn fill(&self, target: &Target, text: &str, hang_guard: Duration) {
         let element = self.wait_for(target, hang_guard).await;
         if let Err(e) = element.clear().await {
             self.fail(&format!("could not clear {target}: {e}")).await;
         }
-        if let Err(e) = element.send_keys(text).await {
+        // WebDriver refuses to type nothing; an empty text only clears the field.
+        if !text.is_empty()
+            && let Err(e) = element.send_keys(text).await
+        {
             self.fail(&format!("could not type into {target}: {e}")).await;
         }
     }
