@@ -393,6 +393,41 @@ async fn housekeeping_scenario(target: CliTarget, home: &TestHome, work_dir: std
     app.shutdown().await;
 }
 
+#[tokio::test]
+async fn search_finds_words_in_a_server_s_sessions_and_follows_new_turns() {
+    let github = github().await;
+    github
+        .when(Match::user_contains("fruit"), Reply::text("A pineapple is a tropical fruit."))
+        .when(Match::user_contains("weather"), Reply::text("Expect drizzle all afternoon."))
+        .when(Match::user_contains("again"), Reply::text("Pineapple again, this time in the weather session."));
+    let server = start_server(&github, Some(CONNECTION_TOKEN)).await;
+    let engine = engine_for(CliTarget::External(server_target(server.port(), Some(CONNECTION_TOKEN))));
+    guarded("connecting", engine.supervisor.connected(HANG_GUARD)).await.expect("connected");
+    let fruit = new_session(&engine, server.home().work_dir()).await;
+    chat(&engine, &fruit, "tell me about fruit").await;
+    let weather = new_session(&engine, server.home().work_dir()).await;
+    chat(&engine, &weather, "tell me about the weather").await;
+
+    // "pineapple" is only in the fruit session's reply, and the app cannot read the server's disk.
+    let found = engine.search.search("PINEAPPLE").await.expect("search a server");
+    assert_eq!(found.iter().map(|m| m.session_id.as_str()).collect::<Vec<_>>(), vec![fruit.as_str()]);
+    let snippet: String = found[0].snippet.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(snippet, "A pineapple is a tropical fruit.");
+    assert_eq!(engine.search.search("drizzle").await.expect("search").len(), 1);
+
+    // A new turn changes the session's time on the server: it is read again, the other is not.
+    chat(&engine, &weather, "fruit again please").await;
+    let mut found: Vec<String> =
+        engine.search.search("pineapple").await.expect("search again").into_iter().map(|m| m.session_id).collect();
+    found.sort();
+    let mut expected = vec![fruit.clone(), weather.clone()];
+    expected.sort();
+    assert_eq!(found, expected);
+    // Tool output, system prompts and the like are not searched there either.
+    assert!(engine.search.search("GitHub Copilot, an AI coding agent").await.expect("search").is_empty());
+    engine.shutdown().await;
+}
+
 /// Set a session's journal time back by `by`: how the CLI dates a session (`modifiedTime`).
 fn age(home: &TestHome, session: &str, by: Duration) {
     let journal = home.session_state_dir().join(session).join("events.jsonl");

@@ -31,7 +31,7 @@ pub enum EngineError {
     #[error("{0}")]
     InvalidRequest(String),
     #[error(
-        "Message search is available for sessions on this computer. The app is attached to the Copilot CLI server at {address}, whose stored sessions it cannot read; titles are still searched."
+        "Message search is not available on this server: the Copilot CLI at {address} cannot read its stored sessions for the app (it has no sessions.readPersistedEvents). Titles and folders are still searched."
     )]
     SearchUnavailable { address: String },
     #[error("A newer search replaced this one.")]

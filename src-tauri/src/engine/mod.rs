@@ -55,6 +55,8 @@ impl Engine {
         // Follows the target when the app switches to another CLI (`SessionSearch::set_target`).
         let search = SessionSearch::for_target(&config.target);
         let supervisor = CliSupervisor::start(config.target, config.restart);
+        // A server's sessions are read through the connection.
+        search.read_through(supervisor.clone());
         let broker = PermissionBroker::default();
         let sessions = SessionService::new(supervisor.clone(), broker.clone(), config.sessions);
         Self { supervisor, broker, sessions, search }

@@ -7,8 +7,12 @@
 //! Why the files and not the CLI: reading a session through the SDK means resuming it on the CLI,
 //! far too heavy for every keystroke; the CLI's own SQLite index (`session-store.db`) is an
 //! undocumented internal that lags behind the journal. The journal is written as events happen.
-//! So content search works only when the app starts the CLI itself and knows its home; attached to
-//! a remote headless server it answers `SearchUnavailable` and the UI keeps to titles.
+//!
+//! A server's files are on another machine, so there the journal is read through the CLI:
+//! `sessions.readPersistedEvents` pages through a session's persisted events without resuming or
+//! activating it (experimental in CLI 1.0.102; a CLI without it makes search answer
+//! `SearchUnavailable`, and the UI keeps to titles). Each session is read once and read again only
+//! when the CLI's `modifiedTime` for it changes, so typing a query costs one `session.list`.
 //!
 //! Files are read on a blocking thread, line by line, with limits: a line longer than
 //! [`Limits::max_line_bytes`] is skipped, a journal is read up to [`Limits::max_session_bytes`],
@@ -24,10 +28,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use github_copilot_sdk::Client;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::error::{EngineError, EngineResult};
-use super::supervisor::{BundledCli, CliTarget};
+use super::supervisor::{BundledCli, CliSupervisor, CliTarget};
 
 /// A stored session whose messages contain the query.
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
@@ -84,13 +90,17 @@ struct Inner {
     /// Bumped by every search; a running search that sees another number gives up.
     latest: AtomicU64,
     cache: Mutex<Cache>,
+    /// The connection to a server, to read its sessions through.
+    supervisor: Mutex<Option<CliSupervisor>>,
+    /// One search of a server reads at a time (the local one holds `cache` instead).
+    remote_reading: tokio::sync::Mutex<()>,
 }
 
 #[derive(Clone)]
 enum Source {
     /// `<COPILOT_HOME>/session-state`.
     Local(PathBuf),
-    /// A server elsewhere, at this address: its files are not ours to read.
+    /// A server elsewhere, at this address: its files are not ours to read; the CLI reads them.
     Remote(String),
 }
 
@@ -108,8 +118,8 @@ struct CachedSession {
 }
 
 impl SessionSearch {
-    /// Search the sessions the CLI of `target` keeps: a bundled CLI's session-state folder, or
-    /// nothing for an external server.
+    /// Search the sessions the CLI of `target` keeps: a bundled CLI's session-state folder, or an
+    /// external server's sessions through the CLI (once [`Self::read_through`] gave it a way).
     pub fn for_target(target: &CliTarget) -> Self {
         match target {
             CliTarget::Bundled(cli) => Self::local(session_state_dir(cli), Limits::default()),
@@ -129,8 +139,15 @@ impl SessionSearch {
                 limits,
                 latest: AtomicU64::new(0),
                 cache: Mutex::default(),
+                supervisor: Mutex::new(None),
+                remote_reading: tokio::sync::Mutex::new(()),
             }),
         }
+    }
+
+    /// Read a server's sessions through the connection `supervisor` holds.
+    pub fn read_through(&self, supervisor: CliSupervisor) {
+        *self.inner.supervisor.lock().unwrap_or_else(|e| e.into_inner()) = Some(supervisor);
     }
 
     /// Search the sessions of `target` from now on (the app switched to another CLI).
@@ -159,8 +176,8 @@ impl SessionSearch {
 
     /// The sessions whose user or assistant messages contain `query` (any case, whitespace runs
     /// equal to one space), in no particular order. A blank query finds nothing. Fails with
-    /// `SearchUnavailable` for a remote server, and with `SearchSuperseded` when a newer search
-    /// started before this one finished.
+    /// `SearchUnavailable` for a server whose CLI cannot read persisted events, and with
+    /// `SearchSuperseded` when a newer search started before this one finished.
     pub async fn search(&self, query: &str) -> EngineResult<Vec<SessionMatch>> {
         let query = normalize_whitespace(query);
         if query.chars().count() > MAX_QUERY_CHARS {
@@ -168,7 +185,7 @@ impl SessionSearch {
         }
         let generation = self.inner.latest.fetch_add(1, Ordering::SeqCst) + 1;
         let root = match self.source() {
-            Source::Remote(address) => return Err(EngineError::SearchUnavailable { address }),
+            Source::Remote(address) => return self.inner.search_remote(address, &query, generation).await,
             Source::Local(root) => root,
         };
         if query.is_empty() {
@@ -184,6 +201,89 @@ impl SessionSearch {
 impl Inner {
     fn superseded(&self, generation: u64) -> bool {
         self.latest.load(Ordering::SeqCst) != generation
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Search a server's sessions, each read through the CLI unless its `modifiedTime` is the
+    /// one already read.
+    async fn search_remote(&self, address: String, query: &str, generation: u64) -> EngineResult<Vec<SessionMatch>> {
+        let supervisor = self.supervisor.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(supervisor) = supervisor else {
+            return Err(EngineError::SearchUnavailable { address });
+        };
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _one_at_a_time = self.remote_reading.lock().await;
+        if self.superseded(generation) {
+            return Err(EngineError::SearchSuperseded);
+        }
+        let client = supervisor
+            .connection()
+            .map(|c| c.client)
+            .map_err(|_| EngineError::SearchFailed(format!("the Copilot CLI server at {address} is not connected")))?;
+        let listed = client
+            .call("session.list", Some(json!({})))
+            .await
+            .map_err(|e| EngineError::SearchFailed(format!("the server did not list its sessions ({e})")))?;
+        let sessions: Vec<(String, Option<SystemTime>)> = listed
+            .get("sessions")
+            .and_then(Value::as_array)
+            .map(|all| {
+                all.iter()
+                    .filter_map(|s| {
+                        let id = s.get("sessionId")?.as_str()?.to_owned();
+                        let modified = s
+                            .get("modifiedTime")
+                            .and_then(Value::as_str)
+                            .and_then(|t| humantime::parse_rfc3339_weak(t).ok());
+                        Some((id, modified))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let needle = fold(query);
+        let mut seen = HashSet::new();
+        let mut found = Vec::new();
+        for (id, modified) in sessions {
+            if self.superseded(generation) {
+                return Err(EngineError::SearchSuperseded);
+            }
+            seen.insert(id.clone());
+            let cached = self
+                .cache()
+                .sessions
+                .get(&id)
+                .filter(|c| modified.is_some() && c.modified == modified)
+                .map(|c| c.messages.clone());
+            let messages = match cached {
+                Some(messages) => messages,
+                None => match read_remote_messages(&client, &id, &self.limits, || self.superseded(generation)).await {
+                    Ok(Some(messages)) => {
+                        let messages = Arc::new(messages);
+                        self.cache().store(&id, 0, modified, messages.clone(), self.limits.max_cached_bytes);
+                        messages
+                    }
+                    Ok(None) => return Err(EngineError::SearchSuperseded),
+                    Err(e) if e.rpc_code() == Some(METHOD_NOT_FOUND) => {
+                        return Err(EngineError::SearchUnavailable { address });
+                    }
+                    Err(e) => {
+                        tracing::debug!(session = %id, error = %e, "could not read a server session's events for search");
+                        continue;
+                    }
+                },
+            };
+            if let Some(found_here) = match_session(&id, &messages, &needle) {
+                found.push(found_here);
+            }
+        }
+        self.cache().retain(&seen);
+        tracing::debug!(sessions = seen.len(), matches = found.len(), "searched a server's session messages");
+        Ok(found)
     }
 
     fn search_blocking(&self, root: &Path, query: &str, generation: u64) -> EngineResult<Vec<SessionMatch>> {
@@ -332,6 +432,54 @@ fn read_messages(path: &Path, limits: &Limits, cancelled: impl Fn() -> bool) -> 
         }
     }
     Ok(Some(messages))
+}
+
+/// JSON-RPC's "method not found": a CLI older than `sessions.readPersistedEvents`.
+const METHOD_NOT_FOUND: i32 = -32601;
+/// The CLI's page budget for `sessions.readPersistedEvents` (a soft 1 MiB of events).
+const PAGE_BYTES: u64 = 1 << 20;
+
+/// The user and assistant message texts of one session on a server, read page by page through
+/// the CLI (without resuming the session), up to about [`Limits::max_session_bytes`] of events;
+/// `None` when `cancelled` said so on the way.
+async fn read_remote_messages(
+    client: &Client,
+    session_id: &str,
+    limits: &Limits,
+    cancelled: impl Fn() -> bool,
+) -> Result<Option<Vec<String>>, github_copilot_sdk::Error> {
+    let mut messages = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0u64;
+    loop {
+        if cancelled() {
+            return Ok(None);
+        }
+        let mut params = json!({ "sessionId": session_id, "max": 1000 });
+        if let Some(cursor) = &cursor {
+            params["cursor"] = json!(cursor);
+        }
+        let page = client.call("sessions.readPersistedEvents", Some(params)).await?;
+        pages += 1;
+        for event in page.get("events").and_then(Value::as_array).into_iter().flatten() {
+            let kind = event.get("type").and_then(Value::as_str);
+            if kind != Some(USER_MESSAGE) && kind != Some(ASSISTANT_MESSAGE) {
+                continue;
+            }
+            if let Some(content) = event.pointer("/data/content").and_then(Value::as_str) {
+                let text = normalize_whitespace(content);
+                if !text.is_empty() {
+                    messages.push(text);
+                }
+            }
+        }
+        let more = page.get("hasMore").and_then(Value::as_bool).unwrap_or(false)
+            && page.get("cursorStatus").and_then(Value::as_str) == Some("ok");
+        cursor = page.get("cursor").and_then(Value::as_str).map(str::to_owned);
+        if !more || cursor.is_none() || pages * PAGE_BYTES >= limits.max_session_bytes {
+            return Ok(Some(messages));
+        }
+    }
 }
 
 enum Line {
@@ -789,12 +937,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_remote_server_has_no_content_search() {
+    async fn a_server_without_a_way_to_read_it_has_no_content_search() {
         let search = SessionSearch::for_target(&CliTarget::External(ExternalServer::new("10.0.0.2", 4321, None)));
         let error = search.search("anything").await.unwrap_err();
         assert_eq!(error.code(), "search_unavailable");
-        assert!(error.to_string().contains("sessions on this computer"), "{error}");
+        assert!(error.to_string().contains("not available on this server"), "{error}");
         assert!(search.session_state_dir().is_none());
+    }
+
+    #[tokio::test]
+    async fn search_follows_a_switch_to_another_cli() {
+        let store = Store::new();
+        a_session(&store, "s1");
+        let search = store.search();
+        assert_eq!(search.search("toml").await.unwrap().len(), 1);
+        search.set_target(&CliTarget::External(ExternalServer::new("10.0.0.2", 4321, None)));
+        assert!(search.session_state_dir().is_none());
+        assert_eq!(search.search("toml").await.unwrap_err().code(), "search_unavailable");
+        assert!(search.inner.cache().sessions.is_empty(), "nothing read from the other CLI is kept");
+        let cli = BundledCli {
+            program: PathBuf::from("copilot"),
+            copilot_home: Some(store.root().parent().unwrap().to_path_buf()),
+            working_directory: PathBuf::from("/"),
+            auth: Default::default(),
+            env: Vec::new(),
+        };
+        search.set_target(&CliTarget::Bundled(cli));
+        assert_eq!(search.session_state_dir(), Some(store.root()));
+        assert_eq!(search.search("toml").await.unwrap().len(), 1);
     }
 
     #[tokio::test]

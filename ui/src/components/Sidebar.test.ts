@@ -139,7 +139,7 @@ describe("Sidebar", () => {
   test("attached to a remote CLI, says messages are not searched and still filters titles", async () => {
     const backend = withSessions(fix, docs);
     backend.searchSessions.mockRejectedValue(
-      new BackendError({ code: "search_unavailable", message: "Message search is available for sessions on this computer." }),
+      new BackendError({ code: "search_unavailable", message: "Message search is not available on this server." }),
     );
     await renderSidebar(backend);
     const search = screen.getByRole("searchbox", { name: "Search sessions" });

@@ -122,7 +122,7 @@ describe("createTauriBackend: the account", () => {
     mockIPC((cmd, args) => {
       calls.push([cmd, args]);
       if ((args as { query: string }).query === "remote") {
-        throw { code: "search_unavailable", message: "Message search is available for sessions on this computer." };
+        throw { code: "search_unavailable", message: "Message search is not available on this server." };
       }
       return found;
     });

@@ -9,8 +9,8 @@ import { matchesQuery, type SessionList } from "./sessions.svelte";
 /** How long typing must pause before the messages are searched. */
 export const SEARCH_DELAY_MS = 150;
 
-/** Shown when the CLI is a server on another machine: Rust cannot read its sessions' messages. */
-export const REMOTE_NOTICE = "Message search is available for sessions on this computer";
+/** Shown when the CLI is a server whose CLI cannot read its sessions' messages for the app (an older version). */
+export const REMOTE_NOTICE = "This server's Copilot CLI cannot search messages; titles are searched";
 
 /** A session the search finds, with where its messages matched (null when only its title, summary or folder did). */
 export interface FoundSession {

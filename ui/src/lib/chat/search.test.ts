@@ -178,7 +178,7 @@ describe("SessionSearch", () => {
   test("a remote CLI: titles still filter, the notice says why messages are not searched, Rust is asked once", async () => {
     const { backend, search } = await searchOver(fix, docs);
     backend.searchSessions.mockRejectedValue(
-      new BackendError({ code: "search_unavailable", message: "Message search is available for sessions on this computer." }),
+      new BackendError({ code: "search_unavailable", message: "Message search is not available on this server." }),
     );
     search.setQuery("docs");
     await pause();
