@@ -474,7 +474,9 @@ async fn watch_running(
     control: &mut mpsc::UnboundedReceiver<Control>,
 ) -> Ended {
     let lost = |detail: String| match target {
-        CliTarget::Bundled(_) => Ended::Lost(Failure::new("cli_unresponsive", detail)),
+        CliTarget::Bundled(_) => {
+            Ended::Lost(Failure::new("cli_unresponsive", format!("the Copilot CLI is not answering ({detail})")))
+        }
         CliTarget::External(server) => {
             let problem = ServerProblem::Lost(detail);
             Ended::Lost(Failure::new(problem.code(), problem.message(&server.address())))
@@ -526,7 +528,7 @@ async fn watch_running(
                     }
                 }
                 if failed_pings >= 3 {
-                    return lost("it stopped answering".into());
+                    return lost("three pings in a row went unanswered".into());
                 }
             }
         }

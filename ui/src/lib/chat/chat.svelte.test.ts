@@ -176,6 +176,10 @@ describe("ChatState", () => {
 
     backend.sessions = [session({ id: "remote-1" })];
     const opens = backend.openSession.mock.calls.length;
+    // As soon as the connection names the other CLI, the old CLI's session and list go.
+    await chat.connectionChanged({ state: "connecting", target: server });
+    expect(chat.open).toBeNull();
+    expect(chat.sessions.sessions).toEqual([]);
     await chat.connectionChanged({ ...connected, target: server });
     expect(chat.open).toBeNull();
     expect(chat.sessions.selectedId).toBeNull();

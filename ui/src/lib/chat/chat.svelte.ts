@@ -80,7 +80,7 @@ export class ChatState {
   readonly #backend: Backend;
   #opened: OpenTranscript | null = null;
   #openSeq = 0;
-  /** The CLI of the last connection: another one has other sessions. */
+  /** The CLI whose sessions are shown (the last one connected): another one has other sessions. */
   #connectedTo: ConnectionTarget | null = null;
 
   constructor(backend: Backend) {
@@ -108,22 +108,25 @@ export class ChatState {
 
   /**
    * Follow the connection: load what needs the CLI when it (re)connects; end a turn the CLI lost. Back on the same
-   * CLI, the open session reloads in place; on another CLI (the user switched in Settings) its sessions are another
-   * list, and the one that was open is not among them.
+   * CLI, the open session reloads in place. Another CLI (the user switched in Settings) has other sessions: as
+   * soon as the connection names it, the open session closes and the list empties, and its list loads once it is
+   * connected.
    */
   async connectionChanged(state: ConnectionState): Promise<void> {
+    if (state.state === "stopped") return;
+    const previous = this.#connectedTo;
+    if (previous !== null && !sameTarget(previous, state.target)) {
+      this.#connectedTo = null;
+      this.#openSeq++;
+      this.openError = null;
+      this.sessions.clear();
+      await this.#closeOpen();
+    }
     if (state.state === "connected") {
-      const previous = this.#connectedTo;
+      const reconnected = this.#connectedTo !== null;
       this.#connectedTo = state.target;
-      const switched = previous !== null && !sameTarget(previous, state.target);
-      if (switched) {
-        this.#openSeq++;
-        this.openError = null;
-        this.sessions.select(null);
-        await this.#closeOpen();
-      }
       await Promise.all([this.sessions.refresh(), this.#loadModels()]);
-      if (previous && !switched && this.open) await this.#reopen();
+      if (reconnected && this.open) await this.#reopen();
     } else if (state.state === "restarting" && this.open?.transcript.running) {
       const message =
         state.target.kind === "server"

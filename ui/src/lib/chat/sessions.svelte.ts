@@ -109,6 +109,16 @@ export class SessionList {
     }
   }
 
+  /** Forget the list (the app switched to another CLI, whose sessions are others): empty until the next load. */
+  clear(): void {
+    this.#generation++;
+    this.sessions = [];
+    this.selectedId = null;
+    this.loaded = false;
+    this.loading = false;
+    this.error = null;
+  }
+
   /** The first load; the same as `refresh`. */
   load(): Promise<void> {
     return this.refresh();

@@ -126,6 +126,24 @@ describe("SessionList", () => {
     expect(list.error).toBeNull();
   });
 
+  test("clear forgets the list and the selection, and an answer still on its way is dropped", async () => {
+    const backend = backendWith(fix, docs);
+    const list = new SessionList(backend);
+    await list.refresh();
+    list.select("s1");
+    const late = deferred<ReturnType<typeof session>[]>();
+    backend.listSessions.mockReturnValueOnce(late.promise);
+    const loading = list.refresh();
+
+    list.clear();
+    expect(list.sessions).toEqual([]);
+    expect(list.selectedId).toBeNull();
+    expect(list.loaded).toBe(false);
+    late.resolve([fix]);
+    await loading;
+    expect(list.sessions).toEqual([]);
+  });
+
   test("an older answer does not overwrite a newer one", async () => {
     const backend = backendWith();
     const first = deferred<ReturnType<typeof session>[]>();
