@@ -68,12 +68,16 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     ])
 }
 
+/// The bundled CLI's file name (without `.exe`): `bundle.externalBin` in tauri.conf.json. Ours, not
+/// `copilot`: Linux bundles install sidecars as `/usr/bin/<name>`, beside a user's own CLI.
+pub const BUNDLED_CLI_NAME: &str = "copilot-desktop-cli";
+
 /// Where the bundled CLI lives: next to our executable (Tauri's `externalBin` puts it there,
 /// both in bundles and in `target/<profile>` during development).
 pub fn bundled_cli_path() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
-    dir.join(format!("copilot{}", std::env::consts::EXE_SUFFIX))
+    dir.join(format!("{BUNDLED_CLI_NAME}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// The CLI to use, from the environment: `COPILOT_DESKTOP_SERVER=host:port` attaches to a

@@ -60,7 +60,7 @@ pub fn app_binary() -> PathBuf {
 
 /// The CLI the build placed next to the app (what the app runs unless told otherwise).
 pub fn bundled_cli() -> PathBuf {
-    app_binary().with_file_name(format!("copilot{}", std::env::consts::EXE_SUFFIX))
+    app_binary().with_file_name(format!("{}{}", copilot_desktop::BUNDLED_CLI_NAME, std::env::consts::EXE_SUFFIX))
 }
 
 /// Where [`AppUnderTest::screenshot`] saves: `<target>/screenshots/`.
