@@ -248,6 +248,9 @@ pub struct AppUnderTest {
     client: fantoccini::Client,
     driver: Driver,
     home: Arc<TestHome>,
+    /// The environment the app was started with (on top of the test's, less `env_remove`).
+    env: Vec<(OsString, OsString)>,
+    env_remove: Vec<OsString>,
     timings: LaunchTimings,
     started: Instant,
 }
@@ -293,15 +296,15 @@ impl AppUnderTest {
         let mut env = home.env();
         env.push(("XDG_RUNTIME_DIR".into(), runtime_dir.into()));
         env.extend(options.env);
-        let env_remove = SCRUBBED_ENV
+        let env_remove: Vec<OsString> = SCRUBBED_ENV
             .iter()
             .chain(APP_ENV_REMOVED)
             .map(OsString::from)
             .filter(|name| !env.iter().any(|(k, _)| k == name))
             .collect();
         let config = DriverConfig {
-            env,
-            env_remove,
+            env: env.clone(),
+            env_remove: env_remove.clone(),
             working_dir: Some(home.work_dir()),
             log_file: home.root().join("driver.log"),
         };
@@ -316,7 +319,23 @@ impl AppUnderTest {
             timings.driver_start,
             timings.session_start
         );
-        AppUnderTest { client, driver, home, timings, started }
+        AppUnderTest { client, driver, home, env, env_remove, timings, started }
+    }
+
+    /// Start the app binary again, as a person would from the launcher: the same home and
+    /// environment, no WebDriver. Returns the running process; the caller waits for it.
+    pub fn launch_again_directly(&self) -> std::process::Child {
+        let mut command = std::process::Command::new(app_binary());
+        for name in &self.env_remove {
+            command.env_remove(name);
+        }
+        command
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.home.work_dir())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", app_binary().display()))
     }
 
     /// The WebDriver session, for anything the helpers here do not cover.
