@@ -16,6 +16,8 @@ packages=(build-essential pkg-config curl file libssl-dev libdbus-1-dev libwebki
           libayatana-appindicator3-dev librsvg2-dev libxdo-dev nodejs npm)
 if [ "$want_tests" = 1 ]; then
   packages+=(xvfb xauth webkit2gtk-driver dbus dbus-bin dbus-x11 gnome-keyring libsecret-tools procps)
+  # The package tests: rpm (rpm -qlp, rpm2cpio) and cpio read the .rpm that tauri builds.
+  packages+=(rpm cpio)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -343,6 +343,11 @@ impl AppUnderTest {
         &self.client
     }
 
+    /// The home, kept alive past the app (a test that looks at what the app left behind).
+    pub fn shared_home(&self) -> Arc<TestHome> {
+        self.home.clone()
+    }
+
     pub fn home(&self) -> &TestHome {
         &self.home
     }
