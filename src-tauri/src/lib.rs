@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod commands;
 pub mod engine;
+pub mod identity_migration;
 pub mod secret;
 pub mod settings_store;
 
@@ -14,7 +15,8 @@ use std::path::PathBuf;
 
 use tauri::{Manager, RunEvent};
 
-use auth::{AccountOptions, AccountService, TokenStore};
+use auth::account::PROVIDER_KEY_NAME;
+use auth::{AccountOptions, AccountService, Keychain, SecretKey, TokenStore};
 use engine::{BundledCli, CliAuth, CliTarget, Engine, ExternalServer};
 
 /// The OAuth app's client id for GitHub's device flow (wins over the settings' `clientId`).
@@ -172,13 +174,34 @@ pub fn run() {
         .plugin(tauri_plugin_store::Builder::default().build())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
-            let log_dir = app.path().app_log_dir()?;
+            // Before anything opens them: folders of builds that had the old identifier.
+            let paths = app.path();
+            let moved = identity_migration::move_folders(&[
+                paths.app_config_dir()?,
+                paths.app_data_dir()?,
+                paths.app_local_data_dir()?,
+                paths.app_log_dir()?,
+            ]);
+            let log_dir = paths.app_log_dir()?;
             let guard = engine::logging::init(&log_dir, cfg!(debug_assertions))?;
             app.manage(guard);
             tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "Copilot Desktop starting");
+            for line in moved {
+                tracing::info!("identifier migration: {line}");
+            }
             builder.mount_events(app);
             save_window_state_when_it_changes(app.handle());
             let (settings, sink) = settings_store::open(app.handle())?;
+            let keys = [SecretKey::github(&settings.settings.github_host), SecretKey::provider(PROVIDER_KEY_NAME)];
+            let (current, legacy) = (Keychain::new(), Keychain::with_service(auth::keychain::LEGACY_APP_IDENTIFIER));
+            let moved = tauri::async_runtime::block_on(async {
+                let moving = identity_migration::move_keychain_entries(&current, &legacy, &keys);
+                tokio::time::timeout(std::time::Duration::from_secs(10), moving).await
+            });
+            match moved {
+                Ok(lines) => lines.iter().for_each(|line| tracing::info!("identifier migration: {line}")),
+                Err(_) => tracing::warn!("identifier migration: the keychain did not answer within 10 s; legacy entries stay"),
+            }
             let mut options = AccountOptions::new(cli_target_from_env());
             options.client_id = std::env::var(CLIENT_ID_ENV).ok();
             options.builtin_client_id = BUILTIN_CLIENT_ID.map(str::to_owned);

@@ -8,7 +8,7 @@
 //! settings, every file of the test home, the webview's DOM and storage, and the command lines of
 //! the app and its CLI. It must be in exactly two places: the keychain and the CLI's environment.
 //!
-//! The app's real keychain service (`com.copilot-desktop.app`) is used, so run this only inside
+//! The app's real keychain service (`com.copilot-desktop.client`) is used, so run this only inside
 //! a private D-Bus session with a throwaway gnome-keyring, as scripts/test.sh does:
 //! `xvfb-run -a dbus-run-session -- sh -c 'printf pw | HOME=$(mktemp -d) gnome-keyring-daemon
 //! --unlock --components=secrets >/dev/null; cargo test -p copilot-desktop-tests --test
