@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+say "Release configuration: actionlint on the workflows, tauri.conf.json against the pinned schema"
+node scripts/check-release-config.mjs
+
 say "vendor/ tests"
 node --test vendor/test/
 
