@@ -2,7 +2,6 @@
 // that decides which Backend runs.
 
 import "./styles/theme.css";
-import "./styles/dialogs.css";
 import { mount } from "svelte";
 import App from "./App.svelte";
 import { backendContext, createTauriBackend } from "./lib/backend";

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { beforeAll, describe, expect, test, vi } from "vitest";
 import { BackendError } from "../lib/backend";
-import { installDialogPolyfill, pressEscape } from "../test/chat-fixtures";
+import { installDialogPolyfill, pressEscape } from "../test/dialog";
 import { deferred } from "../test/fake-backend";
 import ConfirmDialog from "./ConfirmDialog.svelte";
 

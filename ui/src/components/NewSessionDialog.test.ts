@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { beforeAll, describe, expect, test, vi } from "vitest";
 import { BackendError, backendContext, type ModelInfo, type NewSession } from "../lib/backend";
-import { installDialogPolyfill, pressEscape } from "../test/chat-fixtures";
+import { installDialogPolyfill, pressEscape } from "../test/dialog";
 import { FakeBackend, deferred } from "../test/fake-backend";
 import NewSessionDialog from "./NewSessionDialog.svelte";
 

@@ -1,7 +1,8 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { beforeAll, describe, expect, test, vi } from "vitest";
 import { BackendError, type PermissionAnswer, type PermissionPrompt, type PromptDetails } from "../lib/backend";
-import { installDialogPolyfill, permission, pressEscape } from "../test/chat-fixtures";
+import { permission } from "../test/chat-fixtures";
+import { installDialogPolyfill, pressEscape } from "../test/dialog";
 import { deferred } from "../test/fake-backend";
 import PermissionDialog from "./PermissionDialog.svelte";
 

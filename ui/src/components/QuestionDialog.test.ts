@@ -1,7 +1,8 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { beforeAll, describe, expect, test, vi } from "vitest";
 import { BackendError, type UserAnswer, type UserQuestion } from "../lib/backend";
-import { installDialogPolyfill, pressEscape, question } from "../test/chat-fixtures";
+import { question } from "../test/chat-fixtures";
+import { installDialogPolyfill, pressEscape } from "../test/dialog";
 import { deferred } from "../test/fake-backend";
 import QuestionDialog from "./QuestionDialog.svelte";
 

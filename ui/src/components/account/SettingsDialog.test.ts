@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, test, vi } from "vitest";
 import { BackendError, backendContext, type ProviderConfig } from "../../lib/backend";
 import { FakeBackend, signedOutAccount } from "../../test/fake-backend";
 import SettingsDialog from "./SettingsDialog.svelte";
-import { installDialogPolyfill } from "./test-dialog";
+import { installDialogPolyfill, pressEscape } from "../../test/dialog";
 
 beforeAll(installDialogPolyfill);
 
@@ -17,6 +17,12 @@ function renderDialog(backend: FakeBackend) {
 const dialog = () => screen.getByRole("dialog", { name: "Settings" });
 const button = (name: string) => within(dialog()).getByRole("button", { name });
 const field = <T extends HTMLElement = HTMLInputElement>(label: string) => within(dialog()).getByLabelText<T>(label);
+const tab = (name: string) => within(dialog()).getByRole("tab", { name });
+/** The page list's entries, in order, and which one is chosen. */
+const tabs = () =>
+  within(dialog())
+    .getAllByRole("tab")
+    .map((t) => `${t.textContent?.trim()}${t.getAttribute("aria-selected") === "true" ? " (chosen)" : ""}`);
 
 const ollama: ProviderConfig = {
   providerType: "openai",
@@ -54,6 +60,7 @@ describe("SettingsDialog", () => {
     const backend = new FakeBackend();
     renderDialog(backend);
     await waitFor(() => expect(backend.getSettings).toHaveBeenCalled());
+    await fireEvent.click(tab("Model provider"));
     await fireEvent.change(field<HTMLSelectElement>("Provider"), { target: { value: "openai" } });
     await fireEvent.input(field("Base URL"), { target: { value: ollama.baseUrl } });
     await fireEvent.input(field("Model"), { target: { value: ollama.model } });
@@ -73,6 +80,7 @@ describe("SettingsDialog", () => {
     const backend = new FakeBackend();
     backend.settingsView = { ...backend.settingsView, provider: ollama, providerKeyStored: true };
     renderDialog(backend);
+    await fireEvent.click(tab("Model provider"));
     await waitFor(() => expect(field("Model").value).toBe("llama3.2"));
     expect(field("Base URL").value).toBe(ollama.baseUrl);
     expect(field("Offline mode").checked).toBe(true);
@@ -93,6 +101,7 @@ describe("SettingsDialog", () => {
     const message = "\"localhost\" is not a web address. Enter the provider's base URL, for example http://127.0.0.1:11434/v1.";
     backend.saveProvider.mockRejectedValueOnce(new BackendError({ code: "invalid_request", message }));
     renderDialog(backend);
+    await fireEvent.click(tab("Model provider"));
     await fireEvent.click(button("Save provider"));
     expect((await within(dialog()).findByRole("alert")).textContent).toBe(message);
   });
@@ -110,6 +119,85 @@ describe("SettingsDialog", () => {
     const { onClose } = renderDialog(backend);
     await fireEvent.click(button("Close"));
     expect(onClose).toHaveBeenCalledTimes(1);
+  });
+
+  test("Escape closes", async () => {
+    const backend = new FakeBackend();
+    const { onClose } = renderDialog(backend);
+    await pressEscape(tab("Account"));
+    expect(onClose).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("SettingsDialog pages", () => {
+  test("a list of pages, Account first and chosen, with focus on it; one page shows at a time", async () => {
+    const backend = new FakeBackend();
+    backend.accountView = signedOutAccount({ source: "keychain", login: "octo-tester" });
+    renderDialog(backend);
+    expect(within(dialog()).getByRole("tablist", { name: "Settings pages" })).toBeTruthy();
+    expect(tabs()).toEqual(["Account (chosen)", "Model provider"]);
+    expect(document.activeElement).toBe(tab("Account"));
+
+    const panel = within(dialog()).getByRole("tabpanel", { name: "Account" });
+    expect(tab("Account").getAttribute("aria-controls")).toBe(panel.id);
+    expect(within(panel).getByRole("heading", { name: "Account" })).toBeTruthy();
+    await within(panel).findByText("Signed in as octo-tester");
+    expect(within(dialog()).queryByRole("button", { name: "Save provider" })).toBeNull();
+
+    await fireEvent.click(tab("Model provider"));
+    expect(tabs()).toEqual(["Account", "Model provider (chosen)"]);
+    expect(within(dialog()).getByRole("tabpanel", { name: "Model provider" })).toBeTruthy();
+    expect(button("Save provider")).toBeTruthy();
+    expect(within(dialog()).queryByRole("button", { name: "Sign out" })).toBeNull();
+  });
+
+  test("the arrow keys, Home and End move between pages, and focus goes with them", async () => {
+    renderDialog(new FakeBackend());
+    await fireEvent.keyDown(tab("Account"), { key: "ArrowDown" });
+    expect(tabs()).toEqual(["Account", "Model provider (chosen)"]);
+    expect(document.activeElement).toBe(tab("Model provider"));
+    await fireEvent.keyDown(tab("Model provider"), { key: "ArrowDown" });
+    expect(tabs()).toEqual(["Account (chosen)", "Model provider"]);
+    await fireEvent.keyDown(tab("Account"), { key: "ArrowUp" });
+    expect(tabs()).toEqual(["Account", "Model provider (chosen)"]);
+    await fireEvent.keyDown(tab("Model provider"), { key: "Home" });
+    expect(tabs()).toEqual(["Account (chosen)", "Model provider"]);
+    await fireEvent.keyDown(tab("Account"), { key: "End" });
+    expect(tabs()).toEqual(["Account", "Model provider (chosen)"]);
+    expect(document.activeElement).toBe(tab("Model provider"));
+    expect(within(dialog()).getAllByRole("tab").map((t) => t.tabIndex)).toEqual([-1, 0]);
+  });
+
+  test("what was typed stays while moving between pages; reopening starts on Account with the key gone", async () => {
+    const backend = new FakeBackend();
+    const { rerender } = renderDialog(backend);
+    await waitFor(() => expect(backend.getSettings).toHaveBeenCalled());
+    await fireEvent.click(tab("Model provider"));
+    await fireEvent.input(field("Base URL"), { target: { value: ollama.baseUrl } });
+    await fireEvent.input(field("API key"), { target: { value: "sk-typed-by-the-user" } });
+    await fireEvent.click(tab("Account"));
+    await fireEvent.click(tab("Model provider"));
+    expect(field("Base URL").value).toBe(ollama.baseUrl);
+    expect(field("API key").value).toBe("sk-typed-by-the-user");
+
+    await rerender({ open: false });
+    expect(screen.queryByRole("dialog", { name: "Settings" })).toBeNull();
+    expect(document.querySelector('input[type="password"]')).toBeNull();
+    await rerender({ open: true });
+    expect(tabs()).toEqual(["Account (chosen)", "Model provider"]);
+    await fireEvent.click(tab("Model provider"));
+    expect(field("API key").value).toBe("");
+    expect(backend.saveProvider).not.toHaveBeenCalled();
+  });
+
+  test("the status line says what the last action did, whichever page is showing", async () => {
+    const backend = new FakeBackend();
+    renderDialog(backend);
+    await fireEvent.click(tab("Model provider"));
+    await fireEvent.click(button("Save provider"));
+    await within(dialog()).findByText("Provider saved. New sessions use it.");
+    await fireEvent.click(tab("Account"));
+    expect(within(dialog()).getByText("Provider saved. New sessions use it.")).toBeTruthy();
   });
 });
 

@@ -3,7 +3,7 @@ import { afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { BackendError, backendContext } from "../../lib/backend";
 import { FakeBackend, signedOutAccount } from "../../test/fake-backend";
 import SignInDialog from "./SignInDialog.svelte";
-import { installDialogPolyfill } from "./test-dialog";
+import { installDialogPolyfill, pressEscape } from "../../test/dialog";
 
 beforeAll(installDialogPolyfill);
 afterEach(() => {
@@ -86,6 +86,20 @@ describe("SignInDialog", () => {
     await fireEvent.click(button("Cancel"));
     expect(backend.cancelSignIn).toHaveBeenCalledTimes(1);
     expect(onClose).toHaveBeenCalledTimes(1);
+  });
+
+  test("Escape stops the sign-in and closes; reopened, the dialog starts at the host", async () => {
+    const backend = new FakeBackend();
+    const { onClose, rerender } = renderDialog(backend);
+    await continueWithCode(backend);
+    await pressEscape(button("Copy code"));
+    expect(backend.cancelSignIn).toHaveBeenCalledTimes(1);
+    expect(onClose).toHaveBeenCalledTimes(1);
+
+    await rerender({ open: false });
+    await rerender({ open: true });
+    expect(within(dialog()).getByLabelText("GitHub host")).toBeTruthy();
+    expect(within(dialog()).queryByText(backend.signInStart.userCode)).toBeNull();
   });
 
   test("a failed flow is an alert with GitHub's reason and a way to try again", async () => {

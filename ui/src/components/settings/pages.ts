@@ -1,0 +1,28 @@
+// The pages of the settings dialog, in the order its page list shows them. Adding a page is one entry here and
+// its component in this folder; every page takes the same props, and the dialog gives each its heading (the
+// label) and the status line under it.
+
+import type { Component } from "svelte";
+import AccountPage from "./AccountPage.svelte";
+import ProviderPage from "./ProviderPage.svelte";
+import type { SettingsState } from "./settings-state.svelte";
+
+export interface SettingsPageProps {
+  /** The account, the stored settings and the status line, shared by every page. */
+  shared: SettingsState;
+  /** Opens the sign-in dialog (the parent closes Settings first); absent when sign-in is not offered. */
+  onSignIn?: () => void;
+}
+
+export interface SettingsPage {
+  /** Stable, for element ids. */
+  id: string;
+  /** The page's name in the list and its heading. */
+  label: string;
+  component: Component<SettingsPageProps>;
+}
+
+export const SETTINGS_PAGES: readonly SettingsPage[] = [
+  { id: "account", label: "Account", component: AccountPage },
+  { id: "provider", label: "Model provider", component: ProviderPage },
+];
