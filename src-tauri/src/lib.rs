@@ -41,6 +41,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::connection::get_connection,
         commands::connection::watch_connection,
         commands::connection::retry_connection,
+        commands::menu::watch_menu,
         commands::sessions::list_sessions,
         commands::sessions::search_sessions,
         commands::sessions::create_session,
@@ -173,6 +174,9 @@ pub fn run() {
         // Rust-side only: capabilities/ grants the webview no store permission.
         .plugin(tauri_plugin_store::Builder::default().build())
         .invoke_handler(builder.invoke_handler())
+        .manage(commands::menu::MenuListeners::default())
+        .menu(commands::menu::build)
+        .on_menu_event(commands::menu::on_event)
         .setup(move |app| {
             // Before anything opens them: folders of builds that had the old identifier.
             let paths = app.path();

@@ -497,6 +497,34 @@ impl AppUnderTest {
         }
     }
 
+    /// Press Ctrl with `key` (a shortcut) wherever focus is, as a keyboard would.
+    pub async fn press_ctrl(&self, key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let control = char::from(Key::Control);
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: control })
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key })
+            .then(KeyAction::Up { value: control });
+        if let Err(e) = self.client.perform_actions(keys).await {
+            self.fail(&format!("could not press Ctrl+{key}: {e}")).await;
+        }
+    }
+
+    /// Press Escape wherever focus is.
+    pub async fn press_escape(&self) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let escape = char::from(Key::Escape);
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: escape })
+            .then(KeyAction::Up { value: escape });
+        if let Err(e) = self.client.perform_actions(keys).await {
+            self.fail(&format!("could not press Escape: {e}")).await;
+        }
+    }
+
     /// Press Enter in `target`.
     pub async fn press_enter(&self, target: &Target, hang_guard: Duration) {
         let element = self.wait_for(target, hang_guard).await;

@@ -171,3 +171,34 @@ async fn a_second_launch_focuses_the_first_window_and_starts_no_second_cli() {
     assert_eq!(clis_of(app.home()), first_clis, "still the first window's CLI, and no other");
     app.wait_for_text(&status_bar(), |t| t == expected, HANG_GUARD).await;
 }
+
+#[tokio::test]
+async fn the_shortcuts_open_a_new_session_the_search_and_settings() {
+    let expected = format!("Connected · Copilot CLI {}", app::pinned_cli_version());
+    let app = AppUnderTest::launch(LaunchOptions::new()).await;
+    app.wait_for_text(&status_bar(), |t| t == expected, HANG_GUARD).await;
+
+    app.press_ctrl('n').await;
+    let new_session = Target::dialog("New session");
+    app.wait_for(&new_session, HANG_GUARD).await;
+    app.press_ctrl(',').await;
+    assert!(app.find(&Target::dialog("Settings")).await.is_none(), "no shortcut acts over an open dialog");
+    app.press_escape().await;
+    app.wait_gone(&new_session, HANG_GUARD).await;
+
+    app.press_ctrl('k').await;
+    let deadline = Instant::now() + HANG_GUARD;
+    while app.focused_name().await != "Search sessions" {
+        assert!(
+            Instant::now() < deadline,
+            "Ctrl+K never reached the session search (focus: {})",
+            app.focused_name().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    app.press_ctrl(',').await;
+    app.wait_for(&Target::dialog("Settings"), HANG_GUARD).await;
+    let tip = app.eval("return document.querySelector('nav button.new').title;", vec![]).await;
+    assert_eq!(tip, serde_json::json!("New session (Ctrl+N)"), "the tooltip names the shortcut");
+}

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod connection;
+pub mod menu;
 pub mod prompts;
 pub mod sessions;
 pub mod system;

@@ -14,6 +14,7 @@ import {
   type ChatEvent,
   type ChatEventKind,
   type ConnectionState,
+  type MenuAction,
   type ModelInfo,
   type NewSession,
   type PermissionAnswer,
@@ -42,6 +43,7 @@ export type {
   ChatEvent,
   ChatEventKind,
   ConnectionState,
+  MenuAction,
   ModelInfo,
   NewSession,
   PermissionAnswer,
@@ -76,6 +78,8 @@ export interface Backend {
   onConnection(onState: (state: ConnectionState) => void): Promise<() => void>;
   /** Asks Rust to start the CLI again after it failed. */
   retry(): Promise<void>;
+  /** Calls `onAction` with every app menu action chosen (or its accelerator pressed); resolves to a function that stops the calls. */
+  onMenu(onAction: (action: MenuAction) => void): Promise<() => void>;
 
   /** Stored sessions, newest first. */
   listSessions(): Promise<SessionSummary[]>;
@@ -202,6 +206,15 @@ export function createTauriBackend(): Backend {
     async retry() {
       requireTauri();
       await unwrap(commands.retryConnection());
+    },
+
+    async onMenu(onAction) {
+      requireTauri();
+      const channel = new Channel<MenuAction>(onAction);
+      await unwrap(commands.watchMenu(channel));
+      return () => {
+        channel.onmessage = () => {};
+      };
     },
 
     async listSessions() {

@@ -12,6 +12,8 @@ export const commands = {
 	watchConnection: (onState: Channel<ConnectionState>) => typedError<null, AppError>(__TAURI_INVOKE("watch_connection", { onState })),
 	/**  Try to start the CLI again after the supervisor gave up. */
 	retryConnection: () => typedError<null, AppError>(__TAURI_INVOKE("retry_connection")),
+	/**  Push every menu action through `on_action` from now on. */
+	watchMenu: (onAction: Channel<MenuAction>) => typedError<null, AppError>(__TAURI_INVOKE("watch_menu", { onAction })),
 	/**  Stored sessions, newest first. */
 	listSessions: () => typedError<SessionSummary[], AppError>(__TAURI_INVOKE("list_sessions")),
 	/**
@@ -157,6 +159,9 @@ export type ChatEventKind = { type: "userMessage"; content: string } | { type: "
 
 /**  What the UI shows in its status bar. */
 export type ConnectionState = { state: "connecting" } | { state: "connected"; version: string; protocolVersion: number } | { state: "restarting"; attempt: number; reason: string; retryInMs: number } | { state: "failed"; reason: string } | { state: "stopped" };
+
+/**  An action the menu asks the window to take. */
+export type MenuAction = "newSession" | "searchSessions" | "openSettings";
 
 export type ModelInfo = {
 	id: string,

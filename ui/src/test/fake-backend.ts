@@ -8,6 +8,7 @@ import type {
   Backend,
   ChatEvent,
   ConnectionState,
+  MenuAction,
   ModelInfo,
   NewSession,
   PromptEvent,
@@ -76,6 +77,20 @@ export class FakeBackend implements Backend {
   });
 
   retry = vi.fn(async (): Promise<void> => {});
+
+  readonly menuListeners = new Set<(action: MenuAction) => void>();
+
+  onMenu = vi.fn(async (onAction: (action: MenuAction) => void) => {
+    this.menuListeners.add(onAction);
+    return () => {
+      this.menuListeners.delete(onAction);
+    };
+  });
+
+  /** What the app menu's channel would deliver. */
+  chooseMenu(action: MenuAction): void {
+    for (const listener of this.menuListeners) listener(action);
+  }
 
   listSessions = vi.fn(async (): Promise<SessionSummary[]> => [...this.sessions]);
 
