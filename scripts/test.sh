@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+say "Release configuration: actionlint on the workflows, tauri.conf.json against the pinned schema"
+node scripts/check-release-config.mjs
+
 say "vendor/ tests"
 node --test vendor/test/
 
@@ -32,4 +35,19 @@ xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" \
   dbus-run-session -- sh -c '
     printf "ci-keyring-password" | HOME="$KEYRING_HOME" gnome-keyring-daemon --unlock --components=secrets >/dev/null
     exec cargo test --workspace -- --test-threads=2
+  '
+
+say "Packages: build the .deb and .rpm (debug app, the pinned CLI inside)"
+# The bundler's own step; the release workflow builds the same bundles from a release build.
+ui/node_modules/.bin/tauri build --debug --bundles deb,rpm --ci
+
+say "Packages: install the .deb, chat with the installed app, remove it; inspect the .rpm"
+# Installs system-wide, so only here and as root (CI runs as root; elsewhere sudo asks).
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo -E"
+xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" \
+  dbus-run-session -- sh -c '
+    printf "ci-keyring-password" | HOME="$KEYRING_HOME" gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    exec '"$sudo"' env COPILOT_DESKTOP_APP=/usr/bin/copilot-desktop \
+      cargo test -p copilot-desktop-tests --test installed_package -- --ignored --test-threads=1
   '

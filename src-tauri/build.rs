@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "get_connection",
     "watch_connection",
     "retry_connection",
+    "watch_menu",
     "list_sessions",
     "search_sessions",
     "create_session",

@@ -4,8 +4,9 @@
 // vendor/cli.json pins the version and the registry's sha512 integrity of each platform
 // package. This script fetches one package with `npm pack`, checks the tarball against the
 // pin BEFORE extracting, and installs the executable atomically (temp file + rename) as
-// src-tauri/binaries/copilot-<rust-triple>[.exe], the name Tauri's
-// bundle.externalBin ("binaries/copilot") expects. A stamp in vendor/.cache/ lets re-runs
+// src-tauri/binaries/copilot-desktop-cli-<rust-triple>[.exe], the name Tauri's
+// bundle.externalBin ("binaries/copilot-desktop-cli") expects. The name is ours, not `copilot`:
+// bundles install sidecars as /usr/bin/<name>, where `copilot` would take a user's own CLI's place. A stamp in vendor/.cache/ lets re-runs
 // return quickly after only a sha256 check. Uses Node built-ins only.
 //
 //   node vendor/fetch-cli.mjs [--platform <p>] [--tarball <file.tgz>] [--force]
@@ -26,6 +27,8 @@ import zlib from 'node:zlib';
 const VENDOR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(VENDOR);
 const SELF = 'node vendor/fetch-cli.mjs';
+/** The sidecar's name in tauri.conf.json `bundle.externalBin` (and so in every bundle). */
+export const SIDECAR = 'copilot-desktop-cli';
 const USAGE = `usage: ${SELF} [--platform <p>] [--tarball <file.tgz>] [--force]
        ${SELF} --print-path [--platform <p>]
        ${SELF} bump <version>
@@ -78,7 +81,7 @@ function target(m, platform, o) {
   return {
     platform, triple, exe, integrity, version: m.version, manifest: shown(o.manifest),
     spec: `${m.packagePrefix}${platform}@${m.version}`,
-    bin: path.join(o.outDir, `copilot-${triple}${path.extname(exe)}`),
+    bin: path.join(o.outDir, `${SIDECAR}-${triple}${path.extname(exe)}`),
     stamp: path.join(o.cacheDir, `${platform}.json`),
   };
 }

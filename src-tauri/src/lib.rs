@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod commands;
 pub mod engine;
+pub mod identity_migration;
 pub mod secret;
 pub mod settings_store;
 
@@ -14,11 +15,15 @@ use std::path::PathBuf;
 
 use tauri::{Manager, RunEvent};
 
-use auth::{AccountOptions, AccountService, TokenStore};
+use auth::account::PROVIDER_KEY_NAME;
+use auth::{AccountOptions, AccountService, Keychain, SecretKey, TokenStore};
 use engine::{BundledCli, CliAuth, CliTarget, Engine, ExternalServer};
 
 /// The OAuth app's client id for GitHub's device flow (wins over the settings' `clientId`).
 pub const CLIENT_ID_ENV: &str = "COPILOT_DESKTOP_GITHUB_CLIENT_ID";
+/// The OAuth client id this build carries, from the build environment (release builds: the
+/// project's OAuth App, set by the release workflow). The runtime variable and the settings win.
+pub const BUILTIN_CLIENT_ID: Option<&str> = option_env!("COPILOT_DESKTOP_GITHUB_CLIENT_ID");
 /// Replaces `https://<host>` as the base of the device flow's endpoints (tests: a local fake).
 pub const GITHUB_WEB_URL_ENV: &str = "COPILOT_DESKTOP_GITHUB_WEB_URL";
 
@@ -36,6 +41,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::connection::get_connection,
         commands::connection::watch_connection,
         commands::connection::retry_connection,
+        commands::menu::watch_menu,
         commands::sessions::list_sessions,
         commands::sessions::search_sessions,
         commands::sessions::create_session,
@@ -72,12 +78,16 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     ])
 }
 
+/// The bundled CLI's file name (without `.exe`): `bundle.externalBin` in tauri.conf.json. Ours, not
+/// `copilot`: Linux bundles install sidecars as `/usr/bin/<name>`, beside a user's own CLI.
+pub const BUNDLED_CLI_NAME: &str = "copilot-desktop-cli";
+
 /// Where the bundled CLI lives: next to our executable (Tauri's `externalBin` puts it there,
 /// both in bundles and in `target/<profile>` during development).
 pub fn bundled_cli_path() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
-    dir.join(format!("copilot{}", std::env::consts::EXE_SUFFIX))
+    dir.join(format!("{BUNDLED_CLI_NAME}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// `host:port` of a CLI server to attach to; wins over the server chosen in Settings.
@@ -112,24 +122,107 @@ fn cli_target_from_env() -> CliTarget {
     })
 }
 
+/// Who counts as "the same instance": one per app data folder and Copilot home, so a second launch
+/// never starts a second CLI on the same sessions, while separate homes (another user's, or a
+/// test's) stay independent. A D-Bus name element (Linux), hence the letter before the hash.
+fn instance_scope() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dirs::config_dir().hash(&mut hasher);
+    std::env::var_os("COPILOT_HOME").or_else(|| dirs::home_dir().map(|h| h.into_os_string())).hash(&mut hasher);
+    format!("com.copilot-desktop.h{:016x}", hasher.finish())
+}
+
+/// The window-state plugin writes its file only when the app exits cleanly; write it shortly after
+/// the window was moved or resized too, so a crash or a killed session keeps the user's layout.
+fn save_window_state_when_it_changes(app: &tauri::AppHandle) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+
+    let Some(window) = app.get_webview_window("main") else { return };
+    let changes = Arc::new(AtomicU64::new(0));
+    let app = app.clone();
+    window.on_window_event(move |event| {
+        if !matches!(event, tauri::WindowEvent::Moved(_) | tauri::WindowEvent::Resized(_)) {
+            return;
+        }
+        let this_change = changes.fetch_add(1, Ordering::SeqCst) + 1;
+        let (changes, app) = (changes.clone(), app.clone());
+        tauri::async_runtime::spawn(async move {
+            // Debounced: a drag sends many events; write once it has settled.
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            if changes.load(Ordering::SeqCst) == this_change
+                && let Err(error) = app.save_window_state(StateFlags::all())
+            {
+                tracing::warn!(%error, "could not save the window's size and position");
+            }
+        });
+    });
+}
+
+/// Bring the main window to the front (a second launch asked for it).
+fn focus_main_window(app: &tauri::AppHandle) {
+    tracing::info!("another launch asked for the window; focusing it");
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
 pub fn run() {
     let builder = specta_builder();
     let app = tauri::Builder::default()
+        // First: a second launch hands over to the running app and exits before anything starts.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance_scope())
+                .callback(|app, _argv, _cwd| focus_main_window(app))
+                .build(),
+        )
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
         // Rust-side only: capabilities/ grants the webview no store permission.
         .plugin(tauri_plugin_store::Builder::default().build())
         .invoke_handler(builder.invoke_handler())
+        .manage(commands::menu::MenuListeners::default())
+        .menu(commands::menu::build)
+        .on_menu_event(commands::menu::on_event)
         .setup(move |app| {
-            let log_dir = app.path().app_log_dir()?;
+            // Before anything opens them: folders of builds that had the old identifier.
+            let paths = app.path();
+            let moved = identity_migration::move_folders(&[
+                paths.app_config_dir()?,
+                paths.app_data_dir()?,
+                paths.app_local_data_dir()?,
+                paths.app_log_dir()?,
+            ]);
+            let log_dir = paths.app_log_dir()?;
             let guard = engine::logging::init(&log_dir, cfg!(debug_assertions))?;
             app.manage(guard);
             tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "Copilot Desktop starting");
+            for line in moved {
+                tracing::info!("identifier migration: {line}");
+            }
             builder.mount_events(app);
+            save_window_state_when_it_changes(app.handle());
             let (settings, sink) = settings_store::open(app.handle())?;
+            let keys = [SecretKey::github(&settings.settings.github_host), SecretKey::provider(PROVIDER_KEY_NAME)];
+            let (current, legacy) = (Keychain::new(), Keychain::with_service(auth::keychain::LEGACY_APP_IDENTIFIER));
+            let moved = tauri::async_runtime::block_on(async {
+                let moving = identity_migration::move_keychain_entries(&current, &legacy, &keys);
+                tokio::time::timeout(std::time::Duration::from_secs(10), moving).await
+            });
+            match moved {
+                Ok(lines) => lines.iter().for_each(|line| tracing::info!("identifier migration: {line}")),
+                Err(_) => tracing::warn!("identifier migration: the keychain did not answer within 10 s; legacy entries stay"),
+            }
             let mut options = AccountOptions::new(cli_target_from_env());
             options.client_id = std::env::var(CLIENT_ID_ENV).ok();
+            options.builtin_client_id = BUILTIN_CLIENT_ID.map(str::to_owned);
             options.web_base_url = std::env::var(GITHUB_WEB_URL_ENV).ok();
             // Reads the keychain, then starts the engine (its tasks on Tauri's Tokio runtime).
             let account = tauri::async_runtime::block_on(AccountService::start(

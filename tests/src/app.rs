@@ -60,7 +60,7 @@ pub fn app_binary() -> PathBuf {
 
 /// The CLI the build placed next to the app (what the app runs unless told otherwise).
 pub fn bundled_cli() -> PathBuf {
-    app_binary().with_file_name(format!("copilot{}", std::env::consts::EXE_SUFFIX))
+    app_binary().with_file_name(format!("{}{}", copilot_desktop::BUNDLED_CLI_NAME, std::env::consts::EXE_SUFFIX))
 }
 
 /// Where [`AppUnderTest::screenshot`] saves: `<target>/screenshots/`.
@@ -260,6 +260,9 @@ pub struct AppUnderTest {
     client: fantoccini::Client,
     driver: Driver,
     home: Arc<TestHome>,
+    /// The environment the app was started with (on top of the test's, less `env_remove`).
+    env: Vec<(OsString, OsString)>,
+    env_remove: Vec<OsString>,
     timings: LaunchTimings,
     started: Instant,
 }
@@ -305,15 +308,15 @@ impl AppUnderTest {
         let mut env = home.env();
         env.push(("XDG_RUNTIME_DIR".into(), runtime_dir.into()));
         env.extend(options.env);
-        let env_remove = SCRUBBED_ENV
+        let env_remove: Vec<OsString> = SCRUBBED_ENV
             .iter()
             .chain(APP_ENV_REMOVED)
             .map(OsString::from)
             .filter(|name| !env.iter().any(|(k, _)| k == name))
             .collect();
         let config = DriverConfig {
-            env,
-            env_remove,
+            env: env.clone(),
+            env_remove: env_remove.clone(),
             working_dir: Some(home.work_dir()),
             log_file: home.root().join("driver.log"),
         };
@@ -328,12 +331,33 @@ impl AppUnderTest {
             timings.driver_start,
             timings.session_start
         );
-        AppUnderTest { client, driver, home, timings, started }
+        AppUnderTest { client, driver, home, env, env_remove, timings, started }
+    }
+
+    /// Start the app binary again, as a person would from the launcher: the same home and
+    /// environment, no WebDriver. Returns the running process; the caller waits for it.
+    pub fn launch_again_directly(&self) -> std::process::Child {
+        let mut command = std::process::Command::new(app_binary());
+        for name in &self.env_remove {
+            command.env_remove(name);
+        }
+        command
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.home.work_dir())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", app_binary().display()))
     }
 
     /// The WebDriver session, for anything the helpers here do not cover.
     pub fn client(&self) -> &fantoccini::Client {
         &self.client
+    }
+
+    /// The home, kept alive past the app (a test that looks at what the app left behind).
+    pub fn shared_home(&self) -> Arc<TestHome> {
+        self.home.clone()
     }
 
     pub fn home(&self) -> &TestHome {
@@ -485,6 +509,34 @@ impl AppUnderTest {
             .await;
         if chosen != serde_json::json!(true) {
             self.fail(&format!("{target} has no option {value:?}; it offers {chosen}")).await;
+        }
+    }
+
+    /// Press Ctrl with `key` (a shortcut) wherever focus is, as a keyboard would.
+    pub async fn press_ctrl(&self, key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let control = char::from(Key::Control);
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: control })
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key })
+            .then(KeyAction::Up { value: control });
+        if let Err(e) = self.client.perform_actions(keys).await {
+            self.fail(&format!("could not press Ctrl+{key}: {e}")).await;
+        }
+    }
+
+    /// Press Escape wherever focus is.
+    pub async fn press_escape(&self) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let escape = char::from(Key::Escape);
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: escape })
+            .then(KeyAction::Up { value: escape });
+        if let Err(e) = self.client.perform_actions(keys).await {
+            self.fail(&format!("could not press Escape: {e}")).await;
         }
     }
 

@@ -40,7 +40,7 @@ pub const SCRUBBED_ENV: &[&str] = &[
     "all_proxy",
 ];
 
-/// The Rust target triple of the host, as used in `src-tauri/binaries/copilot-<triple>[.exe]`.
+/// The Rust target triple of the host, as used in `src-tauri/binaries/copilot-desktop-cli-<triple>[.exe]`.
 pub fn host_triple() -> &'static str {
     if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
         "x86_64-unknown-linux-gnu"
@@ -64,10 +64,11 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
-/// Where `vendor/` places the CLI for the host: `src-tauri/binaries/copilot-<triple>[.exe]`.
+/// Where `vendor/` places the CLI for the host: `src-tauri/binaries/copilot-desktop-cli-<triple>[.exe]`.
 pub fn vendored_cli_path() -> PathBuf {
     let exe = if cfg!(windows) { ".exe" } else { "" };
-    workspace_root().join("src-tauri").join("binaries").join(format!("copilot-{}{exe}", host_triple()))
+    let name = format!("{}-{}{exe}", copilot_desktop::BUNDLED_CLI_NAME, host_triple());
+    workspace_root().join("src-tauri").join("binaries").join(name)
 }
 
 /// The CLI the tests run: `$COPILOT_CLI_PATH` if set, else the vendored binary.

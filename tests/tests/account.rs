@@ -474,3 +474,33 @@ async fn child_signs_in_without_a_keychain() {
     println!("child: signed in for this session only");
     service.engine().shutdown().await;
 }
+
+#[tokio::test]
+async fn a_built_in_client_id_signs_in_unless_the_settings_name_another() {
+    let home = TestHome::new();
+    let github = GitHub::start().await;
+    let mut built_in_only = options(&home, Some(&github), vec![]);
+    built_in_only.client_id = None;
+    built_in_only.builtin_client_id = Some(CLIENT_ID.to_owned());
+    let service = AccountService::start(
+        built_in_only.clone(),
+        defaults(),
+        Arc::new(MemorySink::default()),
+        TokenStore::session_only(),
+    )
+    .await;
+    assert!(service.view().await.sign_in_available, "a build with a client id offers sign-in");
+    let start = service.start_sign_in("github.com", |_| {}).await.expect("the built-in client id is used");
+    assert_eq!(start.user_code, USER_CODE);
+    service.cancel_sign_in();
+    service.engine().shutdown().await;
+
+    // A client id in the settings wins over the built-in one: the fake knows only CLIENT_ID.
+    let settings = Settings { client_id: Some("a-self-hosted-oauth-app".into()), ..Settings::default() };
+    let loaded = LoadedSettings { settings, notice: None, needs_write: false };
+    let service =
+        AccountService::start(built_in_only, loaded, Arc::new(MemorySink::default()), TokenStore::session_only()).await;
+    let error = service.start_sign_in("github.com", |_| {}).await.expect_err("the settings' client id is sent");
+    assert!(error.to_string().to_lowercase().contains("client"), "{error}");
+    service.engine().shutdown().await;
+}

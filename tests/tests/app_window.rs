@@ -123,3 +123,82 @@ fn write_random_executable(path: &std::path::Path) {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 }
+
+/// The bundled CLIs running now for `home` (by their COPILOT_HOME), however they were started.
+fn clis_of(home: &copilot_desktop_tests::cli::TestHome) -> Vec<u32> {
+    let cli_exe = std::fs::canonicalize(app::bundled_cli()).expect("the bundled CLI exists");
+    let wanted = format!("COPILOT_HOME={}", home.copilot_home().display());
+    processes::all()
+        .into_iter()
+        .filter(|p| p.is_alive() && p.exe.as_ref() == Some(&cli_exe))
+        .filter(|p| {
+            std::fs::read(format!("/proc/{}/environ", p.pid))
+                .map(|environ| environ.split(|b| *b == 0).any(|var| var == wanted.as_bytes()))
+                .unwrap_or(false)
+        })
+        .map(|p| p.pid)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_second_launch_focuses_the_first_window_and_starts_no_second_cli() {
+    let expected = format!("Connected · Copilot CLI {}", app::pinned_cli_version());
+    let app = AppUnderTest::launch(LaunchOptions::new()).await;
+    app.wait_for_text(&status_bar(), |t| t == expected, HANG_GUARD).await;
+    let first_clis = clis_of(app.home());
+    assert_eq!(first_clis.len(), 1, "one CLI for the first window: {first_clis:?}");
+
+    app.client().minimize_window().await.expect("minimize the window");
+    let background = app.eval("return document.hasFocus();", vec![]).await;
+    assert_eq!(background, serde_json::json!(false), "the minimized window has no focus");
+
+    let second = app.launch_again_directly();
+    let began = Instant::now();
+    let output = tokio::task::spawn_blocking(move || second.wait_with_output()).await.unwrap().expect("wait");
+    eprintln!("[test] the second launch exited in {:.2?} with {}", began.elapsed(), output.status);
+    assert!(
+        output.status.success(),
+        "the second launch hands over and exits cleanly: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let deadline = Instant::now() + HANG_GUARD;
+    while app.eval("return document.hasFocus();", vec![]).await != serde_json::json!(true) {
+        assert!(Instant::now() < deadline, "the first window never came back to the front");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(clis_of(app.home()), first_clis, "still the first window's CLI, and no other");
+    app.wait_for_text(&status_bar(), |t| t == expected, HANG_GUARD).await;
+}
+
+#[tokio::test]
+async fn the_shortcuts_open_a_new_session_the_search_and_settings() {
+    let expected = format!("Connected · Copilot CLI {}", app::pinned_cli_version());
+    let app = AppUnderTest::launch(LaunchOptions::new()).await;
+    app.wait_for_text(&status_bar(), |t| t == expected, HANG_GUARD).await;
+
+    app.press_ctrl('n').await;
+    let new_session = Target::dialog("New session");
+    app.wait_for(&new_session, HANG_GUARD).await;
+    app.press_ctrl(',').await;
+    assert!(app.find(&Target::dialog("Settings")).await.is_none(), "no shortcut acts over an open dialog");
+    app.press_escape().await;
+    app.wait_gone(&new_session, HANG_GUARD).await;
+
+    app.press_ctrl('k').await;
+    let deadline = Instant::now() + HANG_GUARD;
+    while app.focused_name().await != "Search sessions" {
+        assert!(
+            Instant::now() < deadline,
+            "Ctrl+K never reached the session search (focus: {})",
+            app.focused_name().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    app.press_ctrl(',').await;
+    app.wait_for(&Target::dialog("Settings"), HANG_GUARD).await;
+    let tip = app.eval("return document.querySelector('nav button.new').title;", vec![]).await;
+    assert_eq!(tip, serde_json::json!("New session (Ctrl+N)"), "the tooltip names the shortcut");
+}

@@ -174,3 +174,37 @@ async fn child_without_a_session_bus() {
         assert!(!message.contains("gho_NeverStored"), "{message}");
     }
 }
+
+#[tokio::test]
+async fn entries_under_the_legacy_identifier_move_once_and_never_over_current_ones() {
+    use copilot_desktop::identity_migration::move_keychain_entries;
+    let current = test_keychain("adopt-current");
+    let legacy = test_keychain("adopt-legacy");
+    let (github, provider) = (SecretKey::github("github.com"), SecretKey::provider("default"));
+    must("store", legacy.store(&github, secret("gho_legacyentry0000000000000000000001"))).await;
+    must("store", legacy.store(&provider, secret("sk-legacy-provider-key"))).await;
+    must("store", current.store(&provider, secret("sk-current-provider-key"))).await;
+
+    let report = move_keychain_entries(&current, &legacy, &[github.clone(), provider.clone()]).await;
+    assert_eq!(report.len(), 1, "only the GitHub entry moved: {report:?}");
+    assert_eq!(must("load", current.load(&github)).await.unwrap().expose(), "gho_legacyentry0000000000000000000001");
+    assert!(must("load", legacy.load(&github)).await.is_none(), "the moved entry is gone from the legacy service");
+    assert_eq!(
+        must("load", current.load(&provider)).await.unwrap().expose(),
+        "sk-current-provider-key",
+        "never overwritten"
+    );
+    assert_eq!(
+        must("load", legacy.load(&provider)).await.unwrap().expose(),
+        "sk-legacy-provider-key",
+        "left for the user"
+    );
+    assert!(
+        move_keychain_entries(&current, &legacy, std::slice::from_ref(&github)).await.is_empty(),
+        "a second start moves nothing"
+    );
+
+    for (keychain, key) in [(&current, &github), (&current, &provider), (&legacy, &provider)] {
+        must("delete", keychain.delete(key)).await;
+    }
+}

@@ -8,7 +8,7 @@
 //! settings, every file of the test home, the webview's DOM and storage, and the command lines of
 //! the app and its CLI. It must be in exactly two places: the keychain and the CLI's environment.
 //!
-//! The app's real keychain service (`com.copilot-desktop.app`) is used, so run this only inside
+//! The app's real keychain service (`com.copilot-desktop.client`) is used, so run this only inside
 //! a private D-Bus session with a throwaway gnome-keyring, as scripts/test.sh does:
 //! `xvfb-run -a dbus-run-session -- sh -c 'printf pw | HOME=$(mktemp -d) gnome-keyring-daemon
 //! --unlock --components=secrets >/dev/null; cargo test -p copilot-desktop-tests --test
@@ -26,7 +26,7 @@ use copilot_desktop_tests::chat::Chat;
 use copilot_desktop_tests::cli::TestHome;
 use copilot_desktop_tests::fake_github::{DEFAULT_LOGIN, FakeGitHub};
 use copilot_desktop_tests::fake_github_web::{CLIENT_ID, CodeGrant, FakeGitHubWeb, PollReply, USER_CODE};
-use copilot_desktop_tests::fake_model::{Match, Reply};
+use copilot_desktop_tests::fake_model::{DEFAULT_MODEL, Match, Reply};
 use copilot_desktop_tests::webdriver::processes;
 
 const HANG_GUARD: Duration = Duration::from_secs(60);
@@ -233,8 +233,13 @@ async fn sign_in_through_the_window_keeps_the_token_in_the_keychain_only() {
     let app = AppUnderTest::launch(options.clone()).await;
     app.wait_for_text(&account_status(), |t| t == "Not signed in", HANG_GUARD).await;
 
-    // Sign in through the dialog; the fake keeps answering "pending" until told otherwise.
-    app.click(&Target::button("Sign in"), HANG_GUARD).await;
+    // A first run welcomes the user with the ways in; sign in from there. The fake keeps
+    // answering "pending" until told otherwise.
+    let welcome = Target::xpath("//main//h2[normalize-space(.)='Welcome to Copilot Desktop']", "the welcome");
+    app.wait_for(&welcome, HANG_GUARD).await;
+    app.wait_for(&Target::button("Use your own model provider"), HANG_GUARD).await;
+    eprintln!("[test] saved {}", app.screenshot("welcome.png").await.display());
+    app.click(&Target::button("Sign in with GitHub"), HANG_GUARD).await;
     app.wait_for(&sign_in_dialog(), HANG_GUARD).await;
     let host = app.wait_for(&Target::textbox("GitHub host"), HANG_GUARD).await.prop("value").await.ok().flatten();
     assert_eq!(host.as_deref(), Some("github.com"));
@@ -272,10 +277,21 @@ async fn sign_in_through_the_window_keeps_the_token_in_the_keychain_only() {
     assert!(settings.contains("\"githubHost\""), "{settings}");
     assert_token_nowhere(&app, "after sign-in").await;
 
-    // Chat in the window, through the fake Copilot API, with the token the sign-in got.
+    // Chat in the window, through the fake Copilot API, with the token the sign-in got. Signed in
+    // with no sessions yet, the first one is one click, in the home folder the window shows.
     github.when(Match::user_contains("after signing in"), Reply::text("Hello, signed-in user."));
     let chat = Chat { app, github };
-    chat.new_session().await;
+    let home = chat.app.home().home().display().to_string();
+    let first = Target::xpath("//main//h2[normalize-space(.)='Start your first session']", "the first-session offer");
+    let offer = chat
+        .app
+        .wait_for_text(&Target::xpath("//main//section", "the first-session offer"), |t| t.contains(&home), HANG_GUARD)
+        .await;
+    assert!(chat.app.find(&first).await.is_some(), "{offer}");
+    chat.app.click(&Target::button("Start a session in your home folder"), HANG_GUARD).await;
+    chat.app.wait_for(&copilot_desktop_tests::chat::message_box(), HANG_GUARD).await;
+    // The CLI's "Auto" needs endpoints the fake does not serve: pick its model in the composer.
+    chat.app.choose(&Target::select("Model"), DEFAULT_MODEL, HANG_GUARD).await;
     chat.send("Hello after signing in").await;
     chat.wait_reply("Hello, signed-in user.").await;
     let Chat { app, github } = chat;

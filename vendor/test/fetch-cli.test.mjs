@@ -52,7 +52,7 @@ function sandbox(t, { exe = 'copilot', platform = 'linux-x64', triple = 'x86_64-
     platforms: { [platform]: { triple, exe, integrity: integrity(data) }, ...extra },
   }));
   s.pin(s.good);
-  s.bin = path.join(s.out, `copilot-${triple}${path.extname(exe)}`);
+  s.bin = path.join(s.out, `copilot-desktop-cli-${triple}${path.extname(exe)}`);
   s.run = (args, env = {}) => spawnSync(process.execPath, [SCRIPT, '--manifest', s.manifest,
     '--out-dir', s.out, '--cache-dir', s.cache, ...args], {
     encoding: 'utf8', env: { ...process.env, TMPDIR: s.tmp, TMP: s.tmp, TEMP: s.tmp, ...env },
@@ -72,7 +72,7 @@ test('a good tarball installs an executable with the Tauri sidecar name', (t) =>
   const r = s.run(['--platform', 'linux-x64', '--tarball', s.tgz]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Installed copilot 1\.0\.102 \(linux-x64/);
-  assert.deepEqual(ls(s.out), ['copilot-x86_64-unknown-linux-gnu']);
+  assert.deepEqual(ls(s.out), ['copilot-desktop-cli-x86_64-unknown-linux-gnu']);
   assert.equal(fs.readFileSync(s.bin, 'utf8'), FAKE_CLI);
   assert.deepEqual(ls(s.tmp), []);
   if (process.platform !== 'win32') {
@@ -85,7 +85,7 @@ test('win32 packages install copilot.exe as copilot-<triple>.exe', (t) => {
   const s = sandbox(t, { exe: 'copilot.exe', platform: 'win32-x64', triple: 'x86_64-pc-windows-msvc' });
   const r = s.run(['--platform', 'win32-x64', '--tarball', s.tgz]);
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(ls(s.out), ['copilot-x86_64-pc-windows-msvc.exe']);
+  assert.deepEqual(ls(s.out), ['copilot-desktop-cli-x86_64-pc-windows-msvc.exe']);
 });
 
 test('integrity mismatch: non-zero exit, expected vs actual, nothing written', (t) => {
@@ -192,7 +192,7 @@ test('--print-path prints the target path for a platform', (t) => {
   const s = sandbox(t, { exe: 'copilot.exe', platform: 'win32-arm64', triple: 'aarch64-pc-windows-msvc' });
   const r = s.run(['--print-path', '--platform', 'win32-arm64']);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim(), path.join(s.out, 'copilot-aarch64-pc-windows-msvc.exe'));
+  assert.equal(r.stdout.trim(), path.join(s.out, 'copilot-desktop-cli-aarch64-pc-windows-msvc.exe'));
   assert.deepEqual(ls(s.out), []);
 });
 
@@ -301,5 +301,5 @@ test('the real vendor/cli.json pins all six platforms', () => {
   assert.equal(new Set(Object.values(m.platforms).map((e) => e.integrity)).size, 6);
   // The installed names must match what Tauri bundles.
   const tauri = JSON.parse(fs.readFileSync(path.join(VENDOR, '..', 'src-tauri', 'tauri.conf.json'), 'utf8'));
-  assert.ok(tauri.bundle.externalBin.includes('binaries/copilot'));
+  assert.deepEqual(tauri.bundle.externalBin, ['binaries/copilot-desktop-cli']);
 });

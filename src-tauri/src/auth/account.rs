@@ -47,6 +47,9 @@ pub struct AccountOptions {
     pub sessions: SessionOptions,
     /// `COPILOT_DESKTOP_GITHUB_CLIENT_ID`: the OAuth client id; wins over the settings' one.
     pub client_id: Option<String>,
+    /// The client id the build carries (release builds: the project's OAuth App); used when
+    /// neither the environment nor the settings name one.
+    pub builtin_client_id: Option<String>,
     /// `COPILOT_DESKTOP_GITHUB_WEB_URL`: the base of the device flow's endpoints instead of
     /// `https://<host>` (tests point it at a local fake).
     pub web_base_url: Option<String>,
@@ -62,6 +65,7 @@ impl AccountOptions {
             restart: RestartPolicy::default(),
             sessions: SessionOptions::default(),
             client_id: None,
+            builtin_client_id: None,
             web_base_url: None,
             keychain_timeout: Duration::from_secs(20),
         }
@@ -298,6 +302,7 @@ struct Inner {
     base: CliTarget,
     restart: RestartPolicy,
     client_id_override: Option<String>,
+    builtin_client_id: Option<String>,
     web_base_url: Option<String>,
     sink: Arc<dyn SettingsSink>,
     state: Mutex<State>,
@@ -394,6 +399,7 @@ impl AccountService {
                 base: options.cli,
                 restart: options.restart,
                 client_id_override: options.client_id.filter(|id| !id.trim().is_empty()),
+                builtin_client_id: options.builtin_client_id.filter(|id| !id.trim().is_empty()),
                 web_base_url: options.web_base_url.filter(|url| !url.trim().is_empty()),
                 sink,
                 state: Mutex::new(state),
@@ -440,8 +446,17 @@ impl AccountService {
         self.inner.changed.subscribe()
     }
 
+    /// The environment's client id, else the settings', else the one built in.
     fn client_id(&self) -> Option<String> {
-        self.inner.client_id_override.clone().or_else(|| self.state().settings.client_id.clone())
+        Self::pick_client_id(&self.inner, &self.state().settings)
+    }
+
+    fn pick_client_id(inner: &Inner, settings: &Settings) -> Option<String> {
+        inner
+            .client_id_override
+            .clone()
+            .or_else(|| settings.client_id.clone())
+            .or_else(|| inner.builtin_client_id.clone())
     }
 
     /// Who is signed in, asking the CLI when it is connected.
@@ -780,7 +795,7 @@ impl AccountService {
             provider: state.settings.provider.clone(),
             provider_key_stored: state.provider_key.is_some(),
             notice: state.notice.clone(),
-            sign_in_available: self.inner.client_id_override.is_some() || state.settings.client_id.is_some(),
+            sign_in_available: Self::pick_client_id(&self.inner, &state.settings).is_some(),
             cli: CliView {
                 mode: cli.mode,
                 server: cli.server.clone(),

@@ -13,7 +13,10 @@ use crate::engine::logging::register_secret;
 use crate::secret::Sensitive;
 
 /// The keychain "service" of every entry: the app identifier from `tauri.conf.json`.
-pub const APP_IDENTIFIER: &str = "com.copilot-desktop.app";
+pub const APP_IDENTIFIER: &str = "com.copilot-desktop.client";
+/// The identifier of earlier builds (it ended in `.app`, which clashes with macOS bundles);
+/// their entries move to [`APP_IDENTIFIER`] at start (`crate::identity_migration`).
+pub const LEGACY_APP_IDENTIFIER: &str = "com.copilot-desktop.app";
 
 /// Which secret an entry holds. The keychain account is `github:<host>`, `provider:<name>` or
 /// `cli-server:<host>:<port>`.
@@ -231,6 +234,18 @@ impl Keychain {
             register_secret(secret);
         }
         Ok(loaded)
+    }
+
+    /// Move the entry under `key` from `legacy` into this keychain, unless this one already has
+    /// one (then the legacy entry is left alone). Returns whether an entry moved.
+    pub async fn adopt(&self, legacy: &Keychain, key: &SecretKey) -> Result<bool, KeychainError> {
+        if self.load(key).await?.is_some() {
+            return Ok(false);
+        }
+        let Some(secret) = legacy.load(key).await? else { return Ok(false) };
+        self.store(key, secret).await?;
+        legacy.delete(key).await?;
+        Ok(true)
     }
 
     /// Remove the secret under `key`; removing what is not there succeeds.

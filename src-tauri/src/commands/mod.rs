@@ -4,6 +4,7 @@
 pub mod account;
 pub mod cli;
 pub mod connection;
+pub mod menu;
 pub mod prompts;
 pub mod sessions;
 pub mod system;

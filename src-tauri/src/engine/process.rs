@@ -3,7 +3,9 @@
 //! Linux: the child leads its own process group and gets `PR_SET_PDEATHSIG(SIGKILL)`, so even a
 //! `kill -9` of the app takes the CLI down. Unix: every exit path we control kills the whole
 //! group (the CLI's shell tools included). Windows: the child joins a job object with
-//! kill-on-close, which the OS closes when the app dies. This module owns nothing else.
+//! kill-on-close, which the OS closes when the app dies, and no console window opens for it.
+//! Started from an AppImage, the child gets the environment the user had, not the AppImage's
+//! own library and data folders (see [`appimage_scrub`]). This module owns nothing else.
 
 use std::ffi::OsString;
 use std::io;
@@ -35,9 +37,56 @@ pub struct GuardedChild {
     job: Option<windows_job::Job>,
 }
 
+/// Undo an AppImage's AppRun for a child: AppRun puts folders of its mount (`$APPDIR`) first in
+/// LD_LIBRARY_PATH, PATH, XDG_DATA_DIRS, GTK and GIO module paths, which break `git`, `curl` and
+/// the CLI's other tools when inherited. Given the app's environment, returns the variables to set
+/// (path lists without `$APPDIR` entries) and those to remove (nothing left, or AppImage's own).
+/// Outside an AppImage (no `APPDIR`, or no `APPIMAGE`) it changes nothing.
+pub fn appimage_scrub(
+    parent_env: impl IntoIterator<Item = (OsString, OsString)>,
+) -> (Vec<(OsString, OsString)>, Vec<OsString>) {
+    let vars: Vec<(OsString, OsString)> = parent_env.into_iter().collect();
+    let get = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| PathBuf::from(v));
+    let (Some(appdir), Some(_)) = (get("APPDIR"), get("APPIMAGE")) else { return (Vec::new(), Vec::new()) };
+    if appdir.as_os_str().is_empty() || appdir == std::path::Path::new("/") {
+        return (Vec::new(), Vec::new());
+    }
+    let (mut set, mut remove) = (Vec::new(), Vec::new());
+    for (name, value) in &vars {
+        if ["APPDIR", "APPIMAGE", "ARGV0", "OWD"].iter().any(|own| name == own) {
+            remove.push(name.clone());
+            continue;
+        }
+        let entries: Vec<PathBuf> = std::env::split_paths(value).collect();
+        let kept: Vec<&PathBuf> = entries.iter().filter(|entry| !entry.starts_with(&appdir)).collect();
+        if kept.len() == entries.len() {
+            continue;
+        }
+        match std::env::join_paths(kept.iter().filter(|entry| !entry.as_os_str().is_empty())) {
+            Ok(joined) if !joined.is_empty() => set.push((name.clone(), joined)),
+            _ => remove.push(name.clone()),
+        }
+    }
+    (set, remove)
+}
+
 impl GuardedChild {
     pub fn spawn(spec: &ChildSpec) -> io::Result<(Self, ChildPipes)> {
+        Self::spawn_from(spec, std::env::vars_os())
+    }
+
+    /// [`Self::spawn`] as if the app's environment were `parent_env` (tests).
+    pub fn spawn_from(
+        spec: &ChildSpec,
+        parent_env: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> io::Result<(Self, ChildPipes)> {
         let mut command = Command::new(&spec.program);
+        // First what AppRun added (so the spec's own settings below still win).
+        let (scrubbed, unset) = appimage_scrub(parent_env);
+        for name in &unset {
+            command.env_remove(name);
+        }
+        command.envs(scrubbed);
         command
             .args(&spec.args)
             .current_dir(&spec.working_directory)
@@ -53,6 +102,12 @@ impl GuardedChild {
         #[cfg(unix)]
         {
             command.process_group(0);
+        }
+        #[cfg(windows)]
+        {
+            // A console program started from a GUI app would flash a console window.
+            const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+            command.creation_flags(CREATE_NO_WINDOW);
         }
         #[cfg(target_os = "linux")]
         {
@@ -203,5 +258,81 @@ mod windows_job {
                 CloseHandle(self.0);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))).collect()
+    }
+
+    const MOUNT: &str = "/tmp/.mount_copiloXyZ12";
+
+    fn appimage_env() -> Vec<(OsString, OsString)> {
+        env(&[
+            ("APPDIR", MOUNT),
+            ("APPIMAGE", "/home/u/Apps/copilot-desktop.AppImage"),
+            ("OWD", "/home/u"),
+            ("LD_LIBRARY_PATH", &format!("{MOUNT}/usr/lib:{MOUNT}/usr/lib/x86_64-linux-gnu:/opt/cuda/lib64")),
+            ("PATH", &format!("{MOUNT}/usr/bin:/usr/local/bin:/usr/bin")),
+            ("XDG_DATA_DIRS", &format!("{MOUNT}/usr/share:/usr/share")),
+            ("GDK_PIXBUF_MODULE_FILE", &format!("{MOUNT}/usr/lib/gdk-pixbuf-2.0/2.10.0/loaders.cache")),
+            ("GIO_EXTRA_MODULES", &format!("{MOUNT}/usr/lib/gio/modules")),
+            ("HOME", "/home/u"),
+            ("GH_HOST", "github.com"),
+        ])
+    }
+
+    #[test]
+    fn outside_an_appimage_nothing_changes() {
+        let plain = env(&[("PATH", "/usr/bin"), ("LD_LIBRARY_PATH", "/opt/lib"), ("HOME", "/home/u")]);
+        assert_eq!(appimage_scrub(plain), (vec![], vec![]));
+        // APPDIR alone (some other launcher's) is not an AppImage.
+        assert_eq!(
+            appimage_scrub(env(&[("APPDIR", MOUNT), ("LD_LIBRARY_PATH", &format!("{MOUNT}/lib"))])),
+            (vec![], vec![])
+        );
+    }
+
+    #[test]
+    fn inside_an_appimage_the_mounts_folders_leave_every_path_list() {
+        let (set, remove) = appimage_scrub(appimage_env());
+        let set: Vec<(String, String)> =
+            set.into_iter().map(|(k, v)| (k.into_string().unwrap(), v.into_string().unwrap())).collect();
+        assert!(set.contains(&("LD_LIBRARY_PATH".into(), "/opt/cuda/lib64".into())), "{set:?}");
+        assert!(set.contains(&("PATH".into(), "/usr/local/bin:/usr/bin".into())), "{set:?}");
+        assert!(set.contains(&("XDG_DATA_DIRS".into(), "/usr/share".into())), "{set:?}");
+        let remove: Vec<String> = remove.into_iter().map(|k| k.into_string().unwrap()).collect();
+        for gone in ["GDK_PIXBUF_MODULE_FILE", "GIO_EXTRA_MODULES", "APPDIR", "APPIMAGE", "OWD"] {
+            assert!(remove.iter().any(|k| k == gone), "{gone} is removed: {remove:?}");
+        }
+        assert!(!set.iter().any(|(_, v)| v.contains(MOUNT)), "no mount folder survives: {set:?}");
+        assert!(!set.iter().any(|(k, _)| k == "HOME" || k == "GH_HOST"), "the rest is left as it is");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_child_started_from_an_appimage_sees_the_users_environment() {
+        use tokio::io::AsyncReadExt;
+        let spec = ChildSpec {
+            program: PathBuf::from("/usr/bin/env"),
+            args: vec![],
+            env: vec![("COPILOT_SDK_AUTH_TOKEN".into(), "set-by-the-spec".into())],
+            env_remove: vec![],
+            working_directory: std::env::temp_dir(),
+        };
+        let (mut child, mut pipes) = GuardedChild::spawn_from(&spec, appimage_env()).expect("spawn env");
+        let mut out = String::new();
+        pipes.stdout.read_to_string(&mut out).await.unwrap();
+        assert!(child.wait().await.unwrap().success());
+        assert!(!out.contains(MOUNT), "the child sees none of the AppImage's folders:\n{out}");
+        assert!(out.lines().any(|l| l == "LD_LIBRARY_PATH=/opt/cuda/lib64"), "{out}");
+        assert!(
+            out.lines().any(|l| l == "COPILOT_SDK_AUTH_TOKEN=set-by-the-spec"),
+            "the spec's own variables still apply"
+        );
     }
 }

@@ -20,6 +20,7 @@ import {
   type CliView,
   type ConnectionState,
   type ConnectionTarget,
+  type MenuAction,
   type ModelInfo,
   type NewSession,
   type PermissionAnswer,
@@ -57,6 +58,7 @@ export type {
   CliView,
   ConnectionState,
   ConnectionTarget,
+  MenuAction,
   ModelInfo,
   NewSession,
   PermissionAnswer,
@@ -94,6 +96,8 @@ export interface Backend {
   onConnection(onState: (state: ConnectionState) => void): Promise<() => void>;
   /** Asks Rust to start the CLI again after it failed. */
   retry(): Promise<void>;
+  /** Calls `onAction` with every app menu action chosen (or its accelerator pressed); resolves to a function that stops the calls. */
+  onMenu(onAction: (action: MenuAction) => void): Promise<() => void>;
 
   /** Stored sessions, newest first. */
   listSessions(): Promise<SessionSummary[]>;
@@ -235,6 +239,15 @@ export function createTauriBackend(): Backend {
     async retry() {
       requireTauri();
       await unwrap(commands.retryConnection());
+    },
+
+    async onMenu(onAction) {
+      requireTauri();
+      const channel = new Channel<MenuAction>(onAction);
+      await unwrap(commands.watchMenu(channel));
+      return () => {
+        channel.onmessage = () => {};
+      };
     },
 
     async listSessions() {

@@ -12,6 +12,8 @@ export const commands = {
 	watchConnection: (onState: Channel<ConnectionState>) => typedError<null, AppError>(__TAURI_INVOKE("watch_connection", { onState })),
 	/**  Try to start the CLI again after the supervisor gave up. */
 	retryConnection: () => typedError<null, AppError>(__TAURI_INVOKE("retry_connection")),
+	/**  Push every menu action through `on_action` from now on. */
+	watchMenu: (onAction: Channel<MenuAction>) => typedError<null, AppError>(__TAURI_INVOKE("watch_menu", { onAction })),
 	/**  Stored sessions, newest first. */
 	listSessions: () => typedError<SessionSummary[], AppError>(__TAURI_INVOKE("list_sessions")),
 	/**
@@ -233,6 +235,9 @@ export type ConnectionTarget =
 { kind: "bundled" } | 
 /**  A CLI server at `address` (`host:port`). */
 { kind: "server"; address: string };
+
+/**  An action the menu asks the window to take. */
+export type MenuAction = "newSession" | "searchSessions" | "openSettings";
 
 export type ModelInfo = {
 	id: string,

@@ -11,6 +11,7 @@ import type {
   CleanupPreview,
   CliSettings,
   ConnectionState,
+  MenuAction,
   ModelInfo,
   NewSession,
   PromptEvent,
@@ -82,6 +83,20 @@ export class FakeBackend implements Backend {
   });
 
   retry = vi.fn(async (): Promise<void> => {});
+
+  readonly menuListeners = new Set<(action: MenuAction) => void>();
+
+  onMenu = vi.fn(async (onAction: (action: MenuAction) => void) => {
+    this.menuListeners.add(onAction);
+    return () => {
+      this.menuListeners.delete(onAction);
+    };
+  });
+
+  /** What the app menu's channel would deliver. */
+  chooseMenu(action: MenuAction): void {
+    for (const listener of this.menuListeners) listener(action);
+  }
 
   listSessions = vi.fn(async (): Promise<SessionSummary[]> => [...this.sessions]);
 

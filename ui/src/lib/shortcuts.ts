@@ -1,0 +1,30 @@
+// The app's keyboard shortcuts: one table for the webview's own handler, the labels in tooltips, and
+// (by the same keys) the accelerators of the app menu in src-tauri/src/commands/menu.rs. Ctrl on Linux and
+// Windows, Cmd on macOS. The menu's accelerators catch the keys first where the platform routes them there;
+// the webview's handler serves wherever it sees them (and in tests through WebDriver).
+
+import type { MenuAction } from "./backend";
+
+const KEYS: Record<MenuAction, string> = {
+  newSession: "n",
+  searchSessions: "k",
+  openSettings: ",",
+};
+
+export function isMac(platform: string = navigator.platform): boolean {
+  return /^Mac|iPhone|iPad/.test(platform);
+}
+
+/** "Ctrl+N" or "⌘N": what a tooltip shows for `action`. */
+export function shortcutLabel(action: MenuAction, mac: boolean = isMac()): string {
+  const key = KEYS[action].toUpperCase();
+  return mac ? `⌘${key}` : `Ctrl+${key}`;
+}
+
+/** The action `event` asks for, if it is one of the app's shortcuts. */
+export function shortcutFor(event: KeyboardEvent, mac: boolean = isMac()): MenuAction | null {
+  const primary = mac ? event.metaKey && !event.ctrlKey : event.ctrlKey && !event.metaKey;
+  if (!primary || event.altKey || event.shiftKey || event.isComposing) return null;
+  const key = event.key.toLowerCase();
+  return (Object.keys(KEYS) as MenuAction[]).find((action) => KEYS[action] === key) ?? null;
+}
