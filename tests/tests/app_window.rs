@@ -142,7 +142,7 @@ fn clis_of(home: &copilot_desktop_tests::cli::TestHome) -> Vec<u32> {
 
 #[tokio::test]
 async fn a_second_launch_focuses_the_first_window_and_starts_no_second_cli() {
-    let expected = format!("Connected · Copilot CLI {}", app::pinned_cli_version());
+    let expected = format!("Connected · Copilot CLI {} (bundled)", app::pinned_cli_version());
     let app = AppUnderTest::launch(LaunchOptions::new()).await;
     app.wait_for_text(&status_bar(), |t| t == expected, HANG_GUARD).await;
     let first_clis = clis_of(app.home());
@@ -174,7 +174,7 @@ async fn a_second_launch_focuses_the_first_window_and_starts_no_second_cli() {
 
 #[tokio::test]
 async fn the_shortcuts_open_a_new_session_the_search_and_settings() {
-    let expected = format!("Connected · Copilot CLI {}", app::pinned_cli_version());
+    let expected = format!("Connected · Copilot CLI {} (bundled)", app::pinned_cli_version());
     let app = AppUnderTest::launch(LaunchOptions::new()).await;
     app.wait_for_text(&status_bar(), |t| t == expected, HANG_GUARD).await;
 
