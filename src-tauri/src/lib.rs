@@ -236,11 +236,23 @@ pub fn run() {
             app.manage(account);
             Ok(())
         })
-        .build(tauri::generate_context!())
-        .expect("error while building Copilot Desktop");
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        // A launch while another one is closing: the running instance went away before it took
+        // over this launch. Say so in one line; the user starts it again.
+        Err(tauri::Error::PluginInitialization(plugin, reason)) if plugin == "single-instance" => {
+            eprintln!("copilot-desktop: another window of Copilot Desktop was closing ({reason}); start it again");
+            std::process::exit(1);
+        }
+        Err(error) => panic!("error while building Copilot Desktop: {error}"),
+    };
 
     app.run(|handle, event| {
         if let RunEvent::ExitRequested { .. } | RunEvent::Exit = event {
+            // Closing: let a new launch start at once instead of handing itself over to us while
+            // we stop the CLI (which can take seconds).
+            tauri_plugin_single_instance::destroy(handle);
             // Tauri does not drop managed state: stop the CLI and its process tree ourselves.
             if let Some(state) = handle.try_state::<AppState>() {
                 let engine = state.engine.clone();
