@@ -202,3 +202,32 @@ async fn the_shortcuts_open_a_new_session_the_search_and_settings() {
     let tip = app.eval("return document.querySelector('nav button.new').title;", vec![]).await;
     assert_eq!(tip, serde_json::json!("New session (Ctrl+N)"), "the tooltip names the shortcut");
 }
+
+#[tokio::test]
+async fn the_saved_window_geometry_comes_back_at_start() {
+    let expected = format!("Connected · Copilot CLI {} (bundled)", app::pinned_cli_version());
+    let app = AppUnderTest::launch(LaunchOptions::new()).await;
+    app.wait_for_text(&status_bar(), |t| t == expected, HANG_GUARD).await;
+    let (_, _, width, height) = app.client().get_window_rect().await.expect("window rect");
+
+    // What the window-state plugin keeps in the app's config folder after a resize, written while
+    // the app is not running: a restart must come back at that size.
+    let (saved_width, saved_height) = (width - 150, height - 100);
+    let app = app
+        .relaunch_after(LaunchOptions::new(), |home| {
+            let dir = home.home().join(".config").join(copilot_desktop::auth::keychain::APP_IDENTIFIER);
+            let state = serde_json::json!({ "main": {
+                "width": saved_width, "height": saved_height, "x": 40, "y": 30, "prev_x": 40, "prev_y": 30,
+                "maximized": false, "visible": true, "decorated": true, "fullscreen": false
+            }});
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(".window-state.json"), state.to_string()).unwrap();
+        })
+        .await;
+    app.wait_for_text(&status_bar(), |t| t == expected, HANG_GUARD).await;
+    let (_, _, w, h) = app.client().get_window_rect().await.expect("window rect");
+    assert!(
+        w.abs_diff(saved_width) <= 1 && h.abs_diff(saved_height) <= 1,
+        "the window opened at {w}x{h}, not the saved {saved_width}x{saved_height} (default {width}x{height})"
+    );
+}
