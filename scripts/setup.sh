@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Copilot Desktop needs on Debian/Ubuntu: system libraries (and, with --test, the
-# test tools: Xvfb, WebKitWebDriver, gnome-keyring, dbus, tauri-driver), the UI's npm packages,
-# and the pinned, checksum-verified Copilot CLI. Safe to run again: each step is skipped when done.
+# test tools: Xvfb, WebKitWebDriver, gnome-keyring, dbus, tauri-driver, and the Node SDK that bench_engine
+# compares with), the UI's npm packages, and the pinned, checksum-verified Copilot CLI. Safe to run again:
+# each step is skipped when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +53,18 @@ if [ ! -f "$stamp" ] || ! cmp -s ui/package-lock.json "$stamp"; then
   say "Installing UI packages (npm ci)"
   (cd ui && npm ci --no-audit --no-fund --loglevel=error)
   cp ui/package-lock.json "$stamp"
+fi
+
+# -- the Node SDK, bench_engine's third column (tests/node-sdk/.npmrc: no optional runtime, no scripts) -----
+if [ "$want_tests" = 1 ]; then
+  stamp=tests/node-sdk/node_modules/.package-lock.stamp
+  if [ ! -f "$stamp" ] || ! cmp -s tests/node-sdk/package-lock.json "$stamp"; then
+    say "Installing the Node SDK for bench_engine (npm install --no-save, from its package-lock.json)"
+    # Not `npm ci`: the lock cannot list the SDK's runtime packages for platforms the registry here does not
+    # serve, and `npm ci` refuses a lock without them even though they are never installed (omit=optional).
+    (cd tests/node-sdk && npm install --no-save --no-audit --no-fund --loglevel=error)
+    cp tests/node-sdk/package-lock.json "$stamp"
+  fi
 fi
 
 # -- tauri-driver for the WebDriver tests ------------------------------------------------------
