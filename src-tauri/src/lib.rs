@@ -68,6 +68,22 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     ])
 }
 
+/// The app's commands; with the `bench` feature also what the UI benchmark needs (never in a release bundle).
+fn invoke_handler(
+    app: impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static,
+) -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
+    #[cfg(feature = "bench")]
+    {
+        let bench: fn(tauri::ipc::Invoke<tauri::Wry>) -> bool =
+            tauri::generate_handler![commands::bench::bench_channel_floor];
+        move |invoke: tauri::ipc::Invoke<tauri::Wry>| {
+            if commands::bench::COMMANDS.contains(&invoke.message.command()) { bench(invoke) } else { app(invoke) }
+        }
+    }
+    #[cfg(not(feature = "bench"))]
+    app
+}
+
 /// Where the bundled CLI lives: next to our executable (Tauri's `externalBin` puts it there,
 /// both in bundles and in `target/<profile>` during development).
 pub fn bundled_cli_path() -> PathBuf {
@@ -106,7 +122,7 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         // Rust-side only: capabilities/ grants the webview no store permission.
         .plugin(tauri_plugin_store::Builder::default().build())
-        .invoke_handler(builder.invoke_handler())
+        .invoke_handler(invoke_handler(builder.invoke_handler()))
         .setup(move |app| {
             let log_dir = app.path().app_log_dir()?;
             let guard = engine::logging::init(&log_dir, cfg!(debug_assertions))?;
