@@ -6,10 +6,12 @@
 // Started by tests/src/bin/bench_engine.rs with the test home's environment and one JSON argument:
 //   {"cli": "/path/to/copilot", "baseUrl": "http://127.0.0.1:PORT/v1", "apiKey": "...", "model": "...",
 //    "workDir": "/path", "copilotHome": "/path", "prompt": "..."}
-// Modules load before the clock starts, as the Rust columns' code is loaded before theirs.
+// Modules load before the clock starts, as the Rust columns' code is loaded before theirs. The CLI runs as the
+// engine runs it (its own sign-in on; the harness sets the same environment for all three), and the session has
+// a permission and a user-input handler, as the engine's sessions have.
 
 import { existsSync } from "node:fs";
-import { CopilotClient, RuntimeConnection } from "@github/copilot-sdk";
+import { approveAll, CopilotClient, RuntimeConnection } from "@github/copilot-sdk";
 
 const args = JSON.parse(process.argv[2] ?? "{}");
 for (const key of ["cli", "baseUrl", "apiKey", "model", "workDir", "copilotHome", "prompt"]) {
@@ -29,7 +31,7 @@ const client = new CopilotClient({
   connection: RuntimeConnection.forStdio({ path: args.cli, env: { ...process.env } }),
   baseDirectory: args.copilotHome,
   workingDirectory: args.workDir,
-  useLoggedInUser: false,
+  useLoggedInUser: true,
 });
 await guard(client.start(), "connect");
 const connect = ms(t);
@@ -41,6 +43,8 @@ const session = await guard(
     provider: { type: "openai", baseUrl: args.baseUrl, apiKey: args.apiKey },
     streaming: true,
     workingDirectory: args.workDir,
+    onPermissionRequest: approveAll,
+    onUserInputRequest: () => ({ answer: "", wasFreeform: true }),
   }),
   "create",
 );

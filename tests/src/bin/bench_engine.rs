@@ -7,6 +7,11 @@
 //!   `./scripts/setup.sh --test`), one `node tests/node-sdk/bench.mjs` per round, timed inside Node;
 //! * engine: `copilot_desktop::engine`, what the app runs.
 //!
+//! The CLI runs the same way under all three, so only the client layer differs: the way the engine runs it
+//! (the CLI's own sign-in on, client telemetry on, the runtime's file log on, which the Rust SDK always sets),
+//! and every session with a permission and a user-input handler, as the engine's have (the CLI then offers
+//! its ask-user tool).
+//!
 //! `cargo run -p copilot-desktop-tests --bin bench_engine [-- ROUNDS]` (default 7 rounds, after one warm-up
 //! round that is not counted; the columns take turns going first). Prints the median and min of each figure in
 //! milliseconds, and the ratios engine/Node SDK and engine/raw SDK of the medians (below 1.00: the engine is
@@ -24,10 +29,32 @@ use copilot_desktop::engine::{
 use copilot_desktop::secret::Sensitive;
 use copilot_desktop_tests::cli::{SCRUBBED_ENV, TestHome, cli_path, workspace_root};
 use copilot_desktop_tests::fake_model::{API_KEY, DEFAULT_MODEL, FakeModel, Match, Reply};
+use github_copilot_sdk::handler::{UserInputHandler, UserInputResponse};
+use github_copilot_sdk::types::{RequestId, SessionId};
 use github_copilot_sdk::{Client, SessionConfig};
 use serde_json::{Value, json};
 
 const PROMPT: &str = "bench please";
+
+/// What the engine sets for its CLI and the Rust SDK sets for its own, given to the other columns' CLIs too.
+const CLI_ENV: [(&str, &str); 1] = [("COPILOT_RUNTIME_PROCESS_FILE_LOGGING", "1")];
+
+/// A user-input handler that never answers: the session is configured as the engine's are (none is asked).
+struct NoAnswer;
+
+#[async_trait::async_trait]
+impl UserInputHandler for NoAnswer {
+    async fn handle(
+        &self,
+        _session: SessionId,
+        _request: Option<RequestId>,
+        _question: String,
+        _choices: Option<Vec<String>>,
+        _freeform: Option<bool>,
+    ) -> Option<UserInputResponse> {
+        None
+    }
+}
 
 #[derive(Clone, Copy)]
 struct Figures {
@@ -45,7 +72,9 @@ const FIGURES: [(&str, Pick); 4] =
 
 async fn raw_sdk(home: &TestHome, model: &FakeModel) -> Figures {
     let t = Instant::now();
-    let client = Client::start(home.client_options()).await.expect("raw start");
+    // As the engine runs its CLI: the CLI's own sign-in and client telemetry left on.
+    let options = home.client_options().with_use_logged_in_user(true).with_disable_client_telemetry(false);
+    let client = Client::start(options).await.expect("raw start");
     let connect = t.elapsed();
     let t = Instant::now();
     let session = client
@@ -54,7 +83,9 @@ async fn raw_sdk(home: &TestHome, model: &FakeModel) -> Figures {
                 .with_model(DEFAULT_MODEL)
                 .with_provider(model.provider())
                 .with_streaming(true)
-                .with_working_directory(home.work_dir()),
+                .with_working_directory(home.work_dir())
+                .with_permission_handler(github_copilot_sdk::permission::approve_all())
+                .with_user_input_handler(std::sync::Arc::new(NoAnswer)),
         )
         .await
         .expect("raw create");
@@ -88,7 +119,8 @@ async fn engine(home: &TestHome, model: &FakeModel) -> Figures {
             env: home
                 .env()
                 .into_iter()
-                .map(|(k, v)| (k.to_string_lossy().into(), v.to_string_lossy().into()))
+                .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+                .chain(CLI_ENV.map(|(k, v)| (k.to_owned(), v.to_owned())))
                 .collect(),
         }),
         restart: RestartPolicy::default(),
@@ -147,7 +179,7 @@ async fn node_sdk(home: &TestHome, model: &FakeModel) -> Figures {
         "prompt": PROMPT,
     });
     let mut command = tokio::process::Command::new("node");
-    command.arg(dir.join("bench.mjs")).arg(args.to_string()).current_dir(&dir).envs(home.env());
+    command.arg(dir.join("bench.mjs")).arg(args.to_string()).current_dir(&dir).envs(home.env()).envs(CLI_ENV);
     for name in SCRUBBED_ENV {
         command.env_remove(name);
     }
