@@ -335,6 +335,8 @@ struct Soak {
     checkpoints: Vec<(usize, Memory)>,
     turn_ms: Vec<f64>,
     prompts_answered: usize,
+    /// After switching to another session, 10 s later.
+    left: Option<Memory>,
 }
 
 async fn soak(chat: &Chat, turns: usize) -> Soak {
@@ -348,7 +350,7 @@ async fn soak(chat: &Chat, turns: usize) -> Soak {
     let stop = Target::button("Stop");
     let settle = Duration::from_secs(3);
     tokio::time::sleep(settle).await;
-    let mut soak = Soak { checkpoints: vec![(0, memory(app))], turn_ms: Vec::new(), prompts_answered: 0 };
+    let mut soak = Soak { checkpoints: vec![(0, memory(app))], turn_ms: Vec::new(), prompts_answered: 0, left: None };
     for n in 1..=turns {
         let needle = format!("soak-{n}-done");
         chat.github.when_once(Match::user_contains(format!("soak {n} please")), Reply::shell(format!("echo {needle}")));
@@ -379,6 +381,16 @@ async fn soak(chat: &Chat, turns: usize) -> Soak {
             soak.checkpoints.push((n, now));
         }
     }
+    // What the session itself holds: switch to another one (the soak's transcript is dropped) and measure again.
+    let other = Target::xpath("//nav[@aria-label='Sessions']//li//button[contains(., 'paint 0')]", "another session");
+    app.click(&other, HANG_GUARD).await;
+    app.wait_for(
+        &Target::xpath(&format!("{TRANSCRIPT}//article[contains(., 'FIRST-0-MARK')]"), "its transcript"),
+        HANG_GUARD,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    soak.left = Some(memory(app));
     soak
 }
 
@@ -806,6 +818,9 @@ async fn main() {
         println!("    after turns     app MiB   WebKit MiB   total MiB");
         for (n, m) in &soak.checkpoints {
             println!("    {n:>11} {:>11.1} {:>12.1} {:>11.1}", m.app, m.webkit, m.total());
+        }
+        if let Some(m) = &soak.left {
+            println!("    {:>11} {:>11.1} {:>12.1} {:>11.1}", "left it", m.app, m.webkit, m.total());
         }
         if let (Some((50, base)), Some((n, end))) =
             (soak.checkpoints.iter().find(|(n, _)| *n == 50), soak.checkpoints.last())
