@@ -1,6 +1,7 @@
 // One round of bench_engine's Node column: the official Node SDK (@github/copilot-sdk, pinned in package.json)
 // drives the CLI binary it is handed (never one of its own: the SDK's runtime packages are not installed, see
-// .npmrc) against the fake model, and prints one JSON line of milliseconds: connect, create, firstDelta, turn.
+// .npmrc) against the fake model, and prints one JSON line of milliseconds: connect, create, firstDelta, turn, and
+// firstDeltaAt, the wall clock (ms since the epoch) when the first delta was in hand.
 // Also the CLI version the process reports, so the harness can check it ran the pinned CLI.
 //
 // Started by tests/src/bin/bench_engine.rs with the test home's environment and one JSON argument:
@@ -51,10 +52,14 @@ const session = await guard(
 const create = ms(t);
 
 let firstDelta = null;
+let firstDeltaAt = null;
 let turnOver;
 const idle = new Promise((resolve) => (turnOver = resolve));
 session.on((event) => {
-  if (firstDelta === null && event.type === "assistant.message_delta") firstDelta = ms(t);
+  if (firstDelta === null && event.type === "assistant.message_delta") {
+    firstDelta = ms(t);
+    firstDeltaAt = performance.timeOrigin + performance.now();
+  }
   if (event.type === "session.idle") turnOver(ms(t));
 });
 t = performance.now();
@@ -64,4 +69,4 @@ const turn = await guard(idle, "the turn");
 const status = await client.getStatus().catch(() => ({}));
 await client.stop();
 if (firstDelta === null) throw new Error("bench.mjs: the turn streamed no delta");
-process.stdout.write(`${JSON.stringify({ connect, create, firstDelta, turn, cliVersion: status.version ?? null })}\n`);
+process.stdout.write(`${JSON.stringify({ connect, create, firstDelta, firstDeltaAt, turn, cliVersion: status.version ?? null })}\n`);

@@ -1,6 +1,7 @@
 //! Benchmark: the engine next to the two official SDKs, each driving the same CLI binary (the pinned one in
 //! src-tauri/binaries/) against the same fake model, in the same run: connect, create a session, first delta
-//! (send → the first streamed delta in hand), turn (send → idle).
+//! (send → the first streamed delta in hand), turn (send → idle), and chunk→delta: the fake model's first chunk
+//! → that delta in the client's hand, by the wall clock (what a UI waits for before it can draw anything).
 //!
 //! * raw SDK: GitHub's Rust SDK (`github-copilot-sdk`, the crate the engine wraps), used directly;
 //! * Node SDK: GitHub's Node SDK (`@github/copilot-sdk`, pinned in tests/node-sdk/, installed by
@@ -20,7 +21,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use copilot_desktop::engine::{
     BundledCli, ChatEventKind, CliAuth, CliTarget, Engine, EngineConfig, NewSession, ProviderSettings, RestartPolicy,
@@ -62,13 +63,28 @@ struct Figures {
     create: Duration,
     first_delta: Duration,
     turn: Duration,
+    /// The fake model sent the first chunk → the client had the delta in hand (wall clocks): the CLI and the
+    /// client layer, what a UI waits for before it can draw anything.
+    chunk_to_delta: Duration,
 }
 
 /// Picks one figure out of a round.
 type Pick = fn(&Figures) -> Duration;
 
-const FIGURES: [(&str, Pick); 4] =
-    [("connect", |f| f.connect), ("create", |f| f.create), ("first delta", |f| f.first_delta), ("turn", |f| f.turn)];
+const FIGURES: [(&str, Pick); 5] = [
+    ("connect", |f| f.connect),
+    ("create", |f| f.create),
+    ("first delta", |f| f.first_delta),
+    ("turn", |f| f.turn),
+    ("chunk→delta", |f| f.chunk_to_delta),
+];
+
+/// How long after the fake model's first chunk of the latest stream `received` (wall clock) was.
+fn since_first_chunk(model: &FakeModel, streams_before: usize, received: SystemTime) -> Duration {
+    let chunk =
+        model.stream_timings()[streams_before..].iter().find_map(|t| t.first_content).expect("the reply streamed");
+    received.duration_since(chunk).unwrap_or_default()
+}
 
 async fn raw_sdk(home: &TestHome, model: &FakeModel) -> Figures {
     let t = Instant::now();
@@ -91,12 +107,13 @@ async fn raw_sdk(home: &TestHome, model: &FakeModel) -> Figures {
         .expect("raw create");
     let create = t.elapsed();
     let mut events = session.subscribe();
+    let streams_before = model.stream_timings().len();
     let t = Instant::now();
     session.send(PROMPT).await.expect("raw send");
-    let first_delta = loop {
+    let (first_delta, received) = loop {
         let e = events.recv().await.expect("raw event");
         if e.event_type == "assistant.message_delta" {
-            break t.elapsed();
+            break (t.elapsed(), SystemTime::now());
         }
     };
     let turn = loop {
@@ -105,7 +122,7 @@ async fn raw_sdk(home: &TestHome, model: &FakeModel) -> Figures {
         }
     };
     client.stop().await.ok();
-    Figures { connect, create, first_delta, turn }
+    Figures { connect, create, first_delta, turn, chunk_to_delta: since_first_chunk(model, streams_before, received) }
 }
 
 async fn engine(home: &TestHome, model: &FakeModel) -> Figures {
@@ -144,6 +161,7 @@ async fn engine(home: &TestHome, model: &FakeModel) -> Figures {
         .expect("engine create");
     let create = t.elapsed();
     let mut stream = engine.sessions.subscribe(&summary.id).await.expect("subscribe");
+    let streams_before = model.stream_timings().len();
     let t = Instant::now();
     engine.sessions.send(&summary.id, PROMPT).await.expect("engine send");
     let mut first_delta = None;
@@ -151,7 +169,7 @@ async fn engine(home: &TestHome, model: &FakeModel) -> Figures {
         let batch = stream.next_batch().await.expect("the stream ended before the turn did");
         for event in batch {
             if first_delta.is_none() && matches!(event.kind, ChatEventKind::MessageDelta { .. }) {
-                first_delta = Some(t.elapsed());
+                first_delta = Some((t.elapsed(), SystemTime::now()));
             }
             if matches!(event.kind, ChatEventKind::Idle) {
                 break 'turn t.elapsed();
@@ -159,7 +177,8 @@ async fn engine(home: &TestHome, model: &FakeModel) -> Figures {
         }
     };
     engine.shutdown().await;
-    Figures { connect, create, first_delta: first_delta.expect("a delta"), turn }
+    let (first_delta, received) = first_delta.expect("a delta");
+    Figures { connect, create, first_delta, turn, chunk_to_delta: since_first_chunk(model, streams_before, received) }
 }
 
 fn node_dir() -> PathBuf {
@@ -178,6 +197,7 @@ async fn node_sdk(home: &TestHome, model: &FakeModel) -> Figures {
         "copilotHome": home.copilot_home(),
         "prompt": PROMPT,
     });
+    let streams_before = model.stream_timings().len();
     let mut command = tokio::process::Command::new("node");
     command.arg(dir.join("bench.mjs")).arg(args.to_string()).current_dir(&dir).envs(home.env()).envs(CLI_ENV);
     for name in SCRUBBED_ENV {
@@ -208,7 +228,14 @@ async fn node_sdk(home: &TestHome, model: &FakeModel) -> Figures {
     let version = result["cliVersion"].as_str().unwrap_or("?");
     let pinned = copilot_desktop_tests::app::pinned_cli_version();
     assert_eq!(version, pinned, "the Node SDK ran CLI {version}, not the pinned {pinned}");
-    Figures { connect: ms("connect"), create: ms("create"), first_delta: ms("firstDelta"), turn: ms("turn") }
+    let received = UNIX_EPOCH + ms("firstDeltaAt");
+    Figures {
+        connect: ms("connect"),
+        create: ms("create"),
+        first_delta: ms("firstDelta"),
+        turn: ms("turn"),
+        chunk_to_delta: since_first_chunk(model, streams_before, received),
+    }
 }
 
 /// The Node SDK must be installed from tests/node-sdk/package-lock.json, without its own runtime packages.
