@@ -385,7 +385,8 @@ async fn soak(chat: &Chat, turns: usize) -> Soak {
     let other = Target::xpath("//nav[@aria-label='Sessions']//li//button[contains(., 'paint 0')]", "another session");
     app.click(&other, HANG_GUARD).await;
     app.wait_for(
-        &Target::xpath(&format!("{TRANSCRIPT}//article[contains(., 'FIRST-0-MARK')]"), "its transcript"),
+        // Its last rows (the list renders only what is in view) are the latency rounds'.
+        &Target::xpath(&format!("{TRANSCRIPT}//article[contains(., '-MARK')]"), "its transcript"),
         HANG_GUARD,
     )
     .await;
@@ -672,30 +673,34 @@ async fn main() {
     let mut first_after_ttft = Latency::default();
     let mut later = Latency::default();
     for round in 0..rounds {
-        let kinds: [(&str, Reply, &mut Latency); 3] = [
+        // (the word that asks for it, the marker the reply carries, the reply, where its figures go)
+        let (first, ttft, mid) =
+            (format!("FIRST-{round}-MARK"), format!("TTFT-{round}-MARK"), format!("LATER-{round}-MARK"));
+        let kinds: [(&str, &str, Reply, &mut Latency); 3] = [
             (
                 "paint",
-                Reply::text_in_chunks(&format!("FIRST-{round}-MARK and then the rest of a short answer."), 4),
+                &first,
+                Reply::text_in_chunks(&format!("{first} and then the rest of a short answer."), 4),
                 &mut first_at_once,
             ),
             (
                 "ttft",
-                Reply::text_in_chunks(&format!("TTFT-{round}-MARK and then the rest of a short answer."), 4)
+                &ttft,
+                Reply::text_in_chunks(&format!("{ttft} and then the rest of a short answer."), 4)
                     .with_first_delay(TIME_TO_FIRST_TOKEN),
                 &mut first_after_ttft,
             ),
             (
                 "later",
-                Reply::chunks(["A reply begins. ".to_owned(), format!("LATER-{round}-MARK and more.")])
-                    .with_delay(BETWEEN_CHUNKS),
+                &mid,
+                Reply::chunks(["A reply begins. ".to_owned(), format!("{mid} and more.")]).with_delay(BETWEEN_CHUNKS),
                 &mut later,
             ),
         ];
-        for (kind, reply, latency) in kinds {
-            let marker = format!("{}-{round}-MARK", kind.to_uppercase().replace("PAINT", "FIRST"));
+        for (kind, marker, reply, latency) in kinds {
             chat.github.when_once(Match::user_contains(format!("{kind} {round} please")), reply);
             let streams_before = chat.github.stream_timings().len();
-            arm_paint_probe(&chat.app, &marker).await;
+            arm_paint_probe(&chat.app, marker).await;
             chat.send(&format!("{kind} {round} please")).await;
             let paint = painted(&chat.app).await;
             chat.wait_idle().await;
