@@ -715,6 +715,16 @@ async fn main() {
         }
     }
 
+    // Each part's figures go to stderr as soon as they are in, so a run that fails later still leaves them.
+    eprintln!(
+        "[bench] latency medians (ms): first delta at once {:.1}, after the time to first token {:.1}, later {:.1}; \
+         floor so far {:.1}",
+        median(first_at_once.painted.clone()),
+        median(first_after_ttft.painted.clone()),
+        median(later.painted.clone()),
+        median(floor.painted.clone())
+    );
+
     // Throughput: 3,000 deltas.
     let mut rates = Vec::new();
     let mut lossless = true;
@@ -767,6 +777,13 @@ async fn main() {
     for &events in &options.histories {
         let (next, figures) = history(chat, &session_dir, events).await;
         chat = next;
+        eprintln!(
+            "[bench] {events} events: opened in {:.0} ms; scrolling, transcript/floor medians: wheel {:.2}×, a screen \
+             per frame {:.2}×",
+            figures.open_ms,
+            figures.scrolls.wheel.median() / figures.scrolls.static_wheel.median(),
+            figures.scrolls.page.median() / figures.scrolls.static_page.median()
+        );
         histories.push(figures);
     }
     let idle_api = chat.app.eval("return typeof requestIdleCallback === 'function';", vec![]).await;
