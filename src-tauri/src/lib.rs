@@ -82,6 +82,22 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
 /// `copilot`: Linux bundles install sidecars as `/usr/bin/<name>`, beside a user's own CLI.
 pub const BUNDLED_CLI_NAME: &str = "copilot-desktop-cli";
 
+/// The app's commands; with the `bench` feature also what the UI benchmark needs (never in a release bundle).
+fn invoke_handler(
+    app: impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static,
+) -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
+    #[cfg(feature = "bench")]
+    {
+        let bench: fn(tauri::ipc::Invoke<tauri::Wry>) -> bool =
+            tauri::generate_handler![commands::bench::bench_channel_floor];
+        move |invoke: tauri::ipc::Invoke<tauri::Wry>| {
+            if commands::bench::COMMANDS.contains(&invoke.message.command()) { bench(invoke) } else { app(invoke) }
+        }
+    }
+    #[cfg(not(feature = "bench"))]
+    app
+}
+
 /// Where the bundled CLI lives: next to our executable (Tauri's `externalBin` puts it there,
 /// both in bundles and in `target/<profile>` during development).
 pub fn bundled_cli_path() -> PathBuf {
@@ -187,7 +203,7 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         // Rust-side only: capabilities/ grants the webview no store permission.
         .plugin(tauri_plugin_store::Builder::default().build())
-        .invoke_handler(builder.invoke_handler())
+        .invoke_handler(invoke_handler(builder.invoke_handler()))
         .manage(commands::menu::MenuListeners::default())
         .menu(commands::menu::build)
         .on_menu_event(commands::menu::on_event)

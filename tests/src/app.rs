@@ -35,12 +35,15 @@ fn workspace_root() -> PathBuf {
     manifest_dir.parent().expect("tests/ has a parent").to_path_buf()
 }
 
-/// The profile directory the tests were built into (`<target>/debug` for `cargo test`):
-/// test binaries live in `<target>/<profile>/deps/`. The app is expected next to them.
+/// The profile directory the tests were built into (`<target>/debug` for `cargo test`): test binaries live in
+/// `<target>/<profile>/deps/`, binaries such as the benchmarks in `<target>/<profile>/`. The app is expected there.
 fn profile_dir() -> PathBuf {
     std::env::current_exe()
         .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.to_path_buf()))
+        .and_then(|exe| {
+            let dir = exe.parent()?;
+            Some(if dir.file_name().is_some_and(|name| name == "deps") { dir.parent()? } else { dir }.to_path_buf())
+        })
         .unwrap_or_else(|| workspace_root().join("target").join("debug"))
 }
 
@@ -49,11 +52,15 @@ pub fn target_dir() -> PathBuf {
     profile_dir().parent().map(Path::to_path_buf).unwrap_or_else(|| workspace_root().join("target"))
 }
 
-/// The app binary under test: `$COPILOT_DESKTOP_APP`, else `copilot-desktop` in the profile
+/// The app binary under test: `$COPILOT_DESKTOP_APP` (a relative path is taken from the current
+/// directory: the driver starts the app from elsewhere), else `copilot-desktop` in the profile
 /// directory the tests were built into (`target/debug/copilot-desktop` for `cargo test`).
 pub fn app_binary() -> PathBuf {
     match std::env::var_os(APP_PATH_ENV) {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
+        Some(path) if !path.is_empty() => {
+            let path = PathBuf::from(path);
+            if path.is_absolute() { path } else { std::env::current_dir().unwrap_or_default().join(path) }
+        }
         _ => profile_dir().join(format!("copilot-desktop{}", std::env::consts::EXE_SUFFIX)),
     }
 }

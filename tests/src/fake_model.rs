@@ -167,8 +167,8 @@ pub struct ToolCall {
 #[derive(Clone, Debug)]
 pub enum Reply {
     /// Text, streamed as one delta per chunk (non-streamed: the chunks joined), with an optional
-    /// pause before each chunk after the first.
-    Text { chunks: Vec<String>, delay: Duration },
+    /// pause before each chunk after the first, and one before the first (a model's time to first token).
+    Text { chunks: Vec<String>, delay: Duration, first_delay: Duration },
     /// Optional text, then one or more tool calls (`finish_reason: "tool_calls"`).
     ToolCalls { text: Option<String>, calls: Vec<ToolCall> },
     /// Valid text chunks, then an SSE `data:` line that is not valid JSON, then the stream ends
@@ -188,7 +188,7 @@ pub enum Reply {
 impl Reply {
     /// The whole text as a single delta.
     pub fn text(text: impl Into<String>) -> Self {
-        Reply::Text { chunks: vec![text.into()], delay: Duration::ZERO }
+        Reply::Text { chunks: vec![text.into()], delay: Duration::ZERO, first_delay: Duration::ZERO }
     }
 
     /// One delta per chunk, in order.
@@ -197,19 +197,32 @@ impl Reply {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Reply::Text { chunks: chunks.into_iter().map(Into::into).collect(), delay: Duration::ZERO }
+        Reply::Text {
+            chunks: chunks.into_iter().map(Into::into).collect(),
+            delay: Duration::ZERO,
+            first_delay: Duration::ZERO,
+        }
     }
 
     /// `text` split into `n` deltas of (nearly) equal length, on character boundaries.
     pub fn text_in_chunks(text: &str, n: usize) -> Self {
-        Reply::Text { chunks: split_in(text, n), delay: Duration::ZERO }
+        Reply::Text { chunks: split_in(text, n), delay: Duration::ZERO, first_delay: Duration::ZERO }
     }
 
     /// Pause this long before every chunk but the first ([`Reply::Text`] only; other kinds are
     /// returned unchanged).
     pub fn with_delay(self, delay: Duration) -> Self {
         match self {
-            Reply::Text { chunks, .. } => Reply::Text { chunks, delay },
+            Reply::Text { chunks, first_delay, .. } => Reply::Text { chunks, delay, first_delay },
+            other => other,
+        }
+    }
+
+    /// Pause this long before the first chunk, as a real model takes a while to its first token (the
+    /// response's headers and its role chunk go out at once; [`Reply::Text`] only).
+    pub fn with_first_delay(self, first_delay: Duration) -> Self {
+        match self {
+            Reply::Text { chunks, delay, .. } => Reply::Text { chunks, delay, first_delay },
             other => other,
         }
     }
@@ -625,10 +638,11 @@ fn streamed(script: Script, reply: Reply, id: String, model: String) -> Response
         let role = json!({ "role": "assistant", "content": "" });
         yield Ok::<Bytes, std::io::Error>(sse(&id, &model, role, None));
         match reply {
-            Reply::Text { chunks, delay } => {
+            Reply::Text { chunks, delay, first_delay } => {
                 for (i, chunk) in chunks.into_iter().enumerate() {
-                    if i > 0 && !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
+                    let pause = if i == 0 { first_delay } else { delay };
+                    if !pause.is_zero() {
+                        tokio::time::sleep(pause).await;
                     }
                     guard.script.mark_stream(timing, i == 0);
                     yield Ok(sse(&id, &model, json!({ "content": chunk }), None));

@@ -2,6 +2,8 @@
 //! Nothing here holds logic of its own.
 
 pub mod account;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod cli;
 pub mod connection;
 pub mod menu;

@@ -1,22 +1,29 @@
 //! Benchmark: the chat UI in the built app, in the real webview, with the real CLI signed in to
 //! the fake GitHub + Copilot API. Measures what a user feels:
 //!
-//! * first delta to paint: the fake model sends a reply's first chunk (wall clock) → the first
-//!   animation frame after that text is in the transcript (the webview's wall clock);
+//! * latency: the fake model sends a reply's first chunk (wall clock) → the frame that shows that text has
+//!   been painted (the webview's wall clock); next to it the floor, measured in the same run and webview: a
+//!   Rust-side send down a Channel → painted, in a page that does nothing else (ui/floor.html; the command
+//!   behind it exists only in builds with the cargo feature `bench`);
 //! * streaming throughput: 3,000 one-word deltas → the deltas per second the transcript shows,
 //!   and whether every word arrived exactly once, in order;
-//! * opening a 10,000-event session: click in the sidebar → its last message on screen; then
-//!   scrolling it up from the bottom (frame times), in passes interleaved with a static copy of
+//! * a soak: TURNS turns with a shell tool call each (approved through the permission dialog: for
+//!   the session where it offers that, else once per turn) in one session, the memory of the app and of WebKit after every 50;
+//! * opening a 10,000-event and a 50,000-event session: click in the sidebar → its last message painted;
+//!   then scrolling it up from the bottom (frame times), in passes interleaved with a static copy of
 //!   the same rows, which gives the webview's own cost per frame on the machine at hand;
 //! * idle memory: resident memory of the app and its WebKit processes, idle after connecting
-//!   and again with the 10,000-event session open.
+//!   and again with the long session open.
 //!
-//! Needs the app built (`cd ui && npm run build`, `cargo build -p copilot-desktop`) and a display:
-//! `xvfb-run -a dbus-run-session -- cargo run -p copilot-desktop-tests --bin bench_ui [-- ROUNDS]`.
-//! Figures are for whichever profile of the app is under test (`COPILOT_DESKTOP_APP` to choose).
+//! Needs the app built with the bench feature (`cd ui && npm run build`, `cargo build -p copilot-desktop
+//! --features bench`) and a display:
+//! `xvfb-run -a dbus-run-session -- cargo run -p copilot-desktop-tests --bin bench_ui -- [ROUNDS]
+//! [--soak-turns N] [--history EVENTS,...]` (defaults: 5 rounds, 200 soak turns, histories of 10,000 and
+//! 50,000 events; `--soak-turns 0` or `--history none` skips those parts). Figures are for whichever profile
+//! of the app is under test (`COPILOT_DESKTOP_APP` to choose).
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use copilot_desktop_tests::app::{AppUnderTest, Target};
 use copilot_desktop_tests::chat::{Chat, HANG_GUARD, copilot_messages, launch_options};
@@ -26,24 +33,85 @@ use serde_json::{Value, json};
 
 const TRANSCRIPT: &str = "//*[@role='log'][@aria-label='Transcript']";
 const FLOOD: usize = 3_000;
-const HISTORY_EVENTS: usize = 10_000;
+/// How long the fake model takes to its first token in the latency rounds that wait (real models take longer).
+const TIME_TO_FIRST_TOKEN: Duration = Duration::from_millis(300);
+/// The pause before the chunk whose latency the "later delta" rounds take.
+const BETWEEN_CHUNKS: Duration = Duration::from_millis(250);
 
-/// Page script: arm a probe that resolves `window.__benchPainted` with the wall-clock time (ms)
-/// of the first animation frame after the transcript's text contains `arguments[0]`.
+const USAGE: &str = "bench_ui [ROUNDS] [--soak-turns N] [--history EVENTS[,EVENTS...] | --history none]";
+
+/// What to run, from the command line.
+struct Options {
+    rounds: usize,
+    soak_turns: usize,
+    histories: Vec<usize>,
+}
+
+impl Options {
+    fn parse() -> Options {
+        let mut options = Options { rounds: 5, soak_turns: 200, histories: vec![10_000, 50_000] };
+        let mut args = std::env::args().skip(1);
+        let number = |value: Option<String>, what: &str| -> usize {
+            value
+                .as_deref()
+                .and_then(|v| v.replace('_', "").parse().ok())
+                .unwrap_or_else(|| panic!("{what} needs a number; usage: {USAGE}"))
+        };
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--soak-turns" => options.soak_turns = number(args.next(), "--soak-turns"),
+                "--history" => {
+                    let value = args.next().unwrap_or_else(|| panic!("--history needs a value; usage: {USAGE}"));
+                    options.histories = if value == "none" {
+                        Vec::new()
+                    } else {
+                        value.split(',').map(|v| number(Some(v.to_owned()), "--history")).collect()
+                    };
+                    options.histories.sort_unstable();
+                }
+                "-h" | "--help" => {
+                    println!("usage: {USAGE}");
+                    std::process::exit(0);
+                }
+                other => options.rounds = number(Some(other.to_owned()), "ROUNDS").max(1),
+            }
+        }
+        options
+    }
+}
+
+/// Page script: arm a probe that resolves `window.__benchPainted` once the transcript's last message shows
+/// `arguments[0]`: `{painted, inDom, nextFrame}`, wall-clock milliseconds (the webview's clock).
+///
+/// * `inDom`: when the text was first in the DOM (the mutation observer saw it);
+/// * `painted`: when the frame that shows it had been rendered. A change made inside a frame's animation
+///   callbacks (where the app's frame batcher applies updates) is rendered at the end of that same frame; a
+///   change made in any other task (the floor page) in the next frame. Either way a message posted from within
+///   that frame runs right after its rendering, and that is the time taken. A rAF loop started here runs first
+///   in every frame and marks it, which tells the two cases apart;
+/// * `nextFrame`: the start of the first animation frame after the text appeared, what this probe reported
+///   before it knew frames apart (one frame late when the change was made inside a frame).
 const ARM_PAINT_PROBE: &str = r#"
 const [needle, xpath] = arguments;
+const now = () => performance.timeOrigin + performance.now();
 let done;
 window.__benchPainted = new Promise((resolve) => { done = resolve; });
+let inFrame = false, watching = true, inDom = null, painted = null, nextFrame = null;
+const afterFrame = (then) => { const c = new MessageChannel(); c.port1.onmessage = then; c.port2.postMessage(0); };
+const frame = () => { if (!watching) return; inFrame = true; afterFrame(() => { inFrame = false; }); requestAnimationFrame(frame); };
+requestAnimationFrame(frame);
+const finish = () => { if (painted !== null && nextFrame !== null) { watching = false; done({ painted, inDom, nextFrame }); } };
 const root = () => document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
 // The last assistant message only: earlier rounds' answers may hold the same text.
 const last = () => { const r = root(); const all = r ? r.querySelectorAll('article[aria-label="Copilot"]') : []; return all[all.length - 1]; };
 const check = () => {
   const r = last();
-  if (r && r.innerText.includes(needle)) {
-    requestAnimationFrame(() => done(performance.timeOrigin + performance.now()));
-    return true;
-  }
-  return false;
+  if (!r || !(r.textContent || '').includes(needle)) return false;
+  inDom = now();
+  const paint = () => afterFrame(() => { painted = now(); finish(); });
+  if (inFrame) paint(); else requestAnimationFrame(paint);
+  requestAnimationFrame(() => { nextFrame = now(); finish(); });
+  return true;
 };
 if (!check()) {
   const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
@@ -55,14 +123,33 @@ fn wall_ms(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64() * 1000.0
 }
 
+fn now_ms() -> f64 {
+    wall_ms(SystemTime::now())
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
 }
 
-/// Resident memory (MiB) of the app and every process under it (WebKit's web and network
-/// processes), summed; plus the app's own.
-fn memory(app: &AppUnderTest) -> (f64, f64) {
+fn rounded(v: &[f64]) -> Vec<i64> {
+    v.iter().map(|x| x.round() as i64).collect()
+}
+
+/// Resident memory (MiB) of the app's process and of its WebKit processes (web, network), the CLI left out.
+#[derive(Clone, Copy, Default)]
+struct Memory {
+    app: f64,
+    webkit: f64,
+}
+
+impl Memory {
+    fn total(&self) -> f64 {
+        self.app + self.webkit
+    }
+}
+
+fn memory(app: &AppUnderTest) -> Memory {
     let rss = |pid: u32| -> f64 {
         std::fs::read_to_string(format!("/proc/{pid}/status"))
             .ok()
@@ -71,9 +158,15 @@ fn memory(app: &AppUnderTest) -> (f64, f64) {
             .unwrap_or(0.0)
             / 1024.0
     };
-    // The CLI is not part of the UI's cost.
-    let ui: f64 = app_processes(app).into_iter().filter(|(_, cli)| !cli).map(|(pid, _)| rss(pid)).sum();
-    (ui, rss(app.app_process().pid))
+    let root = app.app_process().pid;
+    let mut memory = Memory::default();
+    for (pid, is_cli) in app_processes(app) {
+        if is_cli {
+            continue;
+        }
+        if pid == root { memory.app += rss(pid) } else { memory.webkit += rss(pid) }
+    }
+    memory
 }
 
 /// CPU seconds used so far by the app's processes: (the UI: the app and WebKit, the CLI).
@@ -107,31 +200,206 @@ fn app_processes(app: &AppUnderTest) -> Vec<(u32, bool)> {
         .collect()
 }
 
+/// An asynchronous page script that reports through its callback, made robust: WebKitWebDriver answers a
+/// script that throws (or ends in a rejected promise), or a page that stalls, with `UnknownError: "Could not
+/// parse script result"`, so every script here catches its own errors and reports `{error}` instead. A failed
+/// call is tried again (`attempts` in all) after a pause; then the run stops with what was seen, never with a
+/// bare parse error.
+async fn run_async(app: &AppUnderTest, what: &str, script: &str, args: Vec<Value>, attempts: usize) -> Value {
+    let mut seen = Vec::new();
+    for attempt in 1..=attempts {
+        match app.client().execute_async(script, args.clone()).await {
+            Ok(value) if value.get("error").is_none_or(Value::is_null) => return value,
+            Ok(value) => seen.push(format!("attempt {attempt}: the page reported {}", value["error"])),
+            Err(e) => seen.push(format!("attempt {attempt}: WebDriver: {e}")),
+        }
+        eprintln!("[bench] {what}: {}", seen.last().map(String::as_str).unwrap_or_default());
+        if attempt < attempts {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    app.fail(&format!("{what} failed {attempts} times:\n  {}", seen.join("\n  "))).await
+}
+
 /// Start watching the page for `needle`; [`painted`] then waits for it.
 async fn arm_paint_probe(app: &AppUnderTest, needle: &str) {
     app.eval(ARM_PAINT_PROBE, vec![json!(needle), json!(TRANSCRIPT)]).await;
 }
 
-/// The wall-clock time (ms) of the frame that first showed the armed probe's text.
-async fn painted(app: &AppUnderTest) -> f64 {
-    let value = app
-        .client()
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; \
-             window.__benchPainted.then(done); setTimeout(() => done(null), 20000);",
-            vec![],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("waiting for the paint probe failed: {e}"));
-    if value.is_null() {
-        let text = app.eval("const r = document.evaluate(arguments[0], document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue; return [window.__benchDebug, r ? r.innerText.slice(-300) : 'no transcript'];", vec![json!(TRANSCRIPT)]).await;
-        panic!("the paint probe gave up; page: {text}");
-    }
-    value.as_f64().expect("a time")
+/// When the armed probe's text was in the DOM, painted, and (the probe's old reading) the next frame began.
+#[derive(Clone, Copy, Debug)]
+struct Paint {
+    in_dom: f64,
+    painted: f64,
+    next_frame: f64,
 }
 
-/// Rewrite a stored session so it holds `target` events: its last turn repeated with fresh ids,
-/// each a new question and answer (the CLI's own event format, as it wrote it).
+async fn painted(app: &AppUnderTest) -> Paint {
+    const WAIT: &str = "const done = arguments[arguments.length - 1]; \
+        try { \
+          if (!window.__benchPainted) { done({ error: 'no paint probe armed (the page was reloaded?)' }); } \
+          else { window.__benchPainted.then(done, (e) => done({ error: String(e) })); \
+                 setTimeout(() => done({ error: 'nothing painted within 20 s' }), 20000); } \
+        } catch (e) { done({ error: String(e) }); }";
+    let value = app.client().execute_async(WAIT, vec![]).await;
+    let value = match value {
+        Ok(v) if v.get("error").is_none_or(Value::is_null) => v,
+        other => {
+            let page = app.eval("const r = document.evaluate(arguments[0], document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue; return r ? r.innerText.slice(-300) : 'no transcript';", vec![json!(TRANSCRIPT)]).await;
+            app.fail(&format!("the paint probe gave up ({other:?}); the transcript ends: {page}")).await
+        }
+    };
+    let ms = |key: &str| value[key].as_f64().unwrap_or_else(|| panic!("no {key} in the paint probe's {value}"));
+    Paint { in_dom: ms("inDom"), painted: ms("painted"), next_frame: ms("nextFrame") }
+}
+
+/// Latency figures of one kind, in milliseconds, one per round.
+#[derive(Default)]
+struct Latency {
+    painted: Vec<f64>,
+    in_dom: Vec<f64>,
+    next_frame: Vec<f64>,
+}
+
+impl Latency {
+    fn push(&mut self, from: f64, paint: Paint) {
+        self.painted.push(paint.painted - from);
+        self.in_dom.push(paint.in_dom - from);
+        self.next_frame.push(paint.next_frame - from);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The floor: the Channel and the webview alone
+
+/// Rounds of the floor page (ui/floor.html): Rust sends one message, the page paints it. Leaves the window on
+/// the app's page again, connected. `None` when the app was built without the `bench` feature.
+async fn floor_rounds(chat: &Chat, rounds: usize, first: usize, latency: &mut Latency) -> Option<()> {
+    let app = &chat.app;
+    let index = app.client().current_url().await.expect("the window's URL");
+    let floor = index.join("floor.html").expect("floor.html next to the app's page");
+    app.client().goto(floor.as_str()).await.expect("open floor.html");
+    let ready = "return typeof window.__benchFloor === 'function';";
+    let deadline = Instant::now() + HANG_GUARD;
+    while app.eval(ready, vec![]).await != json!(true) {
+        assert!(Instant::now() < deadline, "floor.html did not load at {floor}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    const TICK: &str = "const [text, delay, done] = arguments; \
+        try { window.__benchFloor(text, delay).then(done, (e) => done({ error: String(e) })); } \
+        catch (e) { done({ error: String(e) }); }";
+    let mut available = true;
+    for round in first..first + rounds {
+        let needle = format!("FLOOR-{round}-MARK");
+        arm_paint_probe(app, &needle).await;
+        // A delay that varies, so the send falls anywhere in a frame, as a model's chunk does.
+        let delay = 20 + (round * 7) % 17;
+        let sent =
+            app.client().execute_async(TICK, vec![json!(format!("{needle} and then the rest")), json!(delay)]).await;
+        let sent = match sent {
+            Ok(v) if v["sentAtMs"].is_f64() => v["sentAtMs"].as_f64().unwrap_or_default(),
+            Ok(v)
+                if v["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("bench_channel_floor") || e.contains("not found")) =>
+            {
+                eprintln!("[bench] no floor: {} (build the app with --features bench)", v["error"]);
+                available = false;
+                break;
+            }
+            other => app.fail(&format!("the floor's message did not come: {other:?}")).await,
+        };
+        let paint = painted(app).await;
+        latency.push(sent, paint);
+    }
+    app.client().goto(index.as_str()).await.expect("back to the app's page");
+    chat.wait_connected().await;
+    available.then_some(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The soak: many turns with a tool call each, in one session
+
+/// Page script: the state of the turn in progress: whether the permission dialog is up, whether the last
+/// answer shows `arguments[0]`, and whether the composer offers Stop (a turn is running).
+const TURN_STATE: &str = r#"
+const [needle, dialogXpath, stopXpath] = arguments;
+const one = (x) => document.evaluate(x, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+const answers = document.querySelectorAll('article[aria-label="Copilot"]');
+const last = answers[answers.length - 1];
+return { dialog: !!one(dialogXpath), answered: !!last && (last.textContent || '').includes(needle), running: !!one(stopXpath) };
+"#;
+
+struct Soak {
+    /// (turns done, memory then)
+    checkpoints: Vec<(usize, Memory)>,
+    turn_ms: Vec<f64>,
+    prompts_answered: usize,
+    /// After switching to another session, 10 s later.
+    left: Option<Memory>,
+}
+
+async fn soak(chat: &Chat, turns: usize) -> Soak {
+    let app = &chat.app;
+    chat.new_session().await;
+    // The dialog offers "Allow for this session" where the CLI can remember the approval; for a plain `echo` it
+    // offers only "Allow once", so every turn asks.
+    let dialog = Target::dialog("Run this command?");
+    let for_session = Target::button("Allow for this session").within(&dialog);
+    let once = Target::button("Allow once").within(&dialog);
+    let stop = Target::button("Stop");
+    let settle = Duration::from_secs(3);
+    tokio::time::sleep(settle).await;
+    let mut soak = Soak { checkpoints: vec![(0, memory(app))], turn_ms: Vec::new(), prompts_answered: 0, left: None };
+    for n in 1..=turns {
+        let needle = format!("soak-{n}-done");
+        chat.github.when_once(Match::user_contains(format!("soak {n} please")), Reply::shell(format!("echo {needle}")));
+        let began = Instant::now();
+        chat.send(&format!("soak {n} please")).await;
+        let deadline = Instant::now() + HANG_GUARD;
+        loop {
+            let state =
+                app.eval(TURN_STATE, vec![json!(needle), json!(dialog.as_xpath()), json!(stop.as_xpath())]).await;
+            if state["dialog"] == json!(true) {
+                let allow = if app.find(&for_session).await.is_some() { &for_session } else { &once };
+                app.click(allow, HANG_GUARD).await;
+                app.wait_gone(&dialog, HANG_GUARD).await;
+                soak.prompts_answered += 1;
+            } else if state["answered"] == json!(true) && state["running"] == json!(false) {
+                break;
+            }
+            if Instant::now() > deadline {
+                app.fail(&format!("soak turn {n} did not end within {HANG_GUARD:?}: {state}")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        soak.turn_ms.push(began.elapsed().as_secs_f64() * 1000.0);
+        if n % 50 == 0 || n == turns {
+            tokio::time::sleep(settle).await;
+            let now = memory(app);
+            eprintln!("[bench] soak: {n} turns, app {:.1} MiB, WebKit {:.1} MiB", now.app, now.webkit);
+            soak.checkpoints.push((n, now));
+        }
+    }
+    // What the session itself holds: switch to another one (the soak's transcript is dropped) and measure again.
+    let other = Target::xpath("//nav[@aria-label='Sessions']//li//button[contains(., 'paint 0')]", "another session");
+    app.click(&other, HANG_GUARD).await;
+    app.wait_for(
+        // Its last rows (the list renders only what is in view) are the latency rounds'.
+        &Target::xpath(&format!("{TRANSCRIPT}//article[contains(., '-MARK')]"), "its transcript"),
+        HANG_GUARD,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    soak.left = Some(memory(app));
+    soak
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Long sessions: open and scroll
+
+/// Rewrite a stored session so it holds `target` events: its last turn repeated with fresh ids, each a new
+/// question and answer (the CLI's own event format, as it wrote it), numbered on from the turns already there.
 fn grow_session(events_file: &Path, target: usize) -> usize {
     let text = std::fs::read_to_string(events_file).expect("read events.jsonl");
     let mut events: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
@@ -139,7 +407,7 @@ fn grow_session(events_file: &Path, target: usize) -> usize {
     events.retain(|e| e["type"] != "session.shutdown");
     let start = events.iter().rposition(|e| e["type"] == "user.message").expect("a user message");
     let turn: Vec<Value> = events[start..].to_vec();
-    let mut n = 0;
+    let mut n = events.iter().filter(|e| e["type"] == "user.message").count();
     while events.len() < target {
         n += 1;
         for template in &turn {
@@ -177,155 +445,66 @@ fn uuid_like(a: usize, b: usize) -> String {
     format!("{:08x}-0000-4000-8000-{:012x}", a, b)
 }
 
-#[tokio::main]
-async fn main() {
-    let rounds: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5);
-    let chat = Chat::start().await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let (idle_total, idle_app) = memory(&chat.app);
+struct History {
+    events: usize,
+    open_ms: f64,
+    in_dom: usize,
+    cpu_open: (f64, f64),
+    cpu_passes: Vec<String>,
+    scrolls: ScrollFigures,
+    memory: Memory,
+}
 
-    // First delta to paint.
-    chat.new_session().await;
-    let mut first_paint = Vec::new();
-    for round in 0..rounds {
-        let marker = format!("FIRST-{round}-MARK");
-        let reply = format!("{marker} and then the rest of a short answer.");
-        chat.github.when_once(Match::user_contains(format!("paint {round}")), Reply::text_in_chunks(&reply, 4));
-        let streams_before = chat.github.stream_timings().len();
-        arm_paint_probe(&chat.app, &marker).await;
-        chat.send(&format!("paint {round} please")).await;
-        let painted = painted(&chat.app).await;
-        chat.wait_idle().await;
-        let timing = chat.github.stream_timings()[streams_before..]
-            .iter()
-            .find_map(|t| t.first_content)
-            .expect("the reply streamed");
-        first_paint.push(painted - wall_ms(timing));
-    }
-
-    // Throughput: 3,000 deltas.
-    let mut rates = Vec::new();
-    let mut lossless = true;
-    for round in 0..rounds.min(3) {
-        // A fresh session each round, so the only answer on screen is this round's.
-        chat.new_session().await;
-        chat.github.when_once(Match::user_contains(format!("flood {round}")), Reply::many_deltas(FLOOD));
-        let streams_before = chat.github.stream_timings().len();
-        let last_word = format!("w{} ", FLOOD - 1);
-        arm_paint_probe(&chat.app, last_word.trim_end()).await;
-        chat.send(&format!("flood {round} please")).await;
-        let painted = painted(&chat.app).await;
-        chat.wait_idle().await;
-        let timing = chat.github.stream_timings()[streams_before..]
-            .iter()
-            .find(|t| t.first_content.is_some())
-            .copied()
-            .unwrap_or_else(|| {
-                panic!(
-                    "flood streamed; timings {:?} (from {streams_before}), streams {:?}",
-                    chat.github.stream_timings(),
-                    chat.github.stream_counts()
-                )
-            });
-        let seconds = (painted - wall_ms(timing.first_content.unwrap())) / 1000.0;
-        rates.push(FLOOD as f64 / seconds);
-        let shown = chat.app.text(&copilot_messages().last()).await.unwrap_or_default();
-        let expected = many_deltas_text(FLOOD);
-        if shown.split_whitespace().collect::<Vec<_>>() != expected.split_whitespace().collect::<Vec<_>>() {
-            lossless = false;
-            eprintln!("[bench] flood {round}: the shown text differs from what was streamed");
-        }
-    }
-
-    // A 10,000-event session: grow the stored session, restart the app, open it.
-    let session_dir = std::fs::read_dir(chat.app.home().session_state_dir())
-        .expect("session-state")
-        .flatten()
-        .find(|e| std::fs::read_to_string(e.path().join("events.jsonl")).is_ok_and(|t| t.contains("paint 0 please")))
-        .expect("the stored session of the paint rounds")
-        .path();
+/// Grow the stored session to `events`, restart the app, open the session, scroll it.
+async fn history(chat: Chat, session_dir: &Path, events: usize) -> (Chat, History) {
     let Chat { app, github } = chat;
     let mut turns = 0;
     let app = app
-        .relaunch_after(launch_options(&github), |_| {
-            turns = grow_session(&session_dir.join("events.jsonl"), HISTORY_EVENTS)
-        })
+        .relaunch_after(launch_options(&github), |_| turns = grow_session(&session_dir.join("events.jsonl"), events))
         .await;
-    eprintln!("[bench] stored session grown to {HISTORY_EVENTS} events ({turns} synthetic turns)");
+    eprintln!("[bench] stored session grown to {events} events (its last turn is number {turns})");
     let chat = Chat { app, github };
     chat.wait_connected().await;
-    let last_answer = format!("Synthetic answer {turns}:");
-    arm_paint_probe(&chat.app, &last_answer).await;
-    let cpu_before_open = cpu_seconds(&chat.app);
+    let app = &chat.app;
+    arm_paint_probe(app, &format!("Synthetic answer {turns}:")).await;
+    let cpu_before_open = cpu_seconds(app);
     let started = now_ms();
     let row = Target::xpath("//nav[@aria-label='Sessions']//li//button[contains(., 'paint 0')]", "the grown session");
-    chat.app.click(&row, HANG_GUARD).await;
-    let open_ms = painted(&chat.app).await - started;
-    let cpu_opened = cpu_seconds(&chat.app);
+    app.click(&row, HANG_GUARD).await;
+    let open_ms = painted(app).await.painted - started;
+    let cpu_opened = cpu_seconds(app);
     // Scrolling, in passes that interleave the transcript with a static copy of the same rows (no virtual
     // list, no script per frame) and that copy hidden (nothing to paint): the copy shows what the webview itself
     // needs per frame on this machine at this moment, to read the list's own cost against.
-    chat.app.eval(STATIC_COPY, vec![json!(TRANSCRIPT)]).await;
+    run_async(app, "laying the static copy", STATIC_COPY, vec![json!(TRANSCRIPT)], 3).await;
     let mut scrolls = ScrollFigures::default();
     let mut cpu_passes = Vec::new();
     for _ in 0..SCROLL_PASSES {
-        let cpu_pass = cpu_seconds(&chat.app);
-        show_static_copy(&chat.app, "none").await;
-        scrolls.wheel.push(scroll_to_top(&chat.app, TRANSCRIPT, 120).await);
-        scrolls.page.push(scroll_to_top(&chat.app, TRANSCRIPT, 0).await);
-        show_static_copy(&chat.app, "shown").await;
-        scrolls.static_wheel.push(scroll_to_top(&chat.app, STATIC_COPY_XPATH, 120).await);
-        scrolls.static_page.push(scroll_to_top(&chat.app, STATIC_COPY_XPATH, 0).await);
-        show_static_copy(&chat.app, "hidden").await;
-        scrolls.hidden_wheel.push(scroll_to_top(&chat.app, STATIC_COPY_XPATH, 120).await);
-        let cpu_done = cpu_seconds(&chat.app);
+        let cpu_pass = cpu_seconds(app);
+        show_static_copy(app, "none").await;
+        scrolls.wheel.push(scroll_to_top(app, TRANSCRIPT, 120).await);
+        scrolls.page.push(scroll_to_top(app, TRANSCRIPT, 0).await);
+        show_static_copy(app, "shown").await;
+        scrolls.static_wheel.push(scroll_to_top(app, STATIC_COPY_XPATH, 120).await);
+        scrolls.static_page.push(scroll_to_top(app, STATIC_COPY_XPATH, 0).await);
+        show_static_copy(app, "hidden").await;
+        scrolls.hidden_wheel.push(scroll_to_top(app, STATIC_COPY_XPATH, 120).await);
+        let cpu_done = cpu_seconds(app);
         cpu_passes.push(format!("UI {:.1} s, CLI {:.1} s", cpu_done.0 - cpu_pass.0, cpu_done.1 - cpu_pass.1));
     }
-    chat.app.eval("document.getElementById('bench-static-copy').remove();", vec![]).await;
+    app.eval("document.getElementById('bench-static-copy')?.remove();", vec![]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (open_total, open_app) = memory(&chat.app);
-    let idle_api = chat.app.eval("return typeof requestIdleCallback === 'function';", vec![]).await;
-    let in_dom = chat.app.count(&Target::xpath(&format!("{TRANSCRIPT}//article"), "rendered items")).await;
-
-    println!(
-        "UI benchmark ({rounds} rounds; the app under test: {})",
-        copilot_desktop_tests::app::app_binary().display()
-    );
-    println!(
-        "  first delta to paint       median {:>8.1} ms   all {:?}",
-        median(first_paint.clone()),
-        rounded(&first_paint)
-    );
-    println!(
-        "  streaming throughput       median {:>8.0} deltas/s (3,000 deltas; every word shown once, in order: {lossless})   all {:?}",
-        median(rates.clone()),
-        rounded(&rates)
-    );
-    println!("  open 10,000-event session  {:>8.1} ms   ({in_dom} items in the DOM after opening)", open_ms);
-    println!(
-        "    CPU while opening: UI {:.1} s, CLI {:.1} s; CPU in each scrolling pass: {}",
-        cpu_opened.0 - cpu_before_open.0,
-        cpu_opened.1 - cpu_before_open.1,
-        cpu_passes.join("; ")
-    );
-    println!("  scroll up 120 px per frame (a mouse wheel), ms per frame, median and p95 of {SCROLL_PASSES} passes:");
-    println!("    the transcript                         {}", scrolls.wheel.summary());
-    println!("    a static copy of its rows (the floor)  {}", scrolls.static_wheel.summary());
-    println!("    the copy hidden (nothing to paint)     {}", scrolls.hidden_wheel.summary());
-    println!("  scroll up a screen per frame:");
-    println!("    the transcript                         {}", scrolls.page.summary());
-    println!("    a static copy of its rows (the floor)  {}", scrolls.static_page.summary());
-    println!("  (the webview has requestIdleCallback: {idle_api})");
-    println!("  idle memory, connected     {idle_total:>8.1} MiB (app process {idle_app:.1} MiB, the rest WebKit)");
-    println!("  idle memory, 10k open      {open_total:>8.1} MiB (app process {open_app:.1} MiB)");
-}
-
-fn now_ms() -> f64 {
-    wall_ms(SystemTime::now())
-}
-
-fn rounded(v: &[f64]) -> Vec<i64> {
-    v.iter().map(|x| x.round() as i64).collect()
+    let in_dom = app.count(&Target::xpath(&format!("{TRANSCRIPT}//article"), "rendered items")).await;
+    let figures = History {
+        events,
+        open_ms,
+        in_dom,
+        cpu_open: (cpu_opened.0 - cpu_before_open.0, cpu_opened.1 - cpu_before_open.1),
+        cpu_passes,
+        scrolls,
+        memory: memory(app),
+    };
+    (chat, figures)
 }
 
 const SCROLL_PASSES: usize = 3;
@@ -336,8 +515,12 @@ struct Passes(Vec<(f64, f64)>);
 
 impl Passes {
     fn push(&mut self, pass: Value) {
-        let ms = |key: &str| pass[key].as_f64().unwrap_or_else(|| panic!("{key} in {pass}"));
+        let ms = |key: &str| pass[key].as_f64().unwrap_or(f64::NAN);
         self.0.push((ms("medianMs"), ms("p95Ms")));
+    }
+
+    fn median(&self) -> f64 {
+        median(self.0.iter().map(|p| p.0).collect())
     }
 
     /// The median over passes of each pass's median and p95, and every pass's median.
@@ -363,15 +546,17 @@ struct ScrollFigures {
 }
 
 async fn scroll_to_top(app: &AppUnderTest, xpath: &str, step_px: u32) -> Value {
-    app.client().execute_async(SCROLL_TO_TOP, vec![json!(xpath), json!(step_px)]).await.expect("scroll script")
+    run_async(app, &format!("scrolling {xpath} by {step_px} px"), SCROLL_TO_TOP, vec![json!(xpath), json!(step_px)], 3)
+        .await
 }
 
 /// Puts the static copy over the transcript ("shown"), out of the way ("none"), or there but invisible ("hidden").
 async fn show_static_copy(app: &AppUnderTest, how: &str) {
     app.eval(
         "const c = document.getElementById('bench-static-copy'); \
-         c.style.display = arguments[0] === 'none' ? 'none' : ''; \
-         c.style.visibility = arguments[0] === 'hidden' ? 'hidden' : '';",
+         if (c) { c.style.display = arguments[0] === 'none' ? 'none' : ''; \
+                  c.style.visibility = arguments[0] === 'hidden' ? 'hidden' : ''; } \
+         return !!c;",
         vec![json!(how)],
     )
     .await;
@@ -379,47 +564,337 @@ async fn show_static_copy(app: &AppUnderTest, how: &str) {
 
 const STATIC_COPY_XPATH: &str = "//*[@id='bench-static-copy']";
 
-/// Page script: lay a static copy of the transcript's rendered rows (repeated to about 300 rows)
-/// over the transcript, in the same scrolling box, so scrolling it costs only layout and paint.
+/// Page script (asynchronous, reports `{rows}` or `{error}`): lay a static copy of the transcript's rendered rows
+/// (repeated to about 300 rows) over the transcript, in the same scrolling box, so scrolling it costs only layout
+/// and paint.
 const STATIC_COPY: &str = r#"
-const root = document.evaluate(arguments[0], document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
-const rows = [...root.querySelectorAll('.row')];
-const copy = root.cloneNode(false);
-copy.id = 'bench-static-copy';
-copy.removeAttribute('role');
-copy.removeAttribute('aria-label');
-copy.style.position = 'absolute';
-copy.style.inset = '0';
-copy.style.background = getComputedStyle(document.body).backgroundColor;
-for (let i = 0; copy.childElementCount < 300 && rows.length > 0; i++) copy.append(rows[i % rows.length].cloneNode(true));
-root.parentElement.style.position = 'relative';
-root.parentElement.append(copy);
+const [xpath, done] = arguments;
+try {
+  document.getElementById('bench-static-copy')?.remove();
+  const root = document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+  const rows = root ? [...root.querySelectorAll('.row')] : [];
+  if (rows.length === 0) {
+    done({ error: root ? 'the transcript has no rows' : 'no transcript on the page' });
+  } else {
+    const copy = root.cloneNode(false);
+    copy.id = 'bench-static-copy';
+    copy.removeAttribute('role');
+    copy.removeAttribute('aria-label');
+    copy.style.position = 'absolute';
+    copy.style.inset = '0';
+    copy.style.background = getComputedStyle(document.body).backgroundColor;
+    for (let i = 0; copy.childElementCount < 300; i++) copy.append(rows[i % rows.length].cloneNode(true));
+    root.parentElement.style.position = 'relative';
+    root.parentElement.append(copy);
+    done({ rows: copy.childElementCount });
+  }
+} catch (e) {
+  done({ error: String(e) });
+}
 "#;
 
-/// Page script: scroll the transcript up from its bottom by `arguments[1]` px per frame (0: one
-/// viewport) until the top, 600 frames or 10 s, and report the frame times.
+/// Page script: scroll the element at `arguments[0]` (or its nearest scrolling ancestor) up from its bottom by
+/// `arguments[1]` px per frame (0: one viewport) until the top, 600 frames or 10 s, and report the frame times.
+///
+/// It reports plain finite numbers or `{error}`, and reports exactly once, also when something throws (no
+/// element, nothing to scroll, an exception inside a frame) or when frames stop coming (a 15 s guard): a script
+/// that throws makes WebKitWebDriver fail with "Could not parse script result" instead of saying why.
 const SCROLL_TO_TOP: &str = r#"
 const [xpath, stepPx, done] = arguments;
-const root = document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
-const scroller = (() => { let e = root; while (e && e.scrollHeight <= e.clientHeight + 1) e = e.parentElement; return e || root; })();
-scroller.scrollTop = scroller.scrollHeight;
-const start = scroller.scrollTop;
-const began = performance.now();
-const frames = [];
-let last = performance.now();
-const step = () => {
-  const now = performance.now();
-  frames.push(now - last);
-  last = now;
-  if (scroller.scrollTop <= 0 || frames.length >= 600 || now - began > 10000) {
-    frames.shift();
-    frames.sort((a, b) => a - b);
-    const pick = (q) => frames[Math.min(frames.length - 1, Math.floor(q * frames.length))];
-    done({ frames: frames.length, reachedTop: scroller.scrollTop <= 0, pixels: start - scroller.scrollTop, medianMs: +pick(0.5).toFixed(1), p95Ms: +pick(0.95).toFixed(1), maxMs: +frames[frames.length - 1].toFixed(1), scrollHeight: scroller.scrollHeight });
-    return;
+let reported = false;
+const report = (value) => { if (!reported) { reported = true; done(value); } };
+const finite = (x) => (Number.isFinite(x) ? +x.toFixed(1) : null);
+try {
+  const root = document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+  let scroller = root;
+  while (scroller && scroller.scrollHeight <= scroller.clientHeight + 1) scroller = scroller.parentElement;
+  if (!root) {
+    report({ error: `nothing at ${xpath}` });
+  } else if (!scroller) {
+    report({ error: `nothing to scroll at ${xpath} (scrollHeight ${root.scrollHeight}, clientHeight ${root.clientHeight})` });
+  } else {
+    scroller.scrollTop = scroller.scrollHeight;
+    const start = scroller.scrollTop;
+    const began = performance.now();
+    const frames = [];
+    let last = began;
+    const summary = (timedOut) => {
+      const sorted = frames.slice(1).sort((a, b) => a - b);
+      const pick = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
+      return {
+        frames: sorted.length, reachedTop: scroller.scrollTop <= 0, timedOut,
+        pixels: finite(start - scroller.scrollTop), scrollHeight: finite(scroller.scrollHeight),
+        medianMs: finite(pick(0.5)), p95Ms: finite(pick(0.95)), maxMs: finite(sorted[sorted.length - 1]),
+      };
+    };
+    setTimeout(() => report(summary(true)), 15000);
+    const step = () => {
+      try {
+        const now = performance.now();
+        frames.push(now - last);
+        last = now;
+        if (frames.length > 2 && (scroller.scrollTop <= 0 || frames.length >= 600 || now - began > 10000)) {
+          report(summary(false));
+          return;
+        }
+        scroller.scrollTop -= stepPx > 0 ? stepPx : scroller.clientHeight;
+        requestAnimationFrame(step);
+      } catch (e) {
+        report({ error: String(e) });
+      }
+    };
+    requestAnimationFrame(step);
   }
-  scroller.scrollTop -= stepPx > 0 ? stepPx : scroller.clientHeight;
-  requestAnimationFrame(step);
-};
-requestAnimationFrame(step);
+} catch (e) {
+  report({ error: String(e) });
+}
 "#;
+
+// ---------------------------------------------------------------------------------------------------------
+
+#[tokio::main]
+async fn main() {
+    let options = Options::parse();
+    let rounds = options.rounds;
+    let chat = Chat::start().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle = memory(&chat.app);
+
+    // The floor, half before the app's rounds and half after, so both see the machine as it was meanwhile.
+    let mut floor = Latency::default();
+    let floor_first = rounds.div_ceil(2);
+    let floor_available = floor_rounds(&chat, floor_first, 0, &mut floor).await.is_some();
+
+    // Model chunk to paint, in the app, three ways each round: a reply's first delta at once (the fake answers
+    // about 20 ms after the CLI asked: while the frame that shows the user's message is still being drawn), its
+    // first delta after a model's time to first token, and a delta in the middle of a reply.
+    chat.new_session().await;
+    let mut first_at_once = Latency::default();
+    let mut first_after_ttft = Latency::default();
+    let mut later = Latency::default();
+    for round in 0..rounds {
+        // (the word that asks for it, the marker the reply carries, the reply, where its figures go)
+        let (first, ttft, mid) =
+            (format!("FIRST-{round}-MARK"), format!("TTFT-{round}-MARK"), format!("LATER-{round}-MARK"));
+        let kinds: [(&str, &str, Reply, &mut Latency); 3] = [
+            (
+                "paint",
+                &first,
+                Reply::text_in_chunks(&format!("{first} and then the rest of a short answer."), 4),
+                &mut first_at_once,
+            ),
+            (
+                "ttft",
+                &ttft,
+                Reply::text_in_chunks(&format!("{ttft} and then the rest of a short answer."), 4)
+                    .with_first_delay(TIME_TO_FIRST_TOKEN),
+                &mut first_after_ttft,
+            ),
+            (
+                "later",
+                &mid,
+                Reply::chunks(["A reply begins. ".to_owned(), format!("{mid} and more.")]).with_delay(BETWEEN_CHUNKS),
+                &mut later,
+            ),
+        ];
+        for (kind, marker, reply, latency) in kinds {
+            chat.github.when_once(Match::user_contains(format!("{kind} {round} please")), reply);
+            let streams_before = chat.github.stream_timings().len();
+            arm_paint_probe(&chat.app, marker).await;
+            chat.send(&format!("{kind} {round} please")).await;
+            let paint = painted(&chat.app).await;
+            chat.wait_idle().await;
+            let timing = chat.github.stream_timings()[streams_before..]
+                .iter()
+                .find(|t| t.first_content.is_some())
+                .copied()
+                .expect("the reply streamed");
+            // The marker is in the first chunk, or (later) in the last.
+            let chunk = if kind == "later" { timing.last_content } else { timing.first_content };
+            latency.push(wall_ms(chunk.expect("the chunk's time")), paint);
+        }
+    }
+
+    // Each part's figures go to stderr as soon as they are in, so a run that fails later still leaves them.
+    eprintln!(
+        "[bench] latency medians (ms): first delta at once {:.1}, after the time to first token {:.1}, later {:.1}; \
+         floor so far {:.1}",
+        median(first_at_once.painted.clone()),
+        median(first_after_ttft.painted.clone()),
+        median(later.painted.clone()),
+        median(floor.painted.clone())
+    );
+
+    // Throughput: 3,000 deltas.
+    let mut rates = Vec::new();
+    let mut lossless = true;
+    for round in 0..rounds.min(3) {
+        // A fresh session each round, so the only answer on screen is this round's.
+        chat.new_session().await;
+        chat.github.when_once(Match::user_contains(format!("flood {round}")), Reply::many_deltas(FLOOD));
+        let streams_before = chat.github.stream_timings().len();
+        let last_word = format!("w{} ", FLOOD - 1);
+        arm_paint_probe(&chat.app, last_word.trim_end()).await;
+        chat.send(&format!("flood {round} please")).await;
+        let paint = painted(&chat.app).await;
+        chat.wait_idle().await;
+        let timing = chat.github.stream_timings()[streams_before..]
+            .iter()
+            .find(|t| t.first_content.is_some())
+            .copied()
+            .unwrap_or_else(|| {
+                panic!(
+                    "flood streamed; timings {:?} (from {streams_before}), streams {:?}",
+                    chat.github.stream_timings(),
+                    chat.github.stream_counts()
+                )
+            });
+        let seconds = (paint.painted - wall_ms(timing.first_content.unwrap())) / 1000.0;
+        rates.push(FLOOD as f64 / seconds);
+        let shown = chat.app.text(&copilot_messages().last()).await.unwrap_or_default();
+        let expected = many_deltas_text(FLOOD);
+        if shown.split_whitespace().collect::<Vec<_>>() != expected.split_whitespace().collect::<Vec<_>>() {
+            lossless = false;
+            eprintln!("[bench] flood {round}: the shown text differs from what was streamed");
+        }
+    }
+
+    if floor_available {
+        floor_rounds(&chat, rounds - floor_first, floor_first, &mut floor).await;
+    }
+
+    let soak = if options.soak_turns > 0 { Some(soak(&chat, options.soak_turns).await) } else { None };
+
+    // Long sessions: grow the stored session of the paint rounds, restart the app, open it.
+    let session_dir = std::fs::read_dir(chat.app.home().session_state_dir())
+        .expect("session-state")
+        .flatten()
+        .find(|e| std::fs::read_to_string(e.path().join("events.jsonl")).is_ok_and(|t| t.contains("paint 0 please")))
+        .expect("the stored session of the paint rounds")
+        .path();
+    let mut chat = chat;
+    let mut histories = Vec::new();
+    for &events in &options.histories {
+        let (next, figures) = history(chat, &session_dir, events).await;
+        chat = next;
+        eprintln!(
+            "[bench] {events} events: opened in {:.0} ms; scrolling, transcript/floor medians: wheel {:.2}×, a screen \
+             per frame {:.2}×",
+            figures.open_ms,
+            figures.scrolls.wheel.median() / figures.scrolls.static_wheel.median(),
+            figures.scrolls.page.median() / figures.scrolls.static_page.median()
+        );
+        histories.push(figures);
+    }
+    let idle_api = chat.app.eval("return typeof requestIdleCallback === 'function';", vec![]).await;
+
+    // The report.
+    let profile = if cfg!(debug_assertions) { "a debug build of the benchmark" } else { "a release build" };
+    println!(
+        "UI benchmark ({rounds} rounds; the app under test: {}; {profile}; medians over rounds)",
+        copilot_desktop_tests::app::app_binary().display()
+    );
+    let line =
+        |label: &str, v: &[f64]| format!("{label:<44} median {:>7.1} ms   all {:?}", median(v.to_vec()), rounded(v));
+    println!("  latency: a model chunk → painted");
+    for (label, latency) in [
+        ("a reply's first delta, the model answering at once", &first_at_once),
+        (
+            &*format!("a reply's first delta after {} ms to the first token", TIME_TO_FIRST_TOKEN.as_millis()),
+            &first_after_ttft,
+        ),
+        (&*format!("a later delta, {} ms after the one before", BETWEEN_CHUNKS.as_millis()), &later),
+    ] {
+        println!("    {label}:");
+        println!("{}", line("      model chunk → painted", &latency.painted));
+        println!("{}", line("        of which: model chunk → in the DOM", &latency.in_dom));
+        println!("{}", line("        (read as before: → next frame began)", &latency.next_frame));
+    }
+    if floor_available {
+        println!("  the floor: Rust sends on a Channel → painted, a page that does nothing else");
+        println!("{}", line("    Rust send → painted", &floor.painted));
+        println!("{}", line("      of which: Rust send → in the DOM", &floor.in_dom));
+        let above = |latency: &Latency| median(latency.painted.clone()) - median(floor.painted.clone());
+        println!(
+            "    the app above the floor (goal: at most +16 ms): first delta at once {:+.1} ms, after the time to \
+             first token {:+.1} ms, a later delta {:+.1} ms",
+            above(&first_at_once),
+            above(&first_after_ttft),
+            above(&later)
+        );
+    } else {
+        println!("  the floor: not measured (the app was built without `--features bench`)");
+    }
+    println!(
+        "  streaming throughput       median {:>8.0} deltas/s (3,000 deltas; every word shown once, in order: {lossless})   all {:?}",
+        median(rates.clone()),
+        rounded(&rates)
+    );
+    if let Some(soak) = &soak {
+        let turns = soak.turn_ms.len();
+        println!(
+            "  soak: {turns} turns with a shell command each in one session (median turn {:.0} ms; permission dialogs answered: {})",
+            median(soak.turn_ms.clone()),
+            soak.prompts_answered
+        );
+        println!("    after turns     app MiB   WebKit MiB   total MiB");
+        for (n, m) in &soak.checkpoints {
+            println!("    {n:>11} {:>11.1} {:>12.1} {:>11.1}", m.app, m.webkit, m.total());
+        }
+        if let Some(m) = &soak.left {
+            println!("    {:>11} {:>11.1} {:>12.1} {:>11.1}", "left it", m.app, m.webkit, m.total());
+        }
+        if let (Some((50, base)), Some((n, end))) =
+            (soak.checkpoints.iter().find(|(n, _)| *n == 50), soak.checkpoints.last())
+            && *n > 50
+        {
+            let growth = |a: f64, b: f64| (b - a) / a * 100.0;
+            println!(
+                "    growth from 50 to {n} turns: app {:+.1} %, WebKit {:+.1} %, total {:+.1} % (goal: at most +10 %)",
+                growth(base.app, end.app),
+                growth(base.webkit, end.webkit),
+                growth(base.total(), end.total())
+            );
+        }
+    }
+    for h in &histories {
+        println!(
+            "  open a {}-event session  {:>8.1} ms   ({} items in the DOM after opening)",
+            h.events, h.open_ms, h.in_dom
+        );
+        println!(
+            "    CPU while opening: UI {:.1} s, CLI {:.1} s; CPU in each scrolling pass: {}",
+            h.cpu_open.0,
+            h.cpu_open.1,
+            h.cpu_passes.join("; ")
+        );
+        let s = &h.scrolls;
+        println!(
+            "    scroll up 120 px per frame (a mouse wheel), ms per frame, median and p95 of {SCROLL_PASSES} passes:"
+        );
+        println!("      the transcript                         {}", s.wheel.summary());
+        println!("      a static copy of its rows (the floor)  {}", s.static_wheel.summary());
+        println!("      the copy hidden (nothing to paint)     {}", s.hidden_wheel.summary());
+        println!("    scroll up a screen per frame:");
+        println!("      the transcript                         {}", s.page.summary());
+        println!("      a static copy of its rows (the floor)  {}", s.static_page.summary());
+        println!(
+            "    transcript / floor, medians: wheel {:.2}×, a screen per frame {:.2}× (goal: at most 1.35×)",
+            s.wheel.median() / s.static_wheel.median(),
+            s.page.median() / s.static_page.median()
+        );
+        println!(
+            "    memory with it open: {:.1} MiB (app process {:.1} MiB, WebKit {:.1} MiB)",
+            h.memory.total(),
+            h.memory.app,
+            h.memory.webkit
+        );
+    }
+    println!("  (the webview has requestIdleCallback: {idle_api})");
+    println!(
+        "  idle memory, connected     {:>8.1} MiB (app process {:.1} MiB, WebKit {:.1} MiB)",
+        idle.total(),
+        idle.app,
+        idle.webkit
+    );
+}

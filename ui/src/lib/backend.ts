@@ -3,7 +3,7 @@
 // a Backend (a Svelte context, so tests mount components with a fake). Nothing else in src/ imports ./bindings or
 // @tauri-apps/* (src/lib/boundary.test.ts enforces it): when the generated bindings change, only this adapts.
 
-import { Channel, isTauri } from "@tauri-apps/api/core";
+import { Channel, invoke, isTauri } from "@tauri-apps/api/core";
 import { getContext } from "svelte";
 import {
   commands,
@@ -427,6 +427,27 @@ export function createTauriBackend(): Backend {
       return unwrap(commands.cleanUpSessions(days, sessionIds));
     },
   };
+}
+
+/** One message of the UI benchmark's floor: a batch like a session's, and when Rust sent it (ms since the epoch). */
+export interface FloorTick {
+  sentAtMs: number;
+  events: ChatEvent[];
+}
+
+/**
+ * For the UI benchmark's floor page (floor.html) only: Rust sends `text` as one message delta down a Channel after
+ * `delayMs`. The command exists only in builds with the cargo feature `bench` (never a release bundle), so it is
+ * not in the generated bindings; anywhere else this rejects.
+ */
+export async function benchChannelFloor(text: string, delayMs: number, onTick: (tick: FloorTick) => void): Promise<void> {
+  requireTauri();
+  const channel = new Channel<FloorTick>(onTick);
+  try {
+    await invoke("bench_channel_floor", { text, delayMs, onTick: channel });
+  } catch (error) {
+    throw new BackendError(toAppError(error));
+  }
 }
 
 const BACKEND_KEY = Symbol("backend");
