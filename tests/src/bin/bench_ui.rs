@@ -5,11 +5,13 @@
 //!   animation frame after that text is in the transcript (the webview's wall clock);
 //! * streaming throughput: 3,000 one-word deltas → the deltas per second the transcript shows,
 //!   and whether every word arrived exactly once, in order;
-//! * opening a 10,000-event session: click in the sidebar → its last message on screen; then
-//!   scrolling it up from the bottom (frame times), in passes interleaved with a static copy of
-//!   the same rows, which gives the webview's own cost per frame on the machine at hand;
+//! * opening a 10,000-event session: click in the sidebar → its last message on screen (first
+//!   paint), and → the whole history in and the session ready (the transcript no longer busy),
+//!   next to the CLI's own time to resume that session; then scrolling it up from the bottom
+//!   (frame times), in passes interleaved with a static copy of the same rows, which gives the
+//!   webview's own cost per frame on the machine at hand;
 //! * idle memory: resident memory of the app and its WebKit processes, idle after connecting
-//!   and again with the 10,000-event session open.
+//!   and again with the 10,000-event session open, before and after scrolling through it.
 //!
 //! Needs the app built (`cd ui && npm run build`, `cargo build -p copilot-desktop`) and a display:
 //! `xvfb-run -a dbus-run-session -- cargo run -p copilot-desktop-tests --bin bench_ui [-- ROUNDS]`.
@@ -19,9 +21,12 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use copilot_desktop_tests::app::{AppUnderTest, Target};
-use copilot_desktop_tests::chat::{Chat, HANG_GUARD, copilot_messages, launch_options};
+use copilot_desktop_tests::chat::{Chat, HANG_GUARD, TOKEN, copilot_messages, launch_options};
+use copilot_desktop_tests::cli::TestHome;
+use copilot_desktop_tests::fake_github::FakeGitHub;
 use copilot_desktop_tests::fake_model::{Match, Reply, many_deltas_text};
 use copilot_desktop_tests::webdriver::processes;
+use github_copilot_sdk::{Client, ResumeSessionConfig, SessionId};
 use serde_json::{Value, json};
 
 const TRANSCRIPT: &str = "//*[@role='log'][@aria-label='Transcript']";
@@ -50,6 +55,47 @@ if (!check()) {
   observer.observe(document.body, { subtree: true, childList: true, characterData: true });
 }
 "#;
+
+/// Page script: like [`ARM_PAINT_PROBE`], but resolves `window.__benchSettled` once the transcript
+/// also is no longer busy (`aria-busy`: the session's whole history is in and it is ready).
+const ARM_SETTLED_PROBE: &str = r#"
+const [needle, xpath] = arguments;
+let done;
+window.__benchSettled = new Promise((resolve) => { done = resolve; });
+const check = () => {
+  const r = document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+  const all = r ? r.querySelectorAll('article[aria-label="Copilot"]') : [];
+  const last = all[all.length - 1];
+  if (r && r.getAttribute('aria-busy') !== 'true' && last && last.innerText.includes(needle)) {
+    requestAnimationFrame(() => done(performance.timeOrigin + performance.now()));
+    return true;
+  }
+  return false;
+};
+if (!check()) {
+  const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
+  observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['aria-busy'] });
+}
+"#;
+
+/// The Copilot CLI's own time to resume `session_id` (ms), with a client of its own in the app's
+/// home: the floor under opening that session in the app. Also the time it then takes to hand
+/// over the session's stored events (`session.getMessages`).
+async fn cli_resume_ms(home: &TestHome, github: &FakeGitHub, session_id: &str) -> (f64, f64) {
+    let mut env = github.env();
+    env.push(("GH_TOKEN".into(), TOKEN.into()));
+    let client = Client::start(home.client_options_with_env(env)).await.expect("a CLI of its own starts");
+    let started = std::time::Instant::now();
+    let config = ResumeSessionConfig::new(SessionId::new(session_id)).with_streaming(true);
+    let session = client.resume_session(config).await.expect("the CLI resumes the grown session");
+    let resumed = started.elapsed().as_secs_f64() * 1000.0;
+    let started = std::time::Instant::now();
+    session.get_events().await.expect("its stored events");
+    let stored = started.elapsed().as_secs_f64() * 1000.0;
+    let _ = session.disconnect().await;
+    let _ = client.stop().await;
+    (resumed, stored)
+}
 
 fn wall_ms(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64() * 1000.0
@@ -128,6 +174,20 @@ async fn painted(app: &AppUnderTest) -> f64 {
         panic!("the paint probe gave up; page: {text}");
     }
     value.as_f64().expect("a time")
+}
+
+/// The wall-clock time (ms) of the frame that first showed the armed settled probe's text, not busy.
+async fn settled(app: &AppUnderTest) -> f64 {
+    let value = app
+        .client()
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             window.__benchSettled.then(done); setTimeout(() => done(null), 20000);",
+            vec![],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("waiting for the settled probe failed: {e}"));
+    value.as_f64().expect("the transcript settled with its last answer shown")
 }
 
 /// Rewrite a stored session so it holds `target` events: its last turn repeated with fresh ids,
@@ -254,14 +314,20 @@ async fn main() {
     eprintln!("[bench] stored session grown to {HISTORY_EVENTS} events ({turns} synthetic turns)");
     let chat = Chat { app, github };
     chat.wait_connected().await;
+    let session_id = session_dir.file_name().expect("a session folder").to_string_lossy().into_owned();
+    let (cli_resume, cli_stored) = cli_resume_ms(chat.app.home(), &chat.github, &session_id).await;
     let last_answer = format!("Synthetic answer {turns}:");
     arm_paint_probe(&chat.app, &last_answer).await;
+    chat.app.eval(ARM_SETTLED_PROBE, vec![json!(last_answer), json!(TRANSCRIPT)]).await;
     let cpu_before_open = cpu_seconds(&chat.app);
     let started = now_ms();
     let row = Target::xpath("//nav[@aria-label='Sessions']//li//button[contains(., 'paint 0')]", "the grown session");
     chat.app.click(&row, HANG_GUARD).await;
     let open_ms = painted(&chat.app).await - started;
+    let settled_ms = settled(&chat.app).await - started;
     let cpu_opened = cpu_seconds(&chat.app);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (opened_total, opened_app) = memory(&chat.app);
     // Scrolling, in passes that interleave the transcript with a static copy of the same rows (no virtual
     // list, no script per frame) and that copy hidden (nothing to paint): the copy shows what the webview itself
     // needs per frame on this machine at this moment, to read the list's own cost against.
@@ -301,7 +367,13 @@ async fn main() {
         median(rates.clone()),
         rounded(&rates)
     );
-    println!("  open 10,000-event session  {:>8.1} ms   ({in_dom} items in the DOM after opening)", open_ms);
+    println!(
+        "  open 10,000-event session  {:>8.1} ms to its last screen, {settled_ms:.1} ms to all of it ({in_dom} items in the DOM after opening)",
+        open_ms
+    );
+    println!(
+        "    the CLI alone resumes it in {cli_resume:.1} ms, and hands over its stored events in {cli_stored:.1} ms more"
+    );
     println!(
         "    CPU while opening: UI {:.1} s, CLI {:.1} s; CPU in each scrolling pass: {}",
         cpu_opened.0 - cpu_before_open.0,
@@ -317,7 +389,8 @@ async fn main() {
     println!("    a static copy of its rows (the floor)  {}", scrolls.static_page.summary());
     println!("  (the webview has requestIdleCallback: {idle_api})");
     println!("  idle memory, connected     {idle_total:>8.1} MiB (app process {idle_app:.1} MiB, the rest WebKit)");
-    println!("  idle memory, 10k open      {open_total:>8.1} MiB (app process {open_app:.1} MiB)");
+    println!("  idle memory, 10k open      {opened_total:>8.1} MiB (app process {opened_app:.1} MiB)");
+    println!("    after scrolling it       {open_total:>8.1} MiB (app process {open_app:.1} MiB)");
 }
 
 fn now_ms() -> f64 {
