@@ -18,7 +18,7 @@ use tokio::sync::{Mutex as AsyncMutex, watch};
 use tokio::task::JoinHandle;
 
 use super::error::{EngineError, EngineResult, is_session_not_found};
-use super::events::{ChatEvent, ChatEventKind, EventHub, EventStream, SeenEvents, transcript};
+use super::events::{ChatEvent, ChatEventKind, EventHub, EventStream, STORED_CHAT_EVENT_TYPES, SeenEvents, transcript};
 use super::permissions::PermissionBroker;
 use super::supervisor::{CliSupervisor, Connection};
 use crate::secret::Sensitive;
@@ -286,7 +286,7 @@ impl SessionService {
 
     async fn history_of(&self, live: &Arc<LiveSession>) -> EngineResult<Vec<ChatEvent>> {
         let session = self.attached_session(live).await?;
-        let events = session.get_events().await?;
+        let events = stored_chat_events(&session).await?;
         Ok(transcript(&events))
     }
 
@@ -459,7 +459,7 @@ impl SessionService {
         let session = Arc::new(session);
         handler.bind(session.clone());
         // Everything stored so far counts as seen: a consumer loads history separately.
-        let stored = session.get_events().await.ok();
+        let stored = stored_chat_events(&session).await.ok();
         if let Some(stored) = &stored {
             let mut seen = live.seen.lock().unwrap();
             for event in stored {
@@ -493,6 +493,46 @@ impl SessionService {
             }
             live.hub.close();
         }
+    }
+}
+
+/// Most events a page of the event log holds (the CLI's maximum).
+const HISTORY_PAGE: i64 = 1000;
+
+/// A session's stored events that a chat view shows, in order. Read from the CLI's event log
+/// filtered to [`STORED_CHAT_EVENT_TYPES`], in pages: a long session's system prompts and
+/// bookkeeping, most of its bytes, never cross the pipe or sit in memory here. When the CLI cannot
+/// filter (another version behind a server) or its history changed under the read (compacted),
+/// falls back to all of its stored events (`session.getMessages`).
+async fn stored_chat_events(session: &Session) -> EngineResult<Vec<SessionEvent>> {
+    use github_copilot_sdk::rpc::{EventLogReadRequest, EventsCursorStatus};
+    let mut events = Vec::new();
+    let mut cursor = None;
+    loop {
+        let request = EventLogReadRequest {
+            cursor: cursor.take(),
+            max: Some(HISTORY_PAGE),
+            include_ephemeral: Some(false),
+            types: Some(json!(STORED_CHAT_EVENT_TYPES)),
+            ..Default::default()
+        };
+        let page = match session.rpc().event_log().read(request).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::debug!(session = %session.id(), error = %e, "filtered history unavailable; reading all of it");
+                return Ok(session.get_events().await?);
+            }
+        };
+        let stuck = page.has_more && page.events.is_empty();
+        if matches!(page.cursor_status, EventsCursorStatus::Expired) || stuck {
+            tracing::debug!(session = %session.id(), "history changed while reading it; reading all of it");
+            return Ok(session.get_events().await?);
+        }
+        events.extend(page.events);
+        if !page.has_more {
+            return Ok(events);
+        }
+        cursor = Some(page.cursor);
     }
 }
 
