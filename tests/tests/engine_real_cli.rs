@@ -556,3 +556,54 @@ async fn search_finds_messages_the_real_cli_journaled_but_not_tool_output() {
         assert!(found.is_empty(), "{tool_only} is only in the tool's call and output: {found:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_tail_is_the_end_of_the_history_the_cli_hands_over() {
+    let h = Harness::start().await;
+    h.model.when(Match::user_contains("first question"), Reply::chunks(["The first ", "answer."]));
+    h.model.when_once(Match::user_contains("run the listing"), Reply::shell("echo nebula-$((6*7))"));
+    h.model.when(Match::tool_result(), Reply::text("The listing ran."));
+    h.model.when(Match::user_contains("last question"), Reply::text("The last answer."));
+    let (id, mut stream) = h.new_session().await;
+    h.turn(&id, &mut stream, "first question").await;
+    let answered = answer_next_prompt(&h.engine, PermissionAnswer::ApproveOnce, |_| {});
+    h.turn(&id, &mut stream, "run the listing").await;
+    answered.await.unwrap();
+    h.turn(&id, &mut stream, "last question").await;
+    h.engine.shutdown().await;
+
+    // What a later open reads: the tail from the file, then the history from the CLI (filtered to chat events).
+    let Harness { home, model, .. } = h;
+    let h = Harness::start_with(home, model, None).await;
+    let tail = h.engine.journal.tail(&id).await.expect("a local CLI's session has a journal");
+    let history = h.engine.sessions.history(&id).await.expect("history");
+    let ids = |events: &[ChatEvent]| events.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+    assert!(
+        history.iter().any(
+            |e| matches!(&e.kind, ChatEventKind::ToolCompleted { output: Some(o), .. } if o.contains("nebula-42"))
+        ),
+        "{:#?}",
+        kinds(&history)
+    );
+    assert_eq!(final_messages(&history), vec!["The first answer.", "The listing ran.", "The last answer."]);
+    assert_eq!(tail, history, "a short session's tail is all of it, event for event");
+    // A tail of a few rows is the end of that history: the same events, with the same ids, in the same order.
+    let short = copilot_desktop::engine::SessionJournal::local(
+        h.home.session_state_dir(),
+        copilot_desktop::engine::TailLimits { rows: 3, ..Default::default() },
+    );
+    let tail = short.tail(&id).await.expect("tail");
+    assert!(!tail.is_empty() && tail.len() < history.len(), "{:#?}", kinds(&tail));
+    assert_eq!(ids(&tail), ids(&history[history.len() - tail.len()..]));
+    assert_eq!(tail, history[history.len() - tail.len()..]);
+    h.engine.shutdown().await;
+
+    // The filtered history is what the CLI's whole stored history maps to.
+    let client = github_copilot_sdk::Client::start(h.home.client_options()).await.expect("a CLI of its own");
+    let config = github_copilot_sdk::ResumeSessionConfig::new(github_copilot_sdk::SessionId::new(&id));
+    let session = client.resume_session(config).await.expect("resume");
+    let all = session.get_events().await.expect("all stored events");
+    assert_eq!(copilot_desktop::engine::events::transcript(&all), history);
+    let _ = session.disconnect().await;
+    let _ = client.stop().await;
+}

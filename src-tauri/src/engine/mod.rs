@@ -5,6 +5,7 @@
 pub mod account;
 pub mod error;
 pub mod events;
+pub mod journal;
 pub mod logging;
 pub mod permissions;
 pub mod process;
@@ -15,6 +16,7 @@ pub mod supervisor;
 pub use account::CurrentAuth;
 pub use error::{EngineError, EngineResult};
 pub use events::{ChatEvent, ChatEventKind, EventStream};
+pub use journal::{SessionJournal, TailLimits};
 pub use permissions::{
     PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion,
 };
@@ -32,14 +34,15 @@ pub struct EngineConfig {
     pub sessions: SessionOptions,
 }
 
-/// The engine: one supervisor, one broker, one session service, and the search over stored
-/// sessions. Cheap to clone.
+/// The engine: one supervisor, one broker, one session service, the search over stored sessions
+/// and their journals' tails. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
     pub supervisor: CliSupervisor,
     pub broker: PermissionBroker,
     pub sessions: SessionService,
     pub search: SessionSearch,
+    pub journal: SessionJournal,
 }
 
 impl Engine {
@@ -47,10 +50,11 @@ impl Engine {
     pub fn start(config: EngineConfig) -> Self {
         // Restarts change the CLI's credentials, never where it keeps its sessions.
         let search = SessionSearch::for_target(&config.target);
+        let journal = SessionJournal::for_target(&config.target);
         let supervisor = CliSupervisor::start(config.target, config.restart);
         let broker = PermissionBroker::default();
         let sessions = SessionService::new(supervisor.clone(), broker.clone(), config.sessions);
-        Self { supervisor, broker, sessions, search }
+        Self { supervisor, broker, sessions, search, journal }
     }
 
     /// Detach sessions and stop the CLI with its whole process tree.
