@@ -401,13 +401,34 @@ impl SessionService {
             return Ok((live, None));
         }
         let connection = self.connection()?;
-        let live = Arc::new(LiveSession::stored(session_id));
+        // Live (listed) before it is resumed: whoever else needs this session meanwhile (the model picker, a
+        // rename, a send) finds it and waits for this resume in `attach`, instead of resuming it a second time.
+        let (live, fresh) = {
+            let mut sessions = self.live.lock().unwrap();
+            match sessions.get(session_id) {
+                Some(live) => (live.clone(), false),
+                None => {
+                    let live = Arc::new(LiveSession::stored(session_id));
+                    sessions.insert(session_id.to_owned(), live.clone());
+                    (live, true)
+                }
+            }
+        };
+        if !fresh {
+            return Ok((live, None));
+        }
         let stream = live.hub.subscribe();
-        let stored = self.attach(&live, &connection).await?;
-        let kept = self.live.lock().unwrap().entry(session_id.to_owned()).or_insert(live.clone()).clone();
-        // Resumed by someone else meanwhile (theirs is kept), or the stored events were unreadable: no reading.
-        let resumed = stored.filter(|_| Arc::ptr_eq(&kept, &live)).map(|events| (stream, events));
-        Ok((kept, resumed))
+        match self.attach(&live, &connection).await {
+            // Attached by someone else first (a reconnect), or the stored events were unreadable: no reading.
+            Ok(stored) => Ok((live, stored.map(|events| (stream, events)))),
+            Err(e) => {
+                let mut sessions = self.live.lock().unwrap();
+                if sessions.get(session_id).is_some_and(|listed| Arc::ptr_eq(listed, &live)) {
+                    sessions.remove(session_id);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// The SDK handle of a live session, re-attaching first when the CLI was replaced.
