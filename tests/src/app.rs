@@ -36,11 +36,15 @@ fn workspace_root() -> PathBuf {
 }
 
 /// The profile directory the tests were built into (`<target>/debug` for `cargo test`):
-/// test binaries live in `<target>/<profile>/deps/`. The app is expected next to them.
+/// test binaries live in `<target>/<profile>/deps/`, the benchmarks (`cargo run --bin`) in
+/// `<target>/<profile>/` itself. The app is expected there.
 fn profile_dir() -> PathBuf {
     std::env::current_exe()
         .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.to_path_buf()))
+        .and_then(|exe| {
+            let dir = exe.parent()?;
+            Some(if dir.file_name().is_some_and(|name| name == "deps") { dir.parent()? } else { dir }.to_path_buf())
+        })
         .unwrap_or_else(|| workspace_root().join("target").join("debug"))
 }
 
