@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "list_sessions",
     "search_sessions",
     "create_session",
+    "session_tail",
     "open_session",
     "close_session",
     "send_message",

@@ -45,6 +45,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::sessions::list_sessions,
         commands::sessions::search_sessions,
         commands::sessions::create_session,
+        commands::sessions::session_tail,
         commands::sessions::open_session,
         commands::sessions::close_session,
         commands::sessions::send_message,

@@ -320,6 +320,150 @@ async fn the_ui_recovers_when_the_cli_is_killed_mid_turn() {
     assert_ne!(cli_process(&chat.app), cli, "a new CLI runs");
 }
 
+/// Every message in the transcript, in order: who wrote it ("You" or "Copilot") and its text.
+async fn messages_shown(app: &AppUnderTest) -> Vec<(String, String)> {
+    let shown = app
+        .eval(
+            "return [...document.querySelectorAll(\"[role='log'] article[aria-label='You'], [role='log'] article[aria-label='Copilot']\")] \
+               .map((a) => [a.getAttribute('aria-label'), a.innerText.trim()]);",
+            vec![],
+        )
+        .await;
+    serde_json::from_value(shown).expect("pairs of strings")
+}
+
+/// The session row in the sidebar whose text contains `text`.
+fn session_row(text: &str) -> Target {
+    Target::xpath(&format!("//nav[@aria-label='Sessions']//li//button[contains(., '{text}')]"), text)
+}
+
+/// Append `turns` turns to a stored session's journal, each a copy of its last turn with fresh ids and its own
+/// question and answer ("Synthetic question n", "Synthetic answer n."): the CLI's own lines, as it wrote them.
+fn grow_journal(journal: &std::path::Path, turns: usize) {
+    let text = std::fs::read_to_string(journal).expect("the session's journal");
+    let mut events: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    events.retain(|e| e["type"] != "session.shutdown");
+    let start = events.iter().rposition(|e| e["type"] == "user.message").expect("a user message");
+    let turn = events[start..].to_vec();
+    for n in 1..=turns {
+        for (i, template) in turn.iter().enumerate() {
+            let mut e = template.clone();
+            e["id"] = json!(format!("{n:08x}-0000-4000-8000-{i:012x}"));
+            e["parentId"] = events.last().map(|p| p["id"].clone()).unwrap_or_default();
+            match e["type"].as_str() {
+                Some("user.message") => {
+                    e["data"]["content"] = json!(format!("Synthetic question {n}"));
+                    e["data"]["transformedContent"] = json!(format!("Synthetic question {n}"));
+                }
+                Some("assistant.message") => {
+                    e["data"]["messageId"] = json!(format!("{n:08x}-0000-4000-9000-{i:012x}"));
+                    e["data"]["content"] = json!(format!("Synthetic answer {n}."));
+                }
+                _ => {}
+            }
+            events.push(e);
+        }
+    }
+    let lines: String = events.iter().map(|e| format!("{e}\n")).collect();
+    std::fs::write(journal, lines).expect("write the journal");
+}
+
+/// The journal of the stored session whose messages include `text`.
+fn journal_with(app: &AppUnderTest, text: &str) -> std::path::PathBuf {
+    std::fs::read_dir(app.home().session_state_dir())
+        .expect("session-state")
+        .flatten()
+        .map(|e| e.path().join("events.jsonl"))
+        .find(|j| std::fs::read_to_string(j).is_ok_and(|t| t.contains(text)))
+        .unwrap_or_else(|| panic!("no stored session says {text:?}"))
+}
+
+/// The messages on screen (the transcript keeps only the rows near the bottom in the page) are the end of
+/// `expected`: each once, in order, none missing in between, the newest last.
+async fn assert_shows_the_end_of(app: &AppUnderTest, expected: &[(String, String)], when: &str) {
+    let shown = messages_shown(app).await;
+    assert!(shown.len() >= 8, "{when}: a screen's worth of messages is shown: {shown:?}");
+    assert!(shown.len() <= expected.len(), "{when}: more shown than there are: {shown:?}");
+    assert_eq!(shown, expected[expected.len() - shown.len()..], "{when}");
+}
+
+#[tokio::test]
+async fn a_reopened_session_shows_every_message_once_in_order_even_mid_reply() {
+    let chat = Chat::start().await;
+    for word in ["alpha", "bravo", "zulu"] {
+        chat.github.when(Match::user_contains(format!("Question {word}")), Reply::text(format!("Answer {word}.")));
+    }
+    chat.new_session().await;
+    for word in ["alpha", "bravo"] {
+        chat.send(&format!("Question {word}")).await;
+        chat.wait_reply(&format!("Answer {word}.")).await;
+        chat.wait_idle().await;
+    }
+    chat.new_session().await;
+    chat.send("Question zulu").await;
+    chat.wait_reply("Answer zulu.").await;
+    chat.wait_idle().await;
+    let message = |who: &str, text: String| (who.to_owned(), text);
+    let mut expected: Vec<(String, String)> = ["alpha", "bravo"]
+        .iter()
+        .flat_map(|w| [message("You", format!("Question {w}")), message("Copilot", format!("Answer {w}."))])
+        .collect();
+
+    // A session longer than its last screen, reopened after a restart: the end of its journal shows while the
+    // CLI resumes it, then the history takes its place.
+    const GROWN: usize = 40;
+    let journal = journal_with(&chat.app, "Question alpha");
+    let Chat { app, github } = chat;
+    let app = app.relaunch_after(launch_options(&github), |_| grow_journal(&journal, GROWN)).await;
+    let chat = Chat { app, github };
+    chat.wait_connected().await;
+    for n in 1..=GROWN {
+        expected.push(message("You", format!("Synthetic question {n}")));
+        expected.push(message("Copilot", format!("Synthetic answer {n}.")));
+    }
+    let whole = Target::xpath("//*[@role='log'][@aria-label='Transcript'][not(@aria-busy)]", "the whole transcript");
+    chat.app.click(&session_row("Question alpha"), HANG_GUARD).await;
+    chat.wait_reply(&format!("Synthetic answer {GROWN}.")).await;
+    chat.app.wait_for(&whole, HANG_GUARD).await;
+    assert_shows_the_end_of(&chat.app, &expected, "after a restart").await;
+
+    // Reopened while a reply streams: the journal, the history and the live events each hold some of it.
+    let slow = "echo ".repeat(40);
+    chat.github.when(
+        Match::user_contains("Question echo"),
+        Reply::text_in_chunks(&slow, 40).with_delay(Duration::from_millis(60)),
+    );
+    chat.send("Question echo").await;
+    chat.wait_reply("echo echo").await;
+    chat.app.click(&session_row("Question zulu"), HANG_GUARD).await;
+    chat.wait_reply("Answer zulu.").await;
+    chat.app.click(&session_row("Question alpha"), HANG_GUARD).await;
+    chat.wait_reply(slow.trim_end()).await;
+    chat.app.wait_for(&whole, HANG_GUARD).await;
+    chat.wait_idle().await;
+    expected.push(message("You", "Question echo".into()));
+    expected.push(message("Copilot", slow.trim_end().into()));
+    assert_shows_the_end_of(&chat.app, &expected, "reopened mid-reply").await;
+
+    // Reopened just after a reply finished, away from it: stored, and maybe on the live stream too.
+    chat.github.when(Match::user_contains("Question foxtrot"), Reply::text("Answer foxtrot."));
+    chat.send("Question foxtrot").await;
+    chat.app.click(&session_row("Question zulu"), HANG_GUARD).await;
+    chat.wait_reply("Answer zulu.").await;
+    let stored = async {
+        while !std::fs::read_to_string(&journal).is_ok_and(|t| t.contains("Answer foxtrot.")) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(HANG_GUARD, stored).await.expect("the reply is stored");
+    chat.app.click(&session_row("Question alpha"), HANG_GUARD).await;
+    chat.wait_reply("Answer foxtrot.").await;
+    chat.app.wait_for(&whole, HANG_GUARD).await;
+    expected.push(message("You", "Question foxtrot".into()));
+    expected.push(message("Copilot", "Answer foxtrot.".into()));
+    assert_shows_the_end_of(&chat.app, &expected, "reopened just after a reply").await;
+}
+
 /// The pid of the CLI the app runs (a child of the app named like the bundled binary).
 fn cli_process(app: &AppUnderTest) -> u32 {
     let app_pid = app.app_process().pid;

@@ -1,6 +1,7 @@
 //! The engine (src-tauri/src/engine) against the real Copilot CLI, with the fake model as a BYOK
 //! provider. Each test gets its own COPILOT_HOME. Timeouts are hang guards, never timing checks.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use copilot_desktop::engine::events::assemble_messages;
@@ -553,4 +554,126 @@ async fn search_finds_messages_the_real_cli_journaled_but_not_tool_output() {
         let found = h.engine.search.search(tool_only).await.expect("search");
         assert!(found.is_empty(), "{tool_only} is only in the tool's call and output: {found:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_tail_is_the_end_of_the_history_the_cli_hands_over() {
+    let h = Harness::start().await;
+    h.model.when(Match::user_contains("first question"), Reply::chunks(["The first ", "answer."]));
+    h.model.when_once(Match::user_contains("run the listing"), Reply::shell("echo nebula-$((6*7))"));
+    h.model.when(Match::tool_result(), Reply::text("The listing ran."));
+    h.model.when(Match::user_contains("last question"), Reply::text("The last answer."));
+    let (id, mut stream) = h.new_session().await;
+    h.turn(&id, &mut stream, "first question").await;
+    let answered = answer_next_prompt(&h.engine, PermissionAnswer::ApproveOnce, |_| {});
+    h.turn(&id, &mut stream, "run the listing").await;
+    answered.await.unwrap();
+    h.turn(&id, &mut stream, "last question").await;
+    h.engine.shutdown().await;
+
+    // What a later open reads: the tail from the file, then the history from the CLI (filtered to chat events).
+    let Harness { home, model, .. } = h;
+    let h = Harness::start_with(home, model, None).await;
+    let tail = h.engine.journal.tail(&id).await.expect("a local CLI's session has a journal");
+    let history = h.engine.sessions.history(&id).await.expect("history");
+    let ids = |events: &[ChatEvent]| events.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+    assert!(
+        history.iter().any(
+            |e| matches!(&e.kind, ChatEventKind::ToolCompleted { output: Some(o), .. } if o.contains("nebula-42"))
+        ),
+        "{:#?}",
+        kinds(&history)
+    );
+    assert_eq!(final_messages(&history), vec!["The first answer.", "The listing ran.", "The last answer."]);
+    assert_eq!(tail, history, "a short session's tail is all of it, event for event");
+    // A tail of a few rows is the end of that history: the same events, with the same ids, in the same order.
+    let short = copilot_desktop::engine::SessionJournal::local(
+        h.home.session_state_dir(),
+        copilot_desktop::engine::TailLimits { rows: 3, ..Default::default() },
+    );
+    let tail = short.tail(&id).await.expect("tail");
+    assert!(!tail.is_empty() && tail.len() < history.len(), "{:#?}", kinds(&tail));
+    assert_eq!(ids(&tail), ids(&history[history.len() - tail.len()..]));
+    assert_eq!(tail, history[history.len() - tail.len()..]);
+    h.engine.shutdown().await;
+
+    // The filtered history is what the CLI's whole stored history maps to.
+    let client = github_copilot_sdk::Client::start(h.home.client_options()).await.expect("a CLI of its own");
+    let config = github_copilot_sdk::ResumeSessionConfig::new(github_copilot_sdk::SessionId::new(&id));
+    let session = client.resume_session(config).await.expect("resume");
+    let all = session.get_events().await.expect("all stored events");
+    assert_eq!(copilot_desktop::engine::events::transcript(&all), history);
+    let _ = session.disconnect().await;
+    let _ = client.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_asked_for_while_it_resumes_is_resumed_once() {
+    let h = Harness::start().await;
+    h.model.when(Match::user_contains("lighthouse"), Reply::text("I will remember the lighthouse."));
+    let (id, mut stream) = h.new_session().await;
+    h.turn(&id, &mut stream, "remember the lighthouse").await;
+    h.engine.shutdown().await;
+    let Harness { home, model, .. } = h;
+    let h = Harness::start_with(home, model, None).await;
+    let attached = attach_log();
+    // Opening a session shows its composer at once: its model picker and a rename can ask for the session
+    // while the open is still resuming it.
+    let sessions = &h.engine.sessions;
+    let (watched, model, renamed, again, subscribed) = tokio::join!(
+        sessions.watch(&id),
+        sessions.model_of(&id),
+        sessions.rename(&id, "Lighthouse"),
+        sessions.history(&id),
+        sessions.subscribe(&id)
+    );
+    let (mut stream, history) = watched.expect("watch");
+    model.expect("the model of a session being resumed");
+    renamed.expect("rename a session being resumed");
+    assert_eq!(again.expect("history"), history);
+    drop(subscribed.expect("subscribe"));
+    let resumes = attached.lock().unwrap().iter().filter(|s| **s == id).count();
+    assert_eq!(resumes, 1, "the engine resumed the session on the CLI once");
+    assert_eq!(final_messages(&history), vec!["I will remember the lighthouse."]);
+    let live = h.turn(&id, &mut stream, "the lighthouse again").await;
+    assert_eq!(final_messages(&live), vec!["I will remember the lighthouse."], "{:#?}", kinds(&live));
+}
+
+/// The session ids of every "session attached" the engine logs from now on (one per resume on the CLI), for
+/// all tests of this binary (each test's sessions have ids of their own).
+fn attach_log() -> Arc<Mutex<Vec<String>>> {
+    use tracing_subscriber::layer::SubscriberExt;
+    static LOG: std::sync::OnceLock<Arc<Mutex<Vec<String>>>> = std::sync::OnceLock::new();
+
+    struct Attaches(Arc<Mutex<Vec<String>>>);
+    #[derive(Default)]
+    struct Fields {
+        message: String,
+        session: String,
+    }
+    impl tracing::field::Visit for Fields {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            match field.name() {
+                "message" => self.message = format!("{value:?}"),
+                "session" => self.session = format!("{value:?}"),
+                _ => {}
+            }
+        }
+    }
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Attaches {
+        fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+            let mut fields = Fields::default();
+            event.record(&mut fields);
+            if fields.message == "session attached" {
+                self.0.lock().unwrap().push(fields.session);
+            }
+        }
+    }
+    LOG.get_or_init(|| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::registry().with(Attaches(log.clone()));
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber in this test binary");
+        log
+    })
+    .clone()
 }

@@ -1,5 +1,6 @@
-//! Commands about sessions: list, search their messages, create, open (history plus a live event
-//! channel), send, stop, rename, delete, and the models a new session can use.
+//! Commands about sessions: list, search their messages, create, open (the last screen from the
+//! journal at once, then the history plus a live event channel), send, stop, rename, delete, and the
+//! models a new session can use.
 
 use tauri::State;
 use tauri::ipc::Channel;
@@ -29,6 +30,15 @@ pub async fn search_sessions(state: State<'_, AppState>, query: String) -> Comma
 #[specta::specta]
 pub async fn create_session(state: State<'_, AppState>, request: NewSession) -> CommandResult<SessionSummary> {
     Ok(state.engine.sessions.create(request).await?)
+}
+
+/// The last screen of a stored session, read from the CLI's journal on disk while `open_session`
+/// resumes it: provisional, to show until the history arrives (which replaces it, keyed by event
+/// id). `None` when there is no journal to read here (a remote CLI server, an unknown session).
+#[tauri::command]
+#[specta::specta]
+pub async fn session_tail(state: State<'_, AppState>, session_id: String) -> CommandResult<Option<Vec<ChatEvent>>> {
+    Ok(state.engine.journal.tail(&session_id).await)
 }
 
 /// Open a session: its stored history comes back, and every later event goes down `on_events` in

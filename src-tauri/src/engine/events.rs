@@ -96,6 +96,20 @@ impl ChatEvent {
     }
 }
 
+/// The event types the CLI stores (journals, and hands back as history) that a chat view shows:
+/// what [`ChatEvent::from_cli`] maps, less the ephemeral ones (deltas, usage, title, idle), which
+/// only ever arrive live. Reading history, every other stored type can be left behind.
+pub const STORED_CHAT_EVENT_TYPES: &[&str] = &[
+    "user.message",
+    "assistant.turn_start",
+    "assistant.message",
+    "assistant.reasoning",
+    "tool.execution_start",
+    "tool.execution_complete",
+    "session.error",
+    "abort",
+];
+
 /// Token counts arrive as JSON numbers; the UI needs them as plain (saturating) integers.
 fn tokens(n: f64) -> u32 {
     n as u32
@@ -400,6 +414,25 @@ mod tests {
         assert!(ChatEvent::from_cli(&cli_event("2", "session.usage_info", json!({}))).is_none());
         // A malformed payload is dropped, not a panic.
         assert!(ChatEvent::from_cli(&cli_event("3", "assistant.message_delta", json!({"oops": 1}))).is_none());
+    }
+
+    #[test]
+    fn every_stored_chat_event_type_maps() {
+        let payloads = [
+            json!({"content": "hi"}),
+            json!({"turnId": "0"}),
+            json!({"messageId": "m", "content": "hello"}),
+            json!({"reasoningId": "r", "content": "thinking"}),
+            json!({"toolCallId": "t", "toolName": "bash", "arguments": {"command": "ls"}}),
+            json!({"toolCallId": "t", "success": true}),
+            json!({"errorType": "x", "message": "broke"}),
+            json!({"reason": "user"}),
+        ];
+        assert_eq!(payloads.len(), STORED_CHAT_EVENT_TYPES.len());
+        for (kind, data) in STORED_CHAT_EVENT_TYPES.iter().zip(payloads) {
+            let event = ChatEvent::from_cli(&cli_event("1", kind, data));
+            assert!(event.is_some_and(|e| !e.is_streaming_only()), "{kind} maps to a stored chat event");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod account;
 pub mod error;
 pub mod events;
 pub mod housekeeping;
+pub mod journal;
 pub mod logging;
 pub mod permissions;
 pub mod process;
@@ -19,6 +20,7 @@ pub use account::CurrentAuth;
 pub use error::{EngineError, EngineResult};
 pub use events::{ChatEvent, ChatEventKind, EventStream};
 pub use housekeeping::{CleanupFailure, CleanupOutcome, CleanupPreview};
+pub use journal::{SessionJournal, TailLimits};
 pub use permissions::{
     PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion,
 };
@@ -39,14 +41,15 @@ pub struct EngineConfig {
     pub sessions: SessionOptions,
 }
 
-/// The engine: one supervisor, one broker, one session service, and the search over stored
-/// sessions. Cheap to clone.
+/// The engine: one supervisor, one broker, one session service, the search over stored sessions
+/// and their journals' tails. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
     pub supervisor: CliSupervisor,
     pub broker: PermissionBroker,
     pub sessions: SessionService,
     pub search: SessionSearch,
+    pub journal: SessionJournal,
 }
 
 impl Engine {
@@ -54,12 +57,13 @@ impl Engine {
     pub fn start(config: EngineConfig) -> Self {
         // Follows the target when the app switches to another CLI (`SessionSearch::set_target`).
         let search = SessionSearch::for_target(&config.target);
+        let journal = SessionJournal::for_target(&config.target);
         let supervisor = CliSupervisor::start(config.target, config.restart);
         // A server's sessions are read through the connection.
         search.read_through(supervisor.clone());
         let broker = PermissionBroker::default();
         let sessions = SessionService::new(supervisor.clone(), broker.clone(), config.sessions);
-        Self { supervisor, broker, sessions, search }
+        Self { supervisor, broker, sessions, search, journal }
     }
 
     /// Detach sessions and stop the CLI with its whole process tree.

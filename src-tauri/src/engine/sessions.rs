@@ -18,7 +18,7 @@ use tokio::sync::{Mutex as AsyncMutex, watch};
 use tokio::task::JoinHandle;
 
 use super::error::{EngineError, EngineResult, is_session_not_found};
-use super::events::{ChatEvent, ChatEventKind, EventHub, EventStream, SeenEvents, transcript};
+use super::events::{ChatEvent, ChatEventKind, EventHub, EventStream, STORED_CHAT_EVENT_TYPES, SeenEvents, transcript};
 use super::permissions::PermissionBroker;
 use super::supervisor::{CliSupervisor, Connection};
 use crate::secret::Sensitive;
@@ -286,7 +286,7 @@ impl SessionService {
 
     async fn history_of(&self, live: &Arc<LiveSession>) -> EngineResult<Vec<ChatEvent>> {
         let session = self.attached_session(live).await?;
-        let events = session.get_events().await?;
+        let events = stored_chat_events(&session).await?;
         Ok(transcript(&events))
     }
 
@@ -401,13 +401,34 @@ impl SessionService {
             return Ok((live, None));
         }
         let connection = self.connection()?;
-        let live = Arc::new(LiveSession::stored(session_id));
+        // Live (listed) before it is resumed: whoever else needs this session meanwhile (the model picker, a
+        // rename, a send) finds it and waits for this resume in `attach`, instead of resuming it a second time.
+        let (live, fresh) = {
+            let mut sessions = self.live.lock().unwrap();
+            match sessions.get(session_id) {
+                Some(live) => (live.clone(), false),
+                None => {
+                    let live = Arc::new(LiveSession::stored(session_id));
+                    sessions.insert(session_id.to_owned(), live.clone());
+                    (live, true)
+                }
+            }
+        };
+        if !fresh {
+            return Ok((live, None));
+        }
         let stream = live.hub.subscribe();
-        let stored = self.attach(&live, &connection).await?;
-        let kept = self.live.lock().unwrap().entry(session_id.to_owned()).or_insert(live.clone()).clone();
-        // Resumed by someone else meanwhile (theirs is kept), or the stored events were unreadable: no reading.
-        let resumed = stored.filter(|_| Arc::ptr_eq(&kept, &live)).map(|events| (stream, events));
-        Ok((kept, resumed))
+        match self.attach(&live, &connection).await {
+            // Attached by someone else first (a reconnect), or the stored events were unreadable: no reading.
+            Ok(stored) => Ok((live, stored.map(|events| (stream, events)))),
+            Err(e) => {
+                let mut sessions = self.live.lock().unwrap();
+                if sessions.get(session_id).is_some_and(|listed| Arc::ptr_eq(listed, &live)) {
+                    sessions.remove(session_id);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// The SDK handle of a live session, re-attaching first when the CLI was replaced.
@@ -459,7 +480,7 @@ impl SessionService {
         let session = Arc::new(session);
         handler.bind(session.clone());
         // Everything stored so far counts as seen: a consumer loads history separately.
-        let stored = session.get_events().await.ok();
+        let stored = stored_chat_events(&session).await.ok();
         if let Some(stored) = &stored {
             let mut seen = live.seen.lock().unwrap();
             for event in stored {
@@ -506,6 +527,46 @@ impl SessionService {
     /// touches them.
     pub fn live_ids(&self) -> Vec<String> {
         self.live.lock().unwrap().keys().cloned().collect()
+    }
+}
+
+/// Most events a page of the event log holds (the CLI's maximum).
+const HISTORY_PAGE: i64 = 1000;
+
+/// A session's stored events that a chat view shows, in order. Read from the CLI's event log
+/// filtered to [`STORED_CHAT_EVENT_TYPES`], in pages: a long session's system prompts and
+/// bookkeeping, most of its bytes, never cross the pipe or sit in memory here. When the CLI cannot
+/// filter (another version behind a server) or its history changed under the read (compacted),
+/// falls back to all of its stored events (`session.getMessages`).
+async fn stored_chat_events(session: &Session) -> EngineResult<Vec<SessionEvent>> {
+    use github_copilot_sdk::rpc::{EventLogReadRequest, EventsCursorStatus};
+    let mut events = Vec::new();
+    let mut cursor = None;
+    loop {
+        let request = EventLogReadRequest {
+            cursor: cursor.take(),
+            max: Some(HISTORY_PAGE),
+            include_ephemeral: Some(false),
+            types: Some(json!(STORED_CHAT_EVENT_TYPES)),
+            ..Default::default()
+        };
+        let page = match session.rpc().event_log().read(request).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::debug!(session = %session.id(), error = %e, "filtered history unavailable; reading all of it");
+                return Ok(session.get_events().await?);
+            }
+        };
+        let stuck = page.has_more && page.events.is_empty();
+        if matches!(page.cursor_status, EventsCursorStatus::Expired) || stuck {
+            tracing::debug!(session = %session.id(), "history changed while reading it; reading all of it");
+            return Ok(session.get_events().await?);
+        }
+        events.extend(page.events);
+        if !page.has_more {
+            return Ok(events);
+        }
+        cursor = Some(page.cursor);
     }
 }
 

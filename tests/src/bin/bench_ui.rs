@@ -9,7 +9,8 @@
 //!   and whether every word arrived exactly once, in order;
 //! * a soak: TURNS turns with a shell tool call each (approved through the permission dialog: for
 //!   the session where it offers that, else once per turn) in one session, the memory of the app and of WebKit after every 50;
-//! * opening a 10,000-event and a 50,000-event session: click in the sidebar → its last message painted;
+//! * opening a 10,000-event and a 50,000-event session: click in the sidebar → its last message painted,
+//!   and → the whole history in (the transcript no longer busy), next to the CLI's own resume time;
 //!   then scrolling it up from the bottom (frame times), in passes interleaved with a static copy of
 //!   the same rows, which gives the webview's own cost per frame on the machine at hand;
 //! * idle memory: resident memory of the app and its WebKit processes, idle after connecting
@@ -26,9 +27,12 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use copilot_desktop_tests::app::{AppUnderTest, Target};
-use copilot_desktop_tests::chat::{Chat, HANG_GUARD, copilot_messages, launch_options};
+use copilot_desktop_tests::chat::{Chat, HANG_GUARD, TOKEN, copilot_messages, launch_options};
+use copilot_desktop_tests::cli::TestHome;
+use copilot_desktop_tests::fake_github::FakeGitHub;
 use copilot_desktop_tests::fake_model::{Match, Reply, many_deltas_text};
 use copilot_desktop_tests::webdriver::processes;
+use github_copilot_sdk::{Client, ResumeSessionConfig, SessionId};
 use serde_json::{Value, json};
 
 const TRANSCRIPT: &str = "//*[@role='log'][@aria-label='Transcript']";
@@ -116,6 +120,47 @@ const check = () => {
 if (!check()) {
   const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
   observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+}
+"#;
+
+/// The Copilot CLI's own time to resume `session_id` (ms), with a client of its own in the app's
+/// home: the floor under opening that session in the app. Also the time it then takes to hand
+/// over the session's stored events (`session.getMessages`).
+async fn cli_resume_ms(home: &TestHome, github: &FakeGitHub, session_id: &str) -> (f64, f64) {
+    let mut env = github.env();
+    env.push(("GH_TOKEN".into(), TOKEN.into()));
+    let client = Client::start(home.client_options_with_env(env)).await.expect("a CLI of its own starts");
+    let started = std::time::Instant::now();
+    let config = ResumeSessionConfig::new(SessionId::new(session_id)).with_streaming(true);
+    let session = client.resume_session(config).await.expect("the CLI resumes the grown session");
+    let resumed = started.elapsed().as_secs_f64() * 1000.0;
+    let started = std::time::Instant::now();
+    session.get_events().await.expect("its stored events");
+    let stored = started.elapsed().as_secs_f64() * 1000.0;
+    let _ = session.disconnect().await;
+    let _ = client.stop().await;
+    (resumed, stored)
+}
+
+/// Page script: like [`ARM_PAINT_PROBE`], but resolves `window.__benchSettled` once the transcript
+/// also is no longer busy (`aria-busy`: the session's whole history is in and it is ready).
+const ARM_SETTLED_PROBE: &str = r#"
+const [needle, xpath] = arguments;
+let done;
+window.__benchSettled = new Promise((resolve) => { done = resolve; });
+const check = () => {
+  const r = document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+  const all = r ? r.querySelectorAll('article[aria-label="Copilot"]') : [];
+  const last = all[all.length - 1];
+  if (r && r.getAttribute('aria-busy') !== 'true' && last && last.innerText.includes(needle)) {
+    requestAnimationFrame(() => done(performance.timeOrigin + performance.now()));
+    return true;
+  }
+  return false;
+};
+if (!check()) {
+  const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
+  observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['aria-busy'] });
 }
 "#;
 
@@ -398,6 +443,20 @@ async fn soak(chat: &Chat, turns: usize) -> Soak {
 // ---------------------------------------------------------------------------------------------------------
 // Long sessions: open and scroll
 
+/// The wall-clock time (ms) of the frame that first showed the armed settled probe's text, not busy.
+async fn settled(app: &AppUnderTest) -> f64 {
+    let value = app
+        .client()
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             window.__benchSettled.then(done); setTimeout(() => done(null), 20000);",
+            vec![],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("waiting for the settled probe failed: {e}"));
+    value.as_f64().expect("the transcript settled with its last answer shown")
+}
+
 /// Rewrite a stored session so it holds `target` events: its last turn repeated with fresh ids, each a new
 /// question and answer (the CLI's own event format, as it wrote it), numbered on from the turns already there.
 fn grow_session(events_file: &Path, target: usize) -> usize {
@@ -448,6 +507,12 @@ fn uuid_like(a: usize, b: usize) -> String {
 struct History {
     events: usize,
     open_ms: f64,
+    /// Click → the whole history in and the transcript no longer busy.
+    settled_ms: f64,
+    /// The CLI's own resume of the session, and its hand-over of the stored events after it.
+    cli_resume_ms: (f64, f64),
+    /// After opening, before scrolling.
+    memory_opened: Memory,
     in_dom: usize,
     cpu_open: (f64, f64),
     cpu_passes: Vec<String>,
@@ -465,14 +530,21 @@ async fn history(chat: Chat, session_dir: &Path, events: usize) -> (Chat, Histor
     eprintln!("[bench] stored session grown to {events} events (its last turn is number {turns})");
     let chat = Chat { app, github };
     chat.wait_connected().await;
+    let session_id = session_dir.file_name().expect("a session folder").to_string_lossy().into_owned();
+    let cli_resume_ms = cli_resume_ms(chat.app.home(), &chat.github, &session_id).await;
     let app = &chat.app;
-    arm_paint_probe(app, &format!("Synthetic answer {turns}:")).await;
+    let last_answer = format!("Synthetic answer {turns}:");
+    arm_paint_probe(app, &last_answer).await;
+    app.eval(ARM_SETTLED_PROBE, vec![json!(last_answer), json!(TRANSCRIPT)]).await;
     let cpu_before_open = cpu_seconds(app);
     let started = now_ms();
     let row = Target::xpath("//nav[@aria-label='Sessions']//li//button[contains(., 'paint 0')]", "the grown session");
     app.click(&row, HANG_GUARD).await;
     let open_ms = painted(app).await.painted - started;
+    let settled_ms = settled(app).await - started;
     let cpu_opened = cpu_seconds(app);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let memory_opened = memory(app);
     // Scrolling, in passes that interleave the transcript with a static copy of the same rows (no virtual
     // list, no script per frame) and that copy hidden (nothing to paint): the copy shows what the webview itself
     // needs per frame on this machine at this moment, to read the list's own cost against.
@@ -498,6 +570,9 @@ async fn history(chat: Chat, session_dir: &Path, events: usize) -> (Chat, Histor
     let figures = History {
         events,
         open_ms,
+        settled_ms,
+        cli_resume_ms,
+        memory_opened,
         in_dom,
         cpu_open: (cpu_opened.0 - cpu_before_open.0, cpu_opened.1 - cpu_before_open.1),
         cpu_passes,
@@ -859,8 +934,12 @@ async fn main() {
     }
     for h in &histories {
         println!(
-            "  open a {}-event session  {:>8.1} ms   ({} items in the DOM after opening)",
-            h.events, h.open_ms, h.in_dom
+            "  open a {}-event session  {:>8.1} ms to its last screen, {:.1} ms to all of it ({} items in the DOM after opening)",
+            h.events, h.open_ms, h.settled_ms, h.in_dom
+        );
+        println!(
+            "    the CLI alone resumes it in {:.1} ms, and hands over its stored events in {:.1} ms more",
+            h.cli_resume_ms.0, h.cli_resume_ms.1
         );
         println!(
             "    CPU while opening: UI {:.1} s, CLI {:.1} s; CPU in each scrolling pass: {}",
@@ -884,10 +963,12 @@ async fn main() {
             s.page.median() / s.static_page.median()
         );
         println!(
-            "    memory with it open: {:.1} MiB (app process {:.1} MiB, WebKit {:.1} MiB)",
+            "    memory with it open: {:.1} MiB (app process {:.1} MiB, WebKit {:.1} MiB); before scrolling {:.1} MiB (app {:.1} MiB)",
             h.memory.total(),
             h.memory.app,
-            h.memory.webkit
+            h.memory.webkit,
+            h.memory_opened.total(),
+            h.memory_opened.app
         );
     }
     println!("  (the webview has requestIdleCallback: {idle_api})");

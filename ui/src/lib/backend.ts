@@ -109,6 +109,12 @@ export interface Backend {
   searchSessions(query: string): Promise<SessionMatch[]>;
   createSession(request: NewSession): Promise<SessionSummary>;
   /**
+   * The last screen of a stored session, read from its journal on disk while `openSession` resumes it (oldest
+   * first): provisional, to show read-only until the history arrives, which replaces it. Null when there is no
+   * journal to read here (the CLI is a server on another machine, or the session is unknown).
+   */
+  sessionTail(sessionId: string): Promise<ChatEvent[] | null>;
+  /**
    * Opens a session: resolves to its stored history and calls `onEvents` with each later batch of events.
    * A batch may repeat events already in the history (same `id`); keep the first.
    */
@@ -263,6 +269,11 @@ export function createTauriBackend(): Backend {
     async createSession(request) {
       requireTauri();
       return unwrap(commands.createSession(request));
+    },
+
+    async sessionTail(sessionId) {
+      requireTauri();
+      return unwrap(commands.sessionTail(sessionId));
     },
 
     async openSession(sessionId, onEvents) {

@@ -25,6 +25,12 @@ export const commands = {
 	/**  Start a session in `request.workingDirectory` with `request.model`. */
 	createSession: (request: NewSession) => typedError<SessionSummary, AppError>(__TAURI_INVOKE("create_session", { request })),
 	/**
+	 *  The last screen of a stored session, read from the CLI's journal on disk while `open_session`
+	 *  resumes it: provisional, to show until the history arrives (which replaces it, keyed by event
+	 *  id). `None` when there is no journal to read here (a remote CLI server, an unknown session).
+	 */
+	sessionTail: (sessionId: string) => typedError<ChatEvent[] | null, AppError>(__TAURI_INVOKE("session_tail", { sessionId })),
+	/**
 	 *  Open a session: its stored history comes back, and every later event goes down `on_events` in
 	 *  coalesced batches until `close_session` (or the webview goes away). Events that arrive while the
 	 *  history loads can appear in both; the UI keeps the first of each id.

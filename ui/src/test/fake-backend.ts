@@ -134,6 +134,14 @@ export class FakeBackend implements Backend {
     return summary;
   });
 
+  /** The journal tail per session id, returned by sessionTail (none: null, as for a remote CLI server). */
+  tails = new Map<string, ChatEvent[]>();
+
+  sessionTail = vi.fn(async (sessionId: string): Promise<ChatEvent[] | null> => {
+    const tail = this.tails.get(sessionId);
+    return tail ? [...tail] : null;
+  });
+
   openSession = vi.fn(async (sessionId: string, onEvents: (batch: ChatEvent[]) => void) => {
     this.sessionListeners.set(sessionId, onEvents);
     return {

@@ -310,4 +310,29 @@ describe("virtualization", () => {
     expect(within(viewport).getByText("Newest question")).toBeTruthy();
     expect(within(viewport).queryByText("Question 0")).toBeNull();
   });
+
+  test("a last screen from the journal is busy until the history replaces it; its rows stay in place", async () => {
+    const turn = (n: number, answer = `Answer ${n}`): ChatEvent[] => [
+      { id: `u${n}`, timestamp: "2026-01-01T00:00:00Z", kind: { type: "userMessage", content: `Question ${n}` } },
+      { id: `a${n}`, timestamp: "2026-01-01T00:00:00Z", kind: { type: "assistantMessage", messageId: `m${n}`, content: answer } },
+    ];
+    // Journal text is trusted no more than model output.
+    const hostile = 'Look: <img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+    const tail = new SessionTranscript();
+    tail.apply([...turn(2), ...turn(3, hostile)]);
+    const { rerender } = render(Transcript, { transcript: tail, busy: true, onLink: vi.fn() });
+    expect(log().getAttribute("aria-busy")).toBe("true");
+    const answers = () => within(log()).getAllByRole("article", { name: "Copilot" });
+    const last = answers().at(-1)!;
+    expect(last.querySelector("img, script")).toBeNull();
+    expect(scriptWindow().__pwned).toBeUndefined();
+
+    const history = new SessionTranscript();
+    history.apply([...turn(1), ...turn(2), ...turn(3, hostile)]);
+    await rerender({ transcript: history, busy: false, onLink: vi.fn() });
+    expect(log().hasAttribute("aria-busy")).toBe(false);
+    expect(answers().map((a) => a.textContent?.trim())).toEqual(["Answer 1", "Answer 2", "Look:"]);
+    expect(answers().at(-1)).toBe(last);
+  });
 });
+

@@ -2,7 +2,7 @@ import { describe, expect, test, vi } from "vitest";
 import type { ChatEvent } from "../backend";
 import { FakeBackend } from "../../test/fake-backend";
 import { session } from "../../test/chat-fixtures";
-import { ChatState, sendBlockedReason } from "./chat.svelte";
+import { ChatState, LOADING_REASON, sendBlockedReason } from "./chat.svelte";
 
 const bundled = { kind: "bundled" } as const;
 const server = { kind: "server", address: "127.0.0.1:4321" } as const;
@@ -226,4 +226,71 @@ describe("ChatState", () => {
     chat.titleChanged();
     expect(chat.sessions.sessions[0]?.title).toBe("Fix the build");
   });
+
+  /** Holds back the next openSession until `release` (the CLI resuming), or fails it with `fail`. */
+  function holdOpen(backend: FakeBackend) {
+    let release!: () => void;
+    let fail!: (error: unknown) => void;
+    const released = new Promise<void>((resolve, reject) => {
+      release = resolve;
+      fail = reject;
+    });
+    const open = backend.openSession.getMockImplementation()!;
+    backend.openSession.mockImplementationOnce(async (id, onEvents) => {
+      await released;
+      return open(id, onEvents);
+    });
+    return { release, fail };
+  }
+
+  test("a stored session shows its last screen, read-only, while the CLI resumes it; then all of it", async () => {
+    const backend = new FakeBackend(connected);
+    backend.sessions = [session({ id: "s1" })];
+    backend.histories.set("s1", [1, 2, 3, 4].flatMap(storedTurn));
+    backend.tails.set("s1", storedTurn(4));
+    const { chat } = await started(backend);
+    const { release } = holdOpen(backend);
+
+    const selecting = chat.select("s1");
+    await vi.waitFor(() => expect(chat.open?.provisional).toBe(true));
+    expect(chat.open?.id).toBe("s1");
+    expect(chat.open?.transcript.items.map((i) => i.key)).toEqual(["u4", "a4"]);
+    expect(chat.open?.transcript.running).toBe(false);
+    expect(chat.blockedReason).toBe(LOADING_REASON);
+    await expect(chat.send("too early")).rejects.toThrow(LOADING_REASON);
+    expect(backend.send).not.toHaveBeenCalled();
+
+    release();
+    await selecting;
+    expect(chat.open?.provisional).toBeFalsy();
+    expect(chat.open?.transcript.items).toHaveLength(8);
+    expect(chat.open?.transcript.running).toBe(false);
+    expect(chat.blockedReason).toBeNull();
+  });
+
+  test("switching away from a last screen drops it; a failure to resume replaces it with the reason", async () => {
+    const backend = new FakeBackend(connected);
+    backend.sessions = [session({ id: "s1" }), session({ id: "s2" })];
+    backend.histories.set("s1", storedTurn(1));
+    backend.tails.set("s1", storedTurn(1));
+    const { chat } = await started(backend);
+    const first = holdOpen(backend);
+    const selecting = chat.select("s1");
+    await vi.waitFor(() => expect(chat.open?.provisional).toBe(true));
+    await chat.select("s2");
+    expect(chat.open?.id).toBe("s2");
+    first.release();
+    await selecting;
+    expect(chat.open?.id).toBe("s2");
+    expect(backend.sessionListeners.has("s1")).toBe(false);
+
+    const second = holdOpen(backend);
+    const again = chat.select("s1");
+    await vi.waitFor(() => expect(chat.open?.provisional).toBe(true));
+    second.fail({ code: "session_not_found", message: "Session s1 was not found." });
+    await again;
+    expect(chat.open).toBeNull();
+    expect(chat.openError).toContain("was not found");
+  });
 });
+

@@ -21,7 +21,15 @@ import { openSessionTranscript, type OpenTranscript, type SessionTranscript } fr
 export interface OpenSession {
   id: string;
   transcript: SessionTranscript;
+  /**
+   * The transcript is the session's last screen from its journal, shown while the CLI resumes the session: read-only
+   * (nothing can be sent yet), and replaced by the whole history when that arrives.
+   */
+  provisional?: boolean;
 }
+
+/** Why the composer waits while a session's last screen shows and the rest of it loads. */
+export const LOADING_REASON = "Loading the rest of this session…";
 
 /** The open session's model: what the CLI said, or what the user just picked. */
 class SessionModel {
@@ -92,7 +100,7 @@ export class ChatState {
   }
 
   get blockedReason(): string | null {
-    return sendBlockedReason(this.connection.current);
+    return sendBlockedReason(this.connection.current) ?? (this.open?.provisional ? LOADING_REASON : null);
   }
 
   async start(): Promise<void> {
@@ -171,6 +179,15 @@ export class ChatState {
         onTurnEnded: () => {
           if (seq === this.#openSeq) this.search.refresh();
         },
+        // Reloading in place keeps the old transcript up instead.
+        onProvisional: inPlace
+          ? undefined
+          : (provisional) => {
+              if (seq !== this.#openSeq) return;
+              // A tail always ends mid-turn, as a history does; what runs now shows once the session is live.
+              endTurn(provisional);
+              this.open = { id: sessionId, transcript: provisional, provisional: true };
+            },
       });
       if (seq !== this.#openSeq) {
         await opened.close();
@@ -184,7 +201,11 @@ export class ChatState {
       this.open = { id: sessionId, transcript: opened.transcript };
       void this.#loadSessionModel(sessionId, seq);
     } catch (error) {
-      if (seq === this.#openSeq && !inPlace) this.openError = describeError(error);
+      if (seq === this.#openSeq && !inPlace) {
+        // The last screen may be up: it goes, and the error says why nothing more came.
+        this.open = null;
+        this.openError = describeError(error);
+      }
     } finally {
       if (seq === this.#openSeq) this.opening = false;
     }
@@ -244,6 +265,7 @@ export class ChatState {
   async send(text: string): Promise<void> {
     const open = this.open;
     if (!open) throw new Error("No session is open.");
+    if (open.provisional) throw new Error(LOADING_REASON);
     await this.#backend.send(open.id, text);
   }
 

@@ -604,18 +604,39 @@ export interface OpenTranscriptOptions extends Omit<FrameBatcherOptions, "paused
    * within one frame's batch, so `running` may never be seen true: this is how to hear that a turn ended.
    */
   onTurnEnded?: () => void;
+  /**
+   * Called with the session's last screen, read from its journal, when that arrives before the history: a
+   * transcript of its own, to show read-only meanwhile. The transcript `openSessionTranscript` resolves to
+   * replaces it; nothing of it is carried over (rows of the same event have the same key).
+   */
+  onProvisional?: (provisional: SessionTranscript) => void;
 }
 
 /**
- * Opens `sessionId` through the Backend: live batches are collected (paused) while the history loads,
- * the history is applied first, then the collected and later batches go in once per animation frame.
+ * Opens `sessionId` through the Backend: asks for the journal's tail (for `onProvisional`) and opens the session at
+ * once; live batches are collected (paused) while the history loads, the history is applied first, then the
+ * collected and later batches go in once per animation frame. Exactly once: the transcript is built from the
+ * history and the live batches only, each event kept the first time its id comes; the tail is never part of it.
  */
 export async function openSessionTranscript(
-  backend: Pick<Backend, "openSession">,
+  backend: Pick<Backend, "openSession" | "sessionTail">,
   sessionId: string,
   options: OpenTranscriptOptions = {},
 ): Promise<OpenTranscript> {
-  const { onTurnEnded, ...batcherOptions } = options;
+  const { onTurnEnded, onProvisional, ...batcherOptions } = options;
+  let historyIn = false;
+  if (onProvisional) {
+    backend.sessionTail(sessionId).then(
+      (tail) => {
+        if (historyIn || !tail || tail.length === 0) return;
+        const provisional = new SessionTranscript();
+        provisional.apply(tail);
+        onProvisional(provisional);
+      },
+      // No tail: the history shows when it comes, as without one.
+      () => {},
+    );
+  }
   const transcript = new SessionTranscript();
   const flush = (batches: ChatEvent[][]) => {
     const ended = transcript.turnsEnded;
@@ -627,17 +648,21 @@ export async function openSessionTranscript(
   try {
     opened = await backend.openSession(sessionId, (batch) => batcher.push(batch));
   } catch (error) {
+    historyIn = true;
     batcher.dispose();
     throw error;
   }
+  historyIn = true;
   transcript.apply(opened.history);
   batcher.resume();
-  const session = opened;
+  // Only `close` is kept: the history's events are in the transcript now, and holding the array would keep
+  // every one of them alive for as long as the session is open.
+  const closeSession = opened.close;
   return {
     transcript,
     async close() {
       batcher.dispose();
-      await session.close();
+      await closeSession();
     },
   };
 }

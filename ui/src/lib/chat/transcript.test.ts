@@ -350,4 +350,107 @@ describe("openSessionTranscript", () => {
     runFrame();
     expect(onTurnEnded).toHaveBeenCalledTimes(2);
   });
+
+  /** openSession's answer, held back until the test lets it go (the CLI still resuming). */
+  function holdOpen(backend: FakeBackend) {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const open = backend.openSession.getMockImplementation()!;
+    backend.openSession.mockImplementationOnce(async (id, onEvents) => {
+      await released;
+      return open(id, onEvents);
+    });
+    return release;
+  }
+
+  const stored = (n: number): ChatEvent[] => [
+    ev({ type: "userMessage", content: `q${n}` }, `u${n}`),
+    ev({ type: "turnStarted" }, `t${n}`),
+    ev({ type: "assistantMessage", messageId: `m${n}`, content: `a${n}` }, `a${n}`),
+  ];
+  const keys = (items: readonly TranscriptItem[]) => items.map((item) => item.key);
+
+  test("the journal's tail shows while the history loads; the history and live events replace it, each once", async () => {
+    const backend = new FakeBackend();
+    const history = [1, 2, 3, 4].flatMap(stored);
+    backend.histories.set("s1", history);
+    // Read before the CLI was done: the tail lacks turn 4, and holds a line the CLI's history does not (rewound).
+    backend.tails.set("s1", [...stored(2), ...stored(3), ev({ type: "userMessage", content: "rewound" }, "gone")]);
+    const { scheduler, runFrame } = manualScheduler();
+    const release = holdOpen(backend);
+    const provisional: SessionTranscript[] = [];
+    const opening = openSessionTranscript(backend, "s1", { scheduler, onProvisional: (t) => provisional.push(t) });
+
+    await vi.waitFor(() => expect(provisional).toHaveLength(1));
+    expect(shape(provisional[0]!.items)).toEqual(["user:q2", "assistant:a2", "user:q3", "assistant:a3", "user:rewound"]);
+
+    // Live events while the history is still on its way: the end of the history again, then a new turn.
+    release();
+    await vi.waitFor(() => expect(backend.sessionListeners.has("s1")).toBe(true));
+    backend.pushEvents("s1", [...stored(4), ...stored(5)]);
+    const { transcript } = await opening;
+    runFrame();
+
+    expect(transcript).not.toBe(provisional[0]);
+    expect(shape(transcript.items)).toEqual([1, 2, 3, 4, 5].flatMap((n) => [`user:q${n}`, `assistant:a${n}`]));
+    // Rows of the same event keep their key, so the list keeps their place and size.
+    expect(keys(transcript.items)).toEqual(expect.arrayContaining(keys(provisional[0]!.items).filter((k) => k !== "gone")));
+    expect(keys(transcript.items)).not.toContain("gone");
+  });
+
+  test("every event shows exactly once, in order, wherever the tail, the history and the live events overlap", async () => {
+    const all = [1, 2, 3, 4, 5, 6].flatMap(stored);
+    const expected = [1, 2, 3, 4, 5, 6].flatMap((n) => [`u${n}`, `a${n}`]);
+    for (let historyEnd = 0; historyEnd <= all.length; historyEnd += 1) {
+      for (let liveStart = 0; liveStart <= historyEnd; liveStart += 2) {
+        for (const tailStart of [0, Math.max(0, historyEnd - 4), historyEnd]) {
+          const backend = new FakeBackend();
+          backend.histories.set("s1", all.slice(0, historyEnd));
+          backend.tails.set("s1", all.slice(tailStart, historyEnd));
+          const { scheduler, runFrame } = manualScheduler();
+          const release = holdOpen(backend);
+          const opening = openSessionTranscript(backend, "s1", { scheduler, onProvisional: () => {} });
+          release();
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          // The live stream starts somewhere in what the history holds and runs to the end.
+          const live = all.slice(liveStart);
+          backend.pushEvents("s1", live.slice(0, 5));
+          const { transcript } = await opening;
+          backend.pushEvents("s1", live.slice(5));
+          runFrame();
+          const where = `history to ${historyEnd}, live from ${liveStart}, tail from ${tailStart}`;
+          expect(keys(transcript.items), where).toEqual(expected);
+        }
+      }
+    }
+  });
+
+  test("a tail that comes after the history, or none at all, changes nothing", async () => {
+    const backend = new FakeBackend();
+    backend.histories.set("s1", stored(1));
+    let answerTail!: (tail: ChatEvent[]) => void;
+    backend.sessionTail.mockImplementationOnce(() => new Promise((resolve) => (answerTail = resolve)));
+    const onProvisional = vi.fn();
+    const { transcript } = await openSessionTranscript(backend, "s1", { onProvisional });
+    answerTail(stored(1));
+    await Promise.resolve();
+    expect(onProvisional).not.toHaveBeenCalled();
+    expect(shape(transcript.items)).toEqual(["user:q1", "assistant:a1"]);
+
+    // No journal to read (a remote server), or reading it failed: the history alone, as before.
+    backend.sessionTail.mockResolvedValueOnce(null);
+    expect(shape((await openSessionTranscript(backend, "s1", { onProvisional })).transcript.items)).toHaveLength(2);
+    backend.sessionTail.mockRejectedValueOnce({ code: "ipc", message: "gone" });
+    expect(shape((await openSessionTranscript(backend, "s1", { onProvisional })).transcript.items)).toHaveLength(2);
+    expect(onProvisional).not.toHaveBeenCalled();
+  });
+
+  test("the history is not held once it is in the transcript", async () => {
+    const backend = new FakeBackend();
+    backend.histories.set("s1", stored(1));
+    const opened = await openSessionTranscript(backend, "s1");
+    const answered = await backend.openSession.mock.results[0]!.value;
+    expect(Object.values(opened)).not.toContain(answered.history);
+  });
 });
+
