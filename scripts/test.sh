@@ -41,7 +41,8 @@ xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" \
 
 say "Packages: build the .deb and .rpm (debug app, the pinned CLI inside)"
 # The bundler's own step; the release workflow builds the same bundles from a release build.
-ui/node_modules/.bin/tauri build --debug --bundles deb,rpm --ci
+# TAURI_FRONTEND_PATH: the CLI would otherwise take the first package.json it finds (tests/node-sdk/).
+TAURI_FRONTEND_PATH=ui ui/node_modules/.bin/tauri build --debug --bundles deb,rpm --ci
 
 say "Packages: install the .deb, chat with the installed app, remove it; inspect the .rpm"
 # Installs system-wide, so only here and as root (CI runs as root; elsewhere sudo asks).

@@ -29,7 +29,7 @@ fn bundle(kind: &str) -> PathBuf {
     let found: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| {
             panic!(
-                "no {kind} bundle in {}: {e}. Build it: ui/node_modules/.bin/tauri build --debug --bundles deb,rpm",
+                "no {kind} bundle in {}: {e}. Build it: TAURI_FRONTEND_PATH=ui ui/node_modules/.bin/tauri build --debug --bundles deb,rpm",
                 dir.display()
             )
         })
