@@ -40,6 +40,11 @@ const COMMANDS: &[&str] = &[
     "test_cli_server",
     "preview_session_cleanup",
     "clean_up_sessions",
+    "watch_updates",
+    "check_for_updates",
+    "download_update",
+    "install_update",
+    "set_check_automatically",
 ];
 
 /// With the cargo feature `bench` only (src/commands/bench.rs), granted by capabilities/bench/ alone.

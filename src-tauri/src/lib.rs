@@ -10,6 +10,7 @@ pub mod engine;
 pub mod identity_migration;
 pub mod secret;
 pub mod settings_store;
+pub mod updates;
 
 use std::path::PathBuf;
 
@@ -76,6 +77,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::cli::test_cli_server,
         commands::cli::preview_session_cleanup,
         commands::cli::clean_up_sessions,
+        commands::updates::watch_updates,
+        commands::updates::check_for_updates,
+        commands::updates::download_update,
+        commands::updates::install_update,
+        commands::updates::set_check_automatically,
     ])
 }
 
@@ -204,6 +210,8 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         // Rust-side only: capabilities/ grants the webview no store permission.
         .plugin(tauri_plugin_store::Builder::default().build())
+        // Rust-side only too: updates/ checks, downloads and installs; the webview asks through commands.
+        .plugin(updates::plugin())
         .invoke_handler(invoke_handler(builder.invoke_handler()))
         .manage(commands::menu::MenuListeners::default())
         .menu(commands::menu::build)
@@ -220,7 +228,9 @@ pub fn run() {
             let log_dir = paths.app_log_dir()?;
             let guard = engine::logging::init(&log_dir, cfg!(debug_assertions))?;
             app.manage(guard);
-            tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "Copilot Desktop starting");
+            // The version the bundle says (tauri.conf.json), the one the updater compares.
+            let version = app.package_info().version.to_string();
+            tracing::info!(%version, log_dir = %log_dir.display(), "Copilot Desktop starting");
             for line in moved {
                 tracing::info!("identifier migration: {line}");
             }
@@ -235,22 +245,21 @@ pub fn run() {
             });
             match moved {
                 Ok(lines) => lines.iter().for_each(|line| tracing::info!("identifier migration: {line}")),
-                Err(_) => tracing::warn!("identifier migration: the keychain did not answer within 10 s; legacy entries stay"),
+                Err(_) => {
+                    tracing::warn!("identifier migration: the keychain did not answer within 10 s; legacy entries stay")
+                }
             }
             let mut options = AccountOptions::new(cli_target_from_env());
             options.client_id = std::env::var(CLIENT_ID_ENV).ok();
             options.builtin_client_id = BUILTIN_CLIENT_ID.map(str::to_owned);
             options.web_base_url = std::env::var(GITHUB_WEB_URL_ENV).ok();
             // Reads the keychain, then starts the engine (its tasks on Tauri's Tokio runtime).
-            let account = tauri::async_runtime::block_on(AccountService::start(
-                options,
-                settings,
-                sink,
-                TokenStore::keychain(),
-            ));
+            let account =
+                tauri::async_runtime::block_on(AccountService::start(options, settings, sink, TokenStore::keychain()));
             let engine: Engine = account.engine().clone();
             app.manage(AppState { engine, watchers: Default::default() });
             app.manage(account);
+            updates::manage(app.handle())?;
             Ok(())
         })
         .build(tauri::generate_context!());

@@ -18,16 +18,18 @@ pub enum MenuAction {
     NewSession,
     SearchSessions,
     OpenSettings,
+    CheckForUpdates,
 }
 
 impl MenuAction {
-    const ALL: [MenuAction; 3] = [Self::NewSession, Self::SearchSessions, Self::OpenSettings];
+    const ALL: [MenuAction; 4] = [Self::NewSession, Self::SearchSessions, Self::OpenSettings, Self::CheckForUpdates];
 
     fn id(self) -> &'static str {
         match self {
             Self::NewSession => "new-session",
             Self::SearchSessions => "search-sessions",
             Self::OpenSettings => "open-settings",
+            Self::CheckForUpdates => "check-for-updates",
         }
     }
 
@@ -36,15 +38,17 @@ impl MenuAction {
             Self::NewSession => "New Session",
             Self::SearchSessions => "Search Sessions",
             Self::OpenSettings => "Settings…",
+            Self::CheckForUpdates => "Check for Updates…",
         }
     }
 
     /// The same shortcuts the webview handles itself (ui/src/lib/shortcuts.ts).
-    fn accelerator(self) -> &'static str {
+    fn accelerator(self) -> Option<&'static str> {
         match self {
-            Self::NewSession => "CmdOrCtrl+N",
-            Self::SearchSessions => "CmdOrCtrl+K",
-            Self::OpenSettings => "CmdOrCtrl+,",
+            Self::NewSession => Some("CmdOrCtrl+N"),
+            Self::SearchSessions => Some("CmdOrCtrl+K"),
+            Self::OpenSettings => Some("CmdOrCtrl+,"),
+            Self::CheckForUpdates => None,
         }
     }
 }
@@ -65,7 +69,11 @@ pub fn watch_menu(listeners: State<'_, MenuListeners>, on_action: Channel<MenuAc
 /// in the webview there) and Window; everywhere File and View with the app's actions.
 pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     let item = |action: MenuAction| {
-        MenuItemBuilder::with_id(action.id(), action.label()).accelerator(action.accelerator()).build(app)
+        let builder = MenuItemBuilder::with_id(action.id(), action.label());
+        match action.accelerator() {
+            Some(keys) => builder.accelerator(keys).build(app),
+            None => builder.build(app),
+        }
     };
     let mut menu = MenuBuilder::new(app);
     if cfg!(target_os = "macos") {
@@ -73,6 +81,7 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
             .about(None)
             .separator()
             .item(&item(MenuAction::OpenSettings)?)
+            .item(&item(MenuAction::CheckForUpdates)?)
             .separator()
             .services()
             .separator()
@@ -100,6 +109,10 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     }
     let view = SubmenuBuilder::new(app, "View").item(&item(MenuAction::SearchSessions)?).build()?;
     menu = menu.item(&view);
+    if !cfg!(target_os = "macos") {
+        let help = SubmenuBuilder::new(app, "Help").item(&item(MenuAction::CheckForUpdates)?).build()?;
+        menu = menu.item(&help);
+    }
     if cfg!(target_os = "macos") {
         let window = SubmenuBuilder::new(app, "Window").minimize().maximize().separator().close_window().build()?;
         menu = menu.item(&window);

@@ -10,6 +10,7 @@ pub mod menu;
 pub mod prompts;
 pub mod sessions;
 pub mod system;
+pub mod updates;
 
 use serde::Serialize;
 

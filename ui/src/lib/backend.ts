@@ -39,6 +39,8 @@ import {
   type SignInStart,
   type SignInState,
   type SnippetPart,
+  type UpdatePhase,
+  type UpdateView,
   type UserAnswer,
   type UserQuestion,
   type WireApi,
@@ -77,6 +79,8 @@ export type {
   SnippetPart,
   SignInStart,
   SignInState,
+  UpdatePhase,
+  UpdateView,
   UserAnswer,
   UserQuestion,
   WireApi,
@@ -179,6 +183,17 @@ export interface Backend {
   previewSessionCleanup(days: number): Promise<CleanupPreview>;
   /** Deletes the confirmed sessions that are still not used for `days` days. */
   cleanUpSessions(days: number, sessionIds: string[]): Promise<CleanupOutcome>;
+
+  /** Calls `onView` with the app's update state now and after every change; resolves to a function that stops the calls. */
+  onUpdates(onView: (view: UpdateView) => void): Promise<() => void>;
+  /** Checks the release feed now (the user asked). */
+  checkForUpdates(): Promise<UpdateView>;
+  /** Downloads the update the last check found and verifies its signature (progress arrives through onUpdates). */
+  downloadUpdate(): Promise<UpdateView>;
+  /** Installs the downloaded update and restarts into it; resolves only when that failed (the view says why). */
+  installUpdate(): Promise<UpdateView>;
+  /** Turns the daily automatic check on or off. */
+  setCheckAutomatically(on: boolean): Promise<UpdateView>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -436,6 +451,35 @@ export function createTauriBackend(): Backend {
     async cleanUpSessions(days, sessionIds) {
       requireTauri();
       return unwrap(commands.cleanUpSessions(days, sessionIds));
+    },
+
+    async onUpdates(onView) {
+      requireTauri();
+      const channel = new Channel<UpdateView>(onView);
+      await unwrap(commands.watchUpdates(channel));
+      return () => {
+        channel.onmessage = () => {};
+      };
+    },
+
+    async checkForUpdates() {
+      requireTauri();
+      return unwrap(commands.checkForUpdates());
+    },
+
+    async downloadUpdate() {
+      requireTauri();
+      return unwrap(commands.downloadUpdate());
+    },
+
+    async installUpdate() {
+      requireTauri();
+      return unwrap(commands.installUpdate());
+    },
+
+    async setCheckAutomatically(on) {
+      requireTauri();
+      return unwrap(commands.setCheckAutomatically(on));
     },
   };
 }

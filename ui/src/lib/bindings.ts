@@ -101,6 +101,16 @@ export const commands = {
 	previewSessionCleanup: (days: number) => typedError<CleanupPreview, AppError>(__TAURI_INVOKE("preview_session_cleanup", { days })),
 	/**  Delete the confirmed sessions that are still not used for `days` days. */
 	cleanUpSessions: (days: number, sessionIds: string[]) => typedError<CleanupOutcome, AppError>(__TAURI_INVOKE("clean_up_sessions", { days, sessionIds })),
+	/**  Push the update state now and on every change (a found update, download progress, failures). */
+	watchUpdates: (onView: Channel<UpdateView>) => typedError<null, AppError>(__TAURI_INVOKE("watch_updates", { onView })),
+	/**  Check now (the user asked: "up to date" and failures are shown). */
+	checkForUpdates: () => typedError<UpdateView, AppError>(__TAURI_INVOKE("check_for_updates")),
+	/**  Download the update the last check found and verify its signature. */
+	downloadUpdate: () => typedError<UpdateView, AppError>(__TAURI_INVOKE("download_update")),
+	/**  Install the downloaded update and restart into it; returns only if that failed. */
+	installUpdate: () => typedError<UpdateView, AppError>(__TAURI_INVOKE("install_update")),
+	/**  Turn the daily automatic check on or off. */
+	setCheckAutomatically: (on: boolean) => typedError<UpdateView, AppError>(__TAURI_INVOKE("set_check_automatically", { on })),
 };
 
 /* Types */
@@ -243,7 +253,7 @@ export type ConnectionTarget =
 { kind: "server"; address: string };
 
 /**  An action the menu asks the window to take. */
-export type MenuAction = "newSession" | "searchSessions" | "openSettings";
+export type MenuAction = "newSession" | "searchSessions" | "openSettings" | "checkForUpdates";
 
 export type ModelInfo = {
 	id: string,
@@ -385,6 +395,30 @@ export type SignInState =
 export type SnippetPart = {
 	text: string,
 	hit: boolean,
+};
+
+export type UpdatePhase = 
+/**  Nothing known (no check yet, or an automatic check failed quietly). */
+{ state: "idle" } | { state: "checking" } | { state: "upToDate" } | { state: "available"; version: string; 
+/**  Release notes from the feed: markdown, untrusted (the window sanitizes it). */
+notes: string | null; date: string | null; 
+/**  "45.2 MB", when the server says. */
+size: string | null } | { state: "downloading"; version: string; received: number | null; total: number | null } | 
+/**  Downloaded and verified: "Restart to update". */
+{ state: "ready"; version: string } | { state: "installing"; version: string } | 
+/**  A check the user asked for, a download or an install failed. The current app keeps working. */
+{ state: "failed"; message: string; 
+/**  The update it was about, when one was found. */
+version: string | null };
+
+/**  What the window shows about updates. */
+export type UpdateView = {
+	/**  The running app's version. */
+	currentVersion: string,
+	checkAutomatically: boolean,
+	/**  When the last check finished (seconds since the epoch), successful or not. */
+	lastChecked: number | null,
+	phase: UpdatePhase,
 };
 
 export type UserAnswer = {

@@ -5,7 +5,10 @@
 
 import type { MenuAction } from "./backend";
 
-const KEYS: Record<MenuAction, string> = {
+/** The menu actions that have a shortcut ("Check for Updates…" has none). */
+export type ShortcutAction = Exclude<MenuAction, "checkForUpdates">;
+
+const KEYS: Record<ShortcutAction, string> = {
   newSession: "n",
   searchSessions: "k",
   openSettings: ",",
@@ -16,15 +19,15 @@ export function isMac(platform: string = navigator.platform): boolean {
 }
 
 /** "Ctrl+N" or "⌘N": what a tooltip shows for `action`. */
-export function shortcutLabel(action: MenuAction, mac: boolean = isMac()): string {
+export function shortcutLabel(action: ShortcutAction, mac: boolean = isMac()): string {
   const key = KEYS[action].toUpperCase();
   return mac ? `⌘${key}` : `Ctrl+${key}`;
 }
 
 /** The action `event` asks for, if it is one of the app's shortcuts. */
-export function shortcutFor(event: KeyboardEvent, mac: boolean = isMac()): MenuAction | null {
+export function shortcutFor(event: KeyboardEvent, mac: boolean = isMac()): ShortcutAction | null {
   const primary = mac ? event.metaKey && !event.ctrlKey : event.ctrlKey && !event.metaKey;
   if (!primary || event.altKey || event.shiftKey || event.isComposing) return null;
   const key = event.key.toLowerCase();
-  return (Object.keys(KEYS) as MenuAction[]).find((action) => KEYS[action] === key) ?? null;
+  return (Object.keys(KEYS) as ShortcutAction[]).find((action) => KEYS[action] === key) ?? null;
 }

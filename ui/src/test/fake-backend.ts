@@ -23,6 +23,8 @@ import type {
   SettingsView,
   SignInStart,
   SignInState,
+  UpdatePhase,
+  UpdateView,
 } from "../lib/backend";
 
 /** Signed out of a connected CLI, sign-in configured: what a fresh install shows. */
@@ -243,6 +245,39 @@ export class FakeBackend implements Backend {
     this.sessions = this.sessions.filter((s) => !sessionIds.includes(s.id));
     return { deleted: [...sessionIds], kept: [], failed: [] };
   });
+
+  /** The update state Rust would report; `pushUpdates` changes it and tells every listener. */
+  updateView: UpdateView = { currentVersion: "0.1.0", checkAutomatically: true, lastChecked: null, phase: { state: "idle" } };
+  updateListeners: ((view: UpdateView) => void)[] = [];
+  onUpdates = vi.fn(async (onView: (view: UpdateView) => void) => {
+    this.updateListeners.push(onView);
+    onView(this.updateView);
+    return () => {
+      this.updateListeners = this.updateListeners.filter((l) => l !== onView);
+    };
+  });
+  /** What a check finds; a test sets it before "Check now". */
+  updateFound: UpdatePhase = { state: "upToDate" };
+  checkForUpdates = vi.fn(async (): Promise<UpdateView> => {
+    this.pushUpdates({ ...this.updateView, phase: this.updateFound, lastChecked: 1_800_000_000 });
+    return this.updateView;
+  });
+  downloadUpdate = vi.fn(async (): Promise<UpdateView> => {
+    const phase = this.updateView.phase;
+    const version = "version" in phase && phase.version ? phase.version : "0.0.0";
+    this.pushUpdates({ ...this.updateView, phase: { state: "ready", version } });
+    return this.updateView;
+  });
+  installUpdate = vi.fn(async (): Promise<UpdateView> => this.updateView);
+  setCheckAutomatically = vi.fn(async (on: boolean): Promise<UpdateView> => {
+    this.pushUpdates({ ...this.updateView, checkAutomatically: on });
+    return this.updateView;
+  });
+
+  pushUpdates(view: UpdateView): void {
+    this.updateView = view;
+    for (const listener of this.updateListeners) listener(view);
+  }
 
   /** What Rust does on every change: remember it and send it down each open channel. */
   push(state: ConnectionState): void {

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, test, vi } from "vitest";
 import { BackendError, backendContext, type ProviderConfig } from "../../lib/backend";
 import { FakeBackend, signedOutAccount } from "../../test/fake-backend";
 import SettingsDialog from "./SettingsDialog.svelte";
+import { SETTINGS_PAGES } from "../settings/pages";
 import { installDialogPolyfill, pressEscape } from "../../test/dialog";
 
 beforeAll(installDialogPolyfill);
@@ -135,7 +136,7 @@ describe("SettingsDialog pages", () => {
     backend.accountView = signedOutAccount({ source: "keychain", login: "octo-tester" });
     renderDialog(backend);
     expect(within(dialog()).getByRole("tablist", { name: "Settings pages" })).toBeTruthy();
-    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Old sessions"]);
+    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Old sessions", "Updates"]);
     expect(document.activeElement).toBe(tab("Account"));
 
     const panel = within(dialog()).getByRole("tabpanel", { name: "Account" });
@@ -145,7 +146,7 @@ describe("SettingsDialog pages", () => {
     expect(within(dialog()).queryByRole("button", { name: "Save provider" })).toBeNull();
 
     await fireEvent.click(tab("Model provider"));
-    expect(tabs()).toEqual(["Account", "Model provider (chosen)", "Copilot CLI", "Old sessions"]);
+    expect(tabs()).toEqual(["Account", "Model provider (chosen)", "Copilot CLI", "Old sessions", "Updates"]);
     expect(within(dialog()).getByRole("tabpanel", { name: "Model provider" })).toBeTruthy();
     expect(button("Save provider")).toBeTruthy();
     expect(within(dialog()).queryByRole("button", { name: "Sign out" })).toBeNull();
@@ -157,18 +158,20 @@ describe("SettingsDialog pages", () => {
     await fireEvent.keyDown(tab("Account"), { key: "ArrowDown" });
     expect(chosen()).toBe("Model provider");
     expect(document.activeElement).toBe(tab("Model provider"));
+    // The last two pages, whichever they are: pages are added at the end.
+    const [beforeLast, last] = SETTINGS_PAGES.slice(-2).map((p) => p.label) as [string, string];
     await fireEvent.keyDown(tab("Model provider"), { key: "End" });
-    expect(chosen()).toBe("Old sessions");
-    await fireEvent.keyDown(tab("Old sessions"), { key: "ArrowDown" });
+    expect(chosen()).toBe(last);
+    await fireEvent.keyDown(tab(last), { key: "ArrowDown" });
     expect(chosen()).toBe("Account");
     await fireEvent.keyDown(tab("Account"), { key: "ArrowUp" });
-    expect(chosen()).toBe("Old sessions");
-    await fireEvent.keyDown(tab("Old sessions"), { key: "ArrowUp" });
-    expect(chosen()).toBe("Copilot CLI");
-    await fireEvent.keyDown(tab("Copilot CLI"), { key: "Home" });
+    expect(chosen()).toBe(last);
+    await fireEvent.keyDown(tab(last), { key: "ArrowUp" });
+    expect(chosen()).toBe(beforeLast);
+    await fireEvent.keyDown(tab(beforeLast), { key: "Home" });
     expect(chosen()).toBe("Account");
     expect(document.activeElement).toBe(tab("Account"));
-    expect(within(dialog()).getAllByRole("tab").map((t) => t.tabIndex)).toEqual([0, -1, -1, -1]);
+    expect(within(dialog()).getAllByRole("tab").map((t) => t.tabIndex)).toEqual(SETTINGS_PAGES.map((_, i) => (i === 0 ? 0 : -1)));
   });
 
   test("what was typed stays while moving between pages; reopening starts on Account with the key gone", async () => {
@@ -187,7 +190,7 @@ describe("SettingsDialog pages", () => {
     expect(screen.queryByRole("dialog", { name: "Settings" })).toBeNull();
     expect(document.querySelector('input[type="password"]')).toBeNull();
     await rerender({ open: true });
-    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Old sessions"]);
+    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Old sessions", "Updates"]);
     await fireEvent.click(tab("Model provider"));
     expect(field("API key").value).toBe("");
     expect(backend.saveProvider).not.toHaveBeenCalled();

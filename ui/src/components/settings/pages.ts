@@ -7,6 +7,7 @@ import AccountPage from "./AccountPage.svelte";
 import CliPage from "./CliPage.svelte";
 import ProviderPage from "./ProviderPage.svelte";
 import SessionCleanupPage from "./SessionCleanupPage.svelte";
+import UpdatesPage from "./UpdatesPage.svelte";
 import type { SettingsState } from "./settings-state.svelte";
 
 export interface SettingsPageProps {
@@ -16,6 +17,8 @@ export interface SettingsPageProps {
   onSignIn?: () => void;
   /** Sessions were deleted here: the sidebar's list should be loaded again. */
   onSessionsChanged?: () => void;
+  /** "Check now": the parent closes Settings and opens the update dialog with a fresh check. */
+  onCheckForUpdates?: () => void;
 }
 
 export interface SettingsPage {
@@ -31,4 +34,5 @@ export const SETTINGS_PAGES: readonly SettingsPage[] = [
   { id: "provider", label: "Model provider", component: ProviderPage },
   { id: "cli", label: "Copilot CLI", component: CliPage },
   { id: "sessions", label: "Old sessions", component: SessionCleanupPage },
+  { id: "updates", label: "Updates", component: UpdatesPage },
 ];
