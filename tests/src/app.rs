@@ -222,6 +222,16 @@ fn xpath_literal(s: &str) -> String {
     }
 }
 
+/// The app's log files in `home` (`$XDG_DATA_HOME/<identifier>/logs`), concatenated oldest first.
+pub fn app_log_text(home: &TestHome) -> String {
+    let dir = home.home().join(".local/share").join(copilot_desktop::auth::keychain::APP_IDENTIFIER).join("logs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).collect::<Vec<_>>().join("")
+}
+
 /// What the app under test starts with, besides its throwaway home.
 #[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {
@@ -388,6 +398,12 @@ impl AppUnderTest {
             .filter_map(processes::read)
             .find(|p| p.exe.as_deref() == Some(app.as_path()))
             .unwrap_or_else(|| panic!("no process runs {} under tauri-driver", app.display()))
+    }
+
+    /// Everything the app has logged so far (its log folder under the test home; the app logs at
+    /// info level by default), oldest file first.
+    pub fn log_text(&self) -> String {
+        app_log_text(self.home())
     }
 
     /// The first element matching `target`, if any is there now.

@@ -51,9 +51,14 @@ pub fn session_rows() -> Target {
 impl Chat {
     /// The app, connected, with its CLI signed in to the fake GitHub.
     pub async fn start() -> Chat {
+        Self::start_with(|options| options).await
+    }
+
+    /// [`Self::start`], with `more` added to how the app is launched (variables, arguments).
+    pub async fn start_with(more: impl FnOnce(LaunchOptions) -> LaunchOptions) -> Chat {
         let github = FakeGitHub::start().await;
         github.add_token(TOKEN);
-        let app = AppUnderTest::launch(launch_options(&github)).await;
+        let app = AppUnderTest::launch(more(launch_options(&github))).await;
         let chat = Chat { app, github };
         chat.wait_connected().await;
         chat

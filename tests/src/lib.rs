@@ -5,6 +5,8 @@
 //!   `/models`, `/chat/completions`), reusing the same rule engine.
 //! * [`fake_github_web`] — GitHub's web endpoints for the OAuth device flow (`/login/device/code`,
 //!   `/login/oauth/access_token`), answering from a per-test script.
+//! * [`fake_updates`] — the app's release server (`/latest.json`, the package) and a signing key
+//!   made by the test.
 //! * [`cli`] — where the real, vendored Copilot CLI lives, and a throwaway home per test.
 //! * [`cli_server`] — the real CLI as a headless server with a connection token, restartable.
 //! * [`webdriver`], [`app`] — the built app in the real webview under tauri-driver.
@@ -19,6 +21,7 @@ pub mod cli_server;
 pub mod fake_github;
 pub mod fake_github_web;
 pub mod fake_model;
+pub mod fake_updates;
 mod recording;
 pub mod webdriver;
 

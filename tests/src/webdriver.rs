@@ -273,13 +273,26 @@ fn kill_tree(child: &mut Child) {
         // SAFETY: plain kill(2) calls; the group is the one tauri-driver leads (process_group(0)).
         unsafe {
             libc::killpg(child.id() as libc::pid_t, libc::SIGKILL);
-            for pid in descendants {
+            for &pid in &descendants {
                 libc::kill(pid as libc::pid_t, libc::SIGKILL);
             }
         }
+        let _ = child.kill();
+        let _ = child.wait();
+        // kill(2) only asks: wait until each is gone (or a zombie, whose sockets are closed), so a
+        // relaunch never meets the old app still holding its single-instance name on D-Bus.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline
+            && descendants.iter().any(|&pid| processes::read(pid).is_some_and(|p| p.state != 'Z'))
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    #[cfg(not(unix))]
+    {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
 
 /// The last `lines` lines of a log file (for panic messages).
