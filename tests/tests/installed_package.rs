@@ -203,3 +203,183 @@ fn list(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+// ---------------------------------------------------------------- updates
+
+/// What scripts/test.sh leaves for the update test: the key the installed package trusts, and a
+/// newer .deb built with it (version 0.1.1).
+fn update_test_dir() -> PathBuf {
+    target_dir().join("update-test")
+}
+
+const NEXT_VERSION: &str = "0.1.1";
+
+fn installed_version() -> String {
+    run("dpkg-query", &["-W", "-f=${Version}", PACKAGE]).trim().to_owned()
+}
+
+/// The alert in the open dialog named `dialog`.
+fn alert_in(dialog: &str) -> Target {
+    Target::xpath(
+        &format!("//dialog[@open][.//h2[normalize-space(.)='{dialog}']]//*[@role='alert']"),
+        "alert in the dialog",
+    )
+}
+
+fn update_indicator() -> Target {
+    Target::xpath("//footer//button[starts-with(normalize-space(.), 'Update available')]", "update indicator")
+}
+
+/// From "Update available" to the refusal: Download, then the problem dialog's alert text.
+async fn download_is_refused(chat: &Chat, why: &str) {
+    let app = &chat.app;
+    app.click(&Target::button("Download"), HANG_GUARD).await;
+    let alert = app.wait_for_text(&alert_in("Update problem"), |t| !t.is_empty(), HANG_GUARD).await;
+    assert!(alert.contains(why), "refused, saying {why:?}: {alert}");
+    assert_eq!(installed_version(), "0.1.0", "nothing was installed");
+    app.click(&Target::button("Close").within(&Target::dialog("Update problem")), HANG_GUARD).await;
+    app.wait_gone(&Target::dialog("Update problem"), HANG_GUARD).await;
+}
+
+/// "Check now" on Settings → Updates, which opens the update dialog.
+async fn check_now(chat: &Chat) {
+    let app = &chat.app;
+    app.click(&Target::button("Settings"), HANG_GUARD).await;
+    app.wait_for(&Target::dialog("Settings"), HANG_GUARD).await;
+    app.click(&Target::role("tab", "Updates"), HANG_GUARD).await;
+    app.click(&Target::button("Check now"), HANG_GUARD).await;
+    app.wait_for(&Target::dialog("Update available"), HANG_GUARD).await;
+}
+
+#[tokio::test]
+#[ignore = "installs the .deb system-wide with apt-get (root): scripts/test.sh runs it after building the bundles"]
+async fn the_installed_deb_updates_itself_only_to_a_package_signed_with_its_key() {
+    use copilot_desktop_tests::fake_updates::{FakeUpdateServer, UpdateKey};
+
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "installing a package needs root (scripts/test.sh runs this as root in CI)"
+    );
+    assert_eq!(app::app_binary(), Path::new(INSTALLED_APP), "run with COPILOT_DESKTOP_APP={INSTALLED_APP}");
+    let next_path = update_test_dir().join(format!("copilot-desktop_{NEXT_VERSION}_amd64.deb"));
+    let next = std::fs::read(&next_path).unwrap_or_else(|e| {
+        panic!("{}: {e}. scripts/test.sh builds it (tauri build --config version {NEXT_VERSION})", next_path.display())
+    });
+    let key = UpdateKey::load_or_create(&update_test_dir());
+    if is_installed() {
+        run("apt-get", &["remove", "-y", "-qq", PACKAGE]);
+    }
+    run("apt-get", &["install", "-y", "-qq", "--no-install-recommends", bundle("deb").to_str().unwrap()]);
+    assert_eq!(installed_version(), "0.1.0");
+
+    let server = FakeUpdateServer::start().await;
+    let notes = "## Copilot Desktop 0.1.1\n- Updates that check their signature";
+    // 1. Signed with another key: found and shown, refused on download.
+    server.offer(NEXT_VERSION, notes, &next, &UpdateKey::generate().sign(&next));
+    let chat = Chat::start_with(|o| o.env("COPILOT_DESKTOP_UPDATE_URL", server.feed_url())).await;
+    let old_app = chat.app.app_process();
+    chat.github
+        .when(Match::user_contains("before the update"), Reply::text("Reply from before the update."))
+        .when(Match::user_contains("after a refusal"), Reply::text("Still chatting after a refusal."));
+    chat.new_session().await;
+    chat.send("A message from before the update").await;
+    chat.wait_reply("Reply from before the update.").await;
+    let button = chat.app.wait_for_text(&update_indicator(), |t| t.contains(NEXT_VERSION), HANG_GUARD).await;
+    assert_eq!(button, format!("Update available: {NEXT_VERSION}"));
+    chat.app.click(&update_indicator(), HANG_GUARD).await;
+    chat.app.wait_for(&Target::dialog("Update available"), HANG_GUARD).await;
+    download_is_refused(&chat, "not signed with Copilot Desktop's key").await;
+
+    // 2. One flipped byte in the package, announced with the right key's signature of the real one.
+    let mut flipped = next.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
+    server.offer(NEXT_VERSION, notes, &flipped, &key.sign(&next));
+    check_now(&chat).await;
+    download_is_refused(&chat, "refused").await;
+    chat.send("Still there after a refusal?").await;
+    chat.wait_reply("Still chatting after a refusal.").await;
+
+    // 3. The real package: downloaded with progress, installed after "Restart to update", restarted.
+    server.offer(NEXT_VERSION, notes, &next, &key.sign(&next));
+    check_now(&chat).await;
+    let dialog = Target::dialog("Update available");
+    let text = chat.app.text(&dialog).await.unwrap_or_default();
+    let size_mb = next.len() as f64 / 1e6;
+    assert!(text.contains(&format!("Download size: {size_mb:.1} MB")), "the size before agreeing: {text}");
+    let download_started = std::time::Instant::now();
+    chat.app.click(&Target::button("Download"), HANG_GUARD).await;
+    let progress = chat
+        .app
+        .wait_for_text(
+            &Target::xpath("//dialog[@open]//label[contains(., 'Downloading')]", "download progress"),
+            |t| t.contains("MB"),
+            HANG_GUARD,
+        )
+        .await;
+    eprintln!("[test] progress shown: {progress}");
+    chat.app
+        .wait_for(&Target::button("Restart to update").within(&Target::dialog("Ready to update")), HANG_GUARD)
+        .await;
+    let downloaded_in = download_started.elapsed();
+    let sessions_dir = chat.app.home().copilot_home().join("session-state");
+    let sessions: Vec<String> = list(&sessions_dir).into_iter().filter(|n| !n.starts_with('.')).collect();
+    assert_eq!(sessions.len(), 1, "the chat's session: {sessions:?}");
+    assert_eq!(installed_version(), "0.1.0", "downloaded, not installed: nothing installs before the click");
+
+    let clicked = std::time::Instant::now();
+    chat.app.click(&Target::button("Restart to update"), HANG_GUARD).await;
+    // The old app goes; a new one runs the replaced /usr/bin/copilot-desktop and says its version.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let home = chat.app.shared_home();
+    let new_app = loop {
+        let started_new = processes::all().into_iter().find(|p| {
+            p.exe.as_deref() == Some(Path::new(INSTALLED_APP)) && p.start_time > old_app.start_time && p.state != 'Z'
+        });
+        let log = app::app_log_text(&home);
+        if let Some(process) = started_new
+            && log.contains(&format!("Copilot Desktop starting version={NEXT_VERSION}"))
+        {
+            break process;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {NEXT_VERSION} started after Restart to update; installed {}; log:\n{}",
+            installed_version(),
+            log
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let applied_in = clicked.elapsed();
+    assert!(
+        processes::read(old_app.pid).is_none_or(|p| p.state == 'Z' || p.start_time != old_app.start_time),
+        "the old app exited"
+    );
+    assert_eq!(installed_version(), NEXT_VERSION, "the package manager has the new version");
+    let log = app::app_log_text(&home);
+    assert!(log.contains("update installed; stopping the CLI and restarting"), "the CLI was stopped first:\n{log}");
+    eprintln!(
+        "[test] update: {:.1} MB downloaded and verified in {:.2?}; click to the new version running: {:.2?}",
+        size_mb, downloaded_in, applied_in
+    );
+    // The new version's CLI connects to the same sessions.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while app::app_log_text(&home).matches("Copilot CLI connected").count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the new version's CLI never connected");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let after: Vec<String> = list(&sessions_dir).into_iter().filter(|n| !n.starts_with('.')).collect();
+    assert_eq!(after, sessions, "the update left the sessions as they were");
+
+    // End the new app (it is not under WebDriver) and its CLI, then the package.
+    let tree = processes::descendants(new_app.pid);
+    unsafe {
+        libc::kill(new_app.pid as libc::pid_t, libc::SIGKILL);
+        for pid in tree {
+            libc::kill(pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+    drop(chat);
+    run("apt-get", &["remove", "-y", "-qq", PACKAGE]);
+}
