@@ -54,6 +54,6 @@ export class UpdatesState {
 /** "12.3 MB of 45.2 MB" while downloading. */
 export function progressText(received: number | null, total: number | null): string {
   const mb = (bytes: number) => `${(bytes / 1_000_000).toFixed(1)} MB`;
-  if (received === null) return "Starting…";
+  if (!received) return "Starting…";
   return total ? `${mb(received)} of ${mb(total)}` : mb(received);
 }
