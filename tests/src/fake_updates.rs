@@ -97,6 +97,8 @@ enum Feed {
 struct Inner {
     feed: Feed,
     package: Option<(String, Vec<u8>)>,
+    /// Send only this many bytes of the package, while announcing all of them (a cut connection).
+    cut_at: Option<usize>,
     /// Every path asked for, in order.
     requests: Vec<String>,
 }
@@ -111,8 +113,12 @@ pub struct FakeUpdateServer {
 impl FakeUpdateServer {
     /// Serving nothing yet: `/latest.json` answers 404 until [`Self::offer`] or [`Self::set_feed`].
     pub async fn start() -> Self {
-        let inner =
-            Arc::new(Mutex::new(Inner { feed: Feed::Status(StatusCode::NOT_FOUND), package: None, requests: vec![] }));
+        let inner = Arc::new(Mutex::new(Inner {
+            feed: Feed::Status(StatusCode::NOT_FOUND),
+            package: None,
+            cut_at: None,
+            requests: vec![],
+        }));
         let router = Router::new()
             .route("/latest.json", get(feed))
             .route("/download/{file}", get(download).head(download))
@@ -146,6 +152,12 @@ impl FakeUpdateServer {
     /// Answer `/latest.json` with `body` as it is (malformed JSON, say).
     pub fn set_feed(&self, body: &str) {
         self.inner.lock().unwrap().feed = Feed::Json(body.to_owned());
+    }
+
+    /// From now on the download stops after `bytes` bytes while its Content-Length says all of
+    /// them: the connection is cut mid-download.
+    pub fn cut_downloads_at(&self, bytes: usize) {
+        self.inner.lock().unwrap().cut_at = Some(bytes);
     }
 
     /// Every path asked for so far (`/latest.json`, `/download/...`; HEAD too).
@@ -182,8 +194,15 @@ async fn download(
 ) -> Response {
     let mut inner = inner.lock().unwrap();
     inner.requests.push(format!("{method} /download/{file}"));
-    match &inner.package {
-        Some((name, bytes)) if *name == file => {
+    match (&inner.package, inner.cut_at) {
+        (Some((name, bytes)), Some(cut)) if *name == file && method == axum::http::Method::GET => {
+            let sent = bytes[..cut.min(bytes.len())].to_vec();
+            let body = axum::body::Body::from_stream(futures::stream::iter([Ok::<_, std::io::Error>(sent)]));
+            let mut response = body.into_response();
+            response.headers_mut().insert(header::CONTENT_LENGTH, bytes.len().into());
+            response
+        }
+        (Some((name, bytes)), _) if *name == file => {
             ([(header::CONTENT_TYPE, "application/vnd.debian.binary-package")], bytes.clone()).into_response()
         }
         _ => StatusCode::NOT_FOUND.into_response(),

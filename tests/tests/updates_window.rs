@@ -178,6 +178,26 @@ async fn an_update_signed_with_another_key_is_shown_then_refused() {
 }
 
 #[tokio::test]
+async fn a_download_cut_short_installs_nothing_and_says_so() {
+    let server = FakeUpdateServer::start().await;
+    let package = vec![3u8; 400_000];
+    server.offer("9.9.9", "Cut short.", &package, &UpdateKey::generate().sign(&package));
+    server.cut_downloads_at(100_000);
+    let chat = Chat::start_with(|o| o.env(UPDATE_URL_ENV, server.feed_url())).await;
+    let app = &chat.app;
+    app.wait_for_text(&indicator(), |t| t.contains("9.9.9"), HANG_GUARD).await;
+    app.click(&indicator(), HANG_GUARD).await;
+    app.click(&Target::button("Download").within(&Target::dialog("Update available")), HANG_GUARD).await;
+    let alert = app.wait_for_text(&alert_in("Update problem"), |t| !t.is_empty(), HANG_GUARD).await;
+    assert!(alert.contains("did not complete") && alert.contains("nothing was installed"), "{alert}");
+    let logged = wait_for_log(app, "update download refused").await;
+    assert!(logged.contains("9.9.9"), "{logged}");
+    app.click(&Target::button("Close").within(&Target::dialog("Update problem")), HANG_GUARD).await;
+    app.wait_gone(&Target::dialog("Update problem"), HANG_GUARD).await;
+    chats(&chat, "cut").await;
+}
+
+#[tokio::test]
 async fn checking_automatically_can_be_turned_off_and_stays_off() {
     let server = FakeUpdateServer::start().await;
     server.offer("0.0.1", "", b"x", &UpdateKey::generate().sign(b"x"));

@@ -296,7 +296,7 @@ impl Updates {
                 UpdatePhase::Ready { version: version.clone() }
             }
             Err(error) => {
-                let failure = Failure::from(&error);
+                let failure = Failure::of_download(&error);
                 tracing::warn!(%version, detail = failure.detail(), "update download refused: {}", failure.message());
                 UpdatePhase::Failed { message: failure.message(), version: Some(version.clone()) }
             }

@@ -55,6 +55,8 @@ pub enum Failure {
     Unreachable(String),
     /// The feed answered with something that is not a release description.
     Malformed(String),
+    /// The download stopped before the whole package arrived (connection lost, server gone).
+    DownloadCut(String),
     /// The download does not carry a valid signature of our key.
     BadSignature(String),
     /// The download ended early or is not a package of the kind this install uses.
@@ -77,6 +79,7 @@ impl Failure {
             Self::Malformed(_) => {
                 "The update server sent something that is not a valid release description, so nothing was downloaded.".into()
             }
+            Self::DownloadCut(_) => "The download did not complete (the connection was lost or the server stopped answering), so nothing was installed. Try again later.".into(),
             Self::BadSignature(_) => "The downloaded update is not signed with Copilot Desktop's key, so it was refused and nothing was installed. This version keeps working.".into(),
             Self::BadPackage(_) => "The downloaded update is incomplete or damaged, so it was refused and nothing was installed. Try again later.".into(),
             Self::Disk(_) => "There is not enough free disk space (or no writable temporary folder) to install the update. Free some space and try again.".into(),
@@ -90,6 +93,7 @@ impl Failure {
         match self {
             Self::Unreachable(d)
             | Self::Malformed(d)
+            | Self::DownloadCut(d)
             | Self::BadSignature(d)
             | Self::BadPackage(d)
             | Self::Disk(d)
@@ -126,6 +130,17 @@ impl From<&tauri_plugin_updater::Error> for Failure {
                 Self::NotAvailable(detail)
             }
             _ => Self::InstallFailed(detail),
+        }
+    }
+}
+
+impl Failure {
+    /// A failure while downloading: the server was reached (the check just answered), so a network
+    /// error means the download was cut, not that the server is unreachable.
+    pub fn of_download(error: &tauri_plugin_updater::Error) -> Self {
+        match Self::from(error) {
+            Self::Unreachable(detail) => Self::DownloadCut(detail),
+            other => other,
         }
     }
 }
@@ -177,6 +192,9 @@ mod tests {
         let malformed = Failure::from(&tauri_plugin_updater::Error::ReleaseNotFound);
         assert!(matches!(malformed, Failure::Malformed(_)));
         assert!(matches!(Failure::from(&tauri_plugin_updater::Error::PackageInstallFailed), Failure::InstallFailed(_)));
+        let cut = Failure::of_download(&tauri_plugin_updater::Error::Network("connection reset".into()));
+        assert!(cut.message().contains("did not complete"), "{}", cut.message());
+        assert!(matches!(Failure::from(&tauri_plugin_updater::Error::Network("x".into())), Failure::Unreachable(_)));
     }
 
     #[test]
