@@ -11,8 +11,9 @@ async function open(backend: FakeBackend, replyRunning = false) {
   const updates = new UpdatesState(backend);
   await updates.start();
   const onClose = vi.fn();
-  render(UpdateDialog, { props: { updates, replyRunning, onClose } });
-  return { updates, onClose };
+  const onLink = vi.fn();
+  render(UpdateDialog, { props: { updates, replyRunning, onClose, onLink } });
+  return { updates, onClose, onLink };
 }
 
 function button(name: string): HTMLButtonElement {
@@ -22,7 +23,7 @@ function button(name: string): HTMLButtonElement {
 const available = {
   state: "available" as const,
   version: "0.2.0",
-  notes: "## New\n- Faster <img src=x onerror=alert(1)> start",
+  notes: "## New\n- Faster <img src=x onerror=alert(1)> start, [details](https://example.com/notes)",
   date: "2026-12-01",
   size: "45.2 MB",
 };
@@ -40,6 +41,17 @@ describe("UpdateDialog", () => {
     expect(notes.querySelector("h2")?.textContent).toBe("New");
     expect(notes.innerHTML).not.toContain("onerror");
     await waitFor(() => expect(document.activeElement).toBe(button("Later")));
+  });
+
+  test("a link in the notes goes to the app's confirmation, never straight to the webview", async () => {
+    const backend = new FakeBackend();
+    backend.updateView = { ...backend.updateView, phase: available };
+    const { onLink } = await open(backend);
+    const link = await screen.findByRole("link", { name: "details" });
+    const click = new MouseEvent("click", { bubbles: true, cancelable: true });
+    link.dispatchEvent(click);
+    expect(click.defaultPrevented).toBe(true);
+    expect(onLink).toHaveBeenCalledWith("https://example.com/notes");
   });
 
   test("Download shows progress, then Restart to update installs", async () => {
