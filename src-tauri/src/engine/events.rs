@@ -76,6 +76,8 @@ pub enum ChatEventKind {
     Idle,
     /// The user stopped the turn.
     Aborted,
+    /// The session's queue of waiting messages changed (`session.queue.pendingItems` has the new state).
+    QueueChanged,
 }
 
 impl ChatEvent {
@@ -241,6 +243,7 @@ fn map_kind(event_type: &str, data: &Value) -> Option<ChatEventKind> {
         }
         "session.idle" => K::Idle,
         "abort" => K::Aborted,
+        "pending_messages.modified" => K::QueueChanged,
         _ => return None,
     })
 }
