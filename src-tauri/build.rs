@@ -40,6 +40,15 @@ const COMMANDS: &[&str] = &[
     "test_cli_server",
     "preview_session_cleanup",
     "clean_up_sessions",
+    "deliver_message",
+    "queued_messages",
+    "edit_queued_message",
+    "remove_queued_message",
+    "send_queued_now",
+    "pick_attachments",
+    "attach_image",
+    "watch_drops",
+    "paste_clipboard_image",
 ];
 
 /// With the cargo feature `bench` only (src/commands/bench.rs), granted by capabilities/bench/ alone.

@@ -5,6 +5,7 @@ pub mod account;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod cli;
+pub mod composer;
 pub mod connection;
 pub mod menu;
 pub mod prompts;

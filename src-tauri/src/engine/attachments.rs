@@ -78,6 +78,71 @@ impl ChosenPaths {
     }
 }
 
+/// What came of adding paths: the attachments made, and a sentence for each path refused.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachOutcome {
+    pub attachments: Vec<Attachment>,
+    pub problems: Vec<String>,
+}
+
+/// Paths the user chose (in the picker, or dropped on the window): remembered as chosen, and
+/// turned into attachments one by one (a bad one does not stop the others).
+pub fn from_chosen_paths(paths: &[PathBuf], chosen: &ChosenPaths) -> AttachOutcome {
+    let mut outcome = AttachOutcome::default();
+    for path in paths {
+        chosen.allow(path);
+        match from_path(path) {
+            Ok(attachment) => outcome.attachments.push(attachment),
+            Err(problem) => outcome.problems.push(problem.to_string()),
+        }
+    }
+    outcome
+}
+
+/// An attachment of a sent message, as the transcript shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum SentAttachment {
+    File {
+        name: String,
+        path: String,
+    },
+    Directory {
+        name: String,
+        path: String,
+    },
+    /// An image; `data_url` is made here from its bytes, only when they are an image of a type
+    /// the app shows (never a URL from anywhere else).
+    Image {
+        name: String,
+        data_url: Option<String>,
+    },
+    Other {
+        name: String,
+    },
+}
+
+/// One entry of a `user.message` event's `attachments`, for the transcript.
+pub fn sent(value: &serde_json::Value) -> SentAttachment {
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let path = text("path").or_else(|| text("filePath")).unwrap_or_default();
+    let name = text("displayName").unwrap_or_else(|| file_name(Path::new(&path)));
+    match text("type").as_deref() {
+        Some("file") => SentAttachment::File { name, path },
+        Some("directory") => SentAttachment::Directory { name, path },
+        Some("blob") => {
+            let data_url = text("data").and_then(|data| {
+                let bytes = base64::engine::general_purpose::STANDARD.decode(&data).ok()?;
+                let mime = sniff_image(&bytes)?;
+                Some(format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(&bytes)))
+            });
+            SentAttachment::Image { name: if name.is_empty() { "image".into() } else { name }, data_url }
+        }
+        _ => SentAttachment::Other { name },
+    }
+}
+
 /// A path the user chose (picker or drop) as an attachment: a folder, an image file (read as an
 /// image, so it shows as a thumbnail), or any other file the model can read.
 pub fn from_path(path: &Path) -> EngineResult<Attachment> {

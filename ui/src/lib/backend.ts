@@ -10,6 +10,8 @@ import {
   type AccountSource,
   type AccountView,
   type AppError,
+  type AttachOutcome,
+  type Attachment,
   type AuthStatus,
   type ChatEvent,
   type ChatEventKind,
@@ -20,6 +22,7 @@ import {
   type CliView,
   type ConnectionState,
   type ConnectionTarget,
+  type Delivery,
   type MenuAction,
   type ModelInfo,
   type NewSession,
@@ -29,9 +32,12 @@ import {
   type Problem,
   type PromptEvent,
   type ProviderConfig,
+  type QueueState,
+  type QueuedMessage,
   type ProviderType,
   type ServerAddress,
   type ServerCheck,
+  type SentAttachment,
   type ServerInfo,
   type SessionMatch,
   type SessionSummary,
@@ -48,6 +54,12 @@ export type {
   AccountSource,
   AccountView,
   AppError,
+  AttachOutcome,
+  Attachment,
+  Delivery,
+  QueueState,
+  QueuedMessage,
+  SentAttachment,
   AuthStatus,
   ChatEvent,
   ChatEventKind,
@@ -179,6 +191,24 @@ export interface Backend {
   previewSessionCleanup(days: number): Promise<CleanupPreview>;
   /** Deletes the confirmed sessions that are still not used for `days` days. */
   cleanUpSessions(days: number, sessionIds: string[]): Promise<CleanupOutcome>;
+
+  // The composer: queue and steer, attachments (src-tauri/src/commands/composer.rs).
+  /** Sends `text` with `attachments`: queued behind a running turn (at once when idle), or steering it. */
+  deliver(sessionId: string, text: string, attachments: Attachment[], delivery: Delivery): Promise<void>;
+  /** The messages waiting in a session's queue, and steering messages not read yet. */
+  queuedMessages(sessionId: string): Promise<QueueState>;
+  editQueued(sessionId: string, itemId: string, text: string): Promise<void>;
+  removeQueued(sessionId: string, itemId: string): Promise<void>;
+  /** Steers the running turn with a queued message; false when no turn ran (it stays queued). */
+  sendQueuedNow(sessionId: string, itemId: string): Promise<boolean>;
+  /** The native picker: files, or one folder; an empty outcome when cancelled. */
+  pickAttachments(folder: boolean): Promise<AttachOutcome>;
+  /** Image bytes (base64) from the clipboard, checked and made an attachment. */
+  attachImage(name: string, data: string): Promise<Attachment>;
+  /** The image on the system clipboard (Linux, where paste events carry none), named `name`; null when there is none. */
+  pasteClipboardImage(name: string): Promise<Attachment | null>;
+  /** Calls `onDrop` with what came of every drop of files on the window; resolves to a function that stops the calls. */
+  onDrop(onDrop: (outcome: AttachOutcome) => void): Promise<() => void>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -436,6 +466,55 @@ export function createTauriBackend(): Backend {
     async cleanUpSessions(days, sessionIds) {
       requireTauri();
       return unwrap(commands.cleanUpSessions(days, sessionIds));
+    },
+
+    async deliver(sessionId, text, attachments, delivery) {
+      requireTauri();
+      await unwrap(commands.deliverMessage(sessionId, text, attachments, delivery));
+    },
+
+    async queuedMessages(sessionId) {
+      requireTauri();
+      return unwrap(commands.queuedMessages(sessionId));
+    },
+
+    async editQueued(sessionId, itemId, text) {
+      requireTauri();
+      await unwrap(commands.editQueuedMessage(sessionId, itemId, text));
+    },
+
+    async removeQueued(sessionId, itemId) {
+      requireTauri();
+      await unwrap(commands.removeQueuedMessage(sessionId, itemId));
+    },
+
+    async sendQueuedNow(sessionId, itemId) {
+      requireTauri();
+      return unwrap(commands.sendQueuedNow(sessionId, itemId));
+    },
+
+    async pickAttachments(folder) {
+      requireTauri();
+      return unwrap(commands.pickAttachments(folder));
+    },
+
+    async attachImage(name, data) {
+      requireTauri();
+      return unwrap(commands.attachImage(name, data));
+    },
+
+    async pasteClipboardImage(name) {
+      requireTauri();
+      return unwrap(commands.pasteClipboardImage(name));
+    },
+
+    async onDrop(onDrop) {
+      requireTauri();
+      const channel = new Channel<AttachOutcome>(onDrop);
+      await unwrap(commands.watchDrops(channel));
+      return () => {
+        channel.onmessage = () => {};
+      };
     },
   };
 }

@@ -4,6 +4,8 @@
 import { vi } from "vitest";
 import type {
   AccountView,
+  AttachOutcome,
+  Attachment,
   AuthStatus,
   Backend,
   ChatEvent,
@@ -11,11 +13,13 @@ import type {
   CleanupPreview,
   CliSettings,
   ConnectionState,
+  Delivery,
   MenuAction,
   ModelInfo,
   NewSession,
   PromptEvent,
   ProviderConfig,
+  QueueState,
   ServerAddress,
   ServerCheck,
   SessionMatch,
@@ -242,6 +246,35 @@ export class FakeBackend implements Backend {
   cleanUpSessions = vi.fn(async (_days: number, sessionIds: string[]): Promise<CleanupOutcome> => {
     this.sessions = this.sessions.filter((s) => !sessionIds.includes(s.id));
     return { deleted: [...sessionIds], kept: [], failed: [] };
+  });
+
+  /** Each session's queue, as queuedMessages answers. */
+  queues = new Map<string, QueueState>();
+  deliver = vi.fn(async (_sessionId: string, _text: string, _attachments: Attachment[], _delivery: Delivery) => {});
+  queuedMessages = vi.fn(
+    async (sessionId: string): Promise<QueueState> => this.queues.get(sessionId) ?? { queued: [], steering: [] },
+  );
+  editQueued = vi.fn(async (_sessionId: string, _itemId: string, _text: string): Promise<void> => {});
+  removeQueued = vi.fn(async (sessionId: string, itemId: string): Promise<void> => {
+    const queue = this.queues.get(sessionId);
+    if (queue) this.queues.set(sessionId, { ...queue, queued: queue.queued.filter((m) => m.id !== itemId) });
+  });
+  sendQueuedNow = vi.fn(async (_sessionId: string, _itemId: string): Promise<boolean> => true);
+  /** What the picker answers next. */
+  picked: AttachOutcome = { attachments: [], problems: [] };
+  pickAttachments = vi.fn(async (_folder: boolean): Promise<AttachOutcome> => this.picked);
+  attachImage = vi.fn(
+    async (name: string, data: string): Promise<Attachment> => ({ type: "image", name, mimeType: "image/png", data }),
+  );
+  /** The image on the "system clipboard", for pasteClipboardImage. */
+  clipboardImage: Attachment | null = null;
+  pasteClipboardImage = vi.fn(async (_name: string): Promise<Attachment | null> => this.clipboardImage);
+  readonly dropListeners = new Set<(outcome: AttachOutcome) => void>();
+  onDrop = vi.fn(async (onDrop: (outcome: AttachOutcome) => void) => {
+    this.dropListeners.add(onDrop);
+    return () => {
+      this.dropListeners.delete(onDrop);
+    };
   });
 
   /** What Rust does on every change: remember it and send it down each open channel. */
