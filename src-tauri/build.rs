@@ -49,6 +49,10 @@ const COMMANDS: &[&str] = &[
     "attach_image",
     "watch_drops",
     "paste_clipboard_image",
+    "preview_rewind",
+    "rewind_session",
+    "fork_session",
+    "export_session",
 ];
 
 /// With the cargo feature `bench` only (src/commands/bench.rs), granted by capabilities/bench/ alone.

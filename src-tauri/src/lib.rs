@@ -85,6 +85,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::composer::attach_image,
         commands::composer::watch_drops,
         commands::composer::paste_clipboard_image,
+        commands::history::preview_rewind,
+        commands::history::rewind_session,
+        commands::history::fork_session,
+        commands::history::export_session,
     ])
 }
 

@@ -306,3 +306,138 @@ fn tiny_png() -> Vec<u8> {
 
 #[allow(dead_code)]
 fn unused(_: Attachment) {}
+
+// ---------------------------------------------------------------------------------------------
+// Rewind and fork
+// ---------------------------------------------------------------------------------------------
+
+/// Approve every permission request from now on (the fake model's file edits).
+fn approve_everything(engine: &Engine) {
+    let broker = engine.broker.clone();
+    let mut prompts = broker.subscribe();
+    tokio::spawn(async move {
+        while let Ok(event) = prompts.recv().await {
+            if let copilot_desktop::engine::PromptEvent::PermissionRequested { prompt } = event {
+                let _ = broker.decide(&prompt.request_id, copilot_desktop::engine::PermissionAnswer::ApproveOnce).await;
+            }
+        }
+    });
+}
+
+fn user_event_id(events: &[ChatEvent], text: &str) -> String {
+    events
+        .iter()
+        .find(|e| matches!(&e.kind, ChatEventKind::UserMessage { content, .. } if content == text))
+        .map(|e| e.id.clone())
+        .unwrap_or_else(|| panic!("no user message {text:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewind_takes_the_conversation_and_the_files_back() {
+    let h = Harness::start().await;
+    approve_everything(&h.engine);
+    let file = h.home.work_dir().join("poem.txt");
+    std::fs::write(&file, "roses are red\n").unwrap();
+    let path = file.display().to_string();
+    h.model.when_once(
+        Match::user_contains("change the poem"),
+        Reply::tool_call("edit", serde_json::json!({ "path": path, "old_str": "red", "new_str": "blue" })),
+    );
+    h.model.when(Match::tool_result(), Reply::text("edited"));
+    h.model.when(Match::user_contains("keep this"), Reply::text("kept"));
+    let (id, mut stream) = h.new_session().await;
+    let s = &h.engine.sessions;
+
+    h.engine.queue.deliver(&id, "keep this turn", &[], Delivery::Queue).await.unwrap();
+    collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::Idle)).await;
+    h.engine.queue.deliver(&id, "change the poem", &[], Delivery::Queue).await.unwrap();
+    let events = collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::Idle)).await;
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "roses are blue\n", "the model's edit happened: {events:#?}");
+    let history = s.history(&id).await.unwrap();
+    let change = user_event_id(&history, "change the poem");
+
+    let preview = s.preview_rewind(&id, &change).await.unwrap();
+    assert!(preview.tracking && preview.files_available, "{preview:?}");
+    assert_eq!(preview.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), [path.as_str()], "{preview:?}");
+
+    let outcome =
+        s.rewind(&id, &change, copilot_desktop::engine::rewind::RewindMode::ConversationAndFiles).await.unwrap();
+    assert_eq!(outcome.restored, [path.clone()], "{outcome:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "roses are red\n", "the file is back");
+    let after = user_texts(&s.history(&id).await.unwrap());
+    assert_eq!(after, ["keep this turn"], "the rewound message and its turn are gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fork_starts_a_session_with_the_history_before_a_message() {
+    let h = Harness::start().await;
+    h.model.when(Match::user_contains("first"), Reply::text("one"));
+    h.model.when(Match::user_contains("second"), Reply::text("two"));
+    let (id, mut stream) = h.new_session().await;
+    let s = &h.engine.sessions;
+    for text in ["first message", "second message"] {
+        h.engine.queue.deliver(&id, text, &[], Delivery::Queue).await.unwrap();
+        collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::Idle)).await;
+    }
+    let second = user_event_id(&s.history(&id).await.unwrap(), "second message");
+    let fork = s.fork(&id, &second).await.unwrap();
+    assert_ne!(fork.id, id);
+    let forked = s.history(&fork.id).await.unwrap();
+    assert_eq!(user_texts(&forked), ["first message"]);
+    assert_eq!(final_messages(&forked), ["one"]);
+    // The original is untouched.
+    assert_eq!(user_texts(&s.history(&id).await.unwrap()), ["first message", "second message"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_without_file_tracking_says_so_and_still_rewinds_its_conversation() {
+    let h = Harness::start().await;
+    h.model.when(Match::user_contains("old"), Reply::text("from before"));
+    // A session made the way older versions of the app made them: no file-change tracking.
+    let connection = h.engine.supervisor.connection().unwrap();
+    let config = github_copilot_sdk::SessionConfig::default()
+        .with_model(DEFAULT_MODEL)
+        .with_provider(h.model.provider())
+        .with_working_directory(h.home.work_dir());
+    let id = connection.client.create_session(config).await.unwrap().id().to_string();
+    let mut stream = h.engine.sessions.subscribe(&id).await.unwrap();
+    for text in ["an old message", "another old one"] {
+        h.engine.queue.deliver(&id, text, &[], Delivery::Queue).await.unwrap();
+        collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::Idle)).await;
+    }
+    let s = &h.engine.sessions;
+    let second = user_event_id(&s.history(&id).await.unwrap(), "another old one");
+    let preview = s.preview_rewind(&id, &second).await.unwrap();
+    assert!(!preview.tracking && !preview.files_available && preview.files.is_empty(), "{preview:?}");
+    assert!(preview.reason.unwrap().contains("does not track file changes"));
+    s.rewind(&id, &second, copilot_desktop::engine::rewind::RewindMode::Conversation).await.unwrap();
+    assert_eq!(user_texts(&s.history(&id).await.unwrap()), ["an old message"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_writes_messages_commands_results_and_decisions() {
+    let h = Harness::start().await;
+    approve_everything(&h.engine);
+    h.model.when_once(Match::user_contains("run it"), Reply::shell("echo exported-output"));
+    h.model.when(Match::tool_result(), Reply::text("It printed <script>alert('x')</script> for you."));
+    let (id, mut stream) = h.new_session().await;
+    h.engine.queue.deliver(&id, "run it please", &[], Delivery::Queue).await.unwrap();
+    collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::Idle)).await;
+
+    use copilot_desktop::engine::export::ExportFormat;
+    let (md, name) = h.engine.sessions.export(&id, ExportFormat::Markdown).await.unwrap();
+    assert!(name.ends_with(".md"), "{name}");
+    for needle in ["## You\n\nrun it please", "### Tool: bash (succeeded)", "echo exported-output", "**approved**"] {
+        assert!(md.contains(needle), "{needle:?} in {md}");
+    }
+    assert!(md.contains("It printed <script>"), "Markdown keeps the text as written");
+    let (html, name) = h.engine.sessions.export(&id, ExportFormat::Html).await.unwrap();
+    assert!(name.ends_with(".html"), "{name}");
+    assert!(!html.to_lowercase().contains("<script"), "{html}");
+    assert!(html.contains("It printed &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; for you."), "{html}");
+    assert!(html.contains("exported-output") && html.contains("<strong>approved</strong>"), "{html}");
+}

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod composer;
 pub mod connection;
+pub mod history;
 pub mod menu;
 pub mod prompts;
 pub mod sessions;

@@ -220,7 +220,9 @@ impl SessionService {
             .with_streaming(true)
             .with_working_directory(request.working_directory.clone())
             .with_permission_handler(handler.clone())
-            .with_user_input_handler(handler.clone());
+            .with_user_input_handler(handler.clone())
+            // What its turns change in files can be put back ("Rewind to here", engine/rewind.rs).
+            .with_enable_file_change_tracking(true);
         let provider = self.active_provider();
         let model = request.model.clone().or_else(|| provider.as_ref().and_then(|p| p.model.clone()));
         if let Some(model) = &model {

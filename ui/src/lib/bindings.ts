@@ -126,6 +126,17 @@ export const commands = {
 	 *  paste; elsewhere the webview's paste event carries the image and this answers nothing.
 	 */
 	pasteClipboardImage: (name: string) => typedError<Attachment | null, AppError>(__TAURI_INVOKE("paste_clipboard_image", { name })),
+	/**  What rewinding to just before the user message `event_id` would restore. */
+	previewRewind: (sessionId: string, eventId: string) => typedError<RewindPreview, AppError>(__TAURI_INVOKE("preview_rewind", { sessionId, eventId })),
+	/**  Take the session back to just before the user message `event_id` (and its files, with that mode). */
+	rewindSession: (sessionId: string, eventId: string, mode: RewindMode) => typedError<RewindOutcome, AppError>(__TAURI_INVOKE("rewind_session", { sessionId, eventId, mode })),
+	/**  A new session with the history before the user message `event_id`. */
+	forkSession: (sessionId: string, eventId: string) => typedError<SessionSummary, AppError>(__TAURI_INVOKE("fork_session", { sessionId, eventId })),
+	/**
+	 *  Export the session as `format` to where the user says in the save dialog; the path written,
+	 *  or `None` when the user cancelled.
+	 */
+	exportSession: (sessionId: string, format: ExportFormat) => typedError<string | null, AppError>(__TAURI_INVOKE("export_session", { sessionId, format })),
 };
 
 /* Types */
@@ -293,6 +304,8 @@ export type Delivery =
 /**  Into the running turn: the agent reads it before its next step ("Send now"). */
 "steer";
 
+export type ExportFormat = "markdown" | "html";
+
 /**  An action the menu asks the window to take. */
 export type MenuAction = "newSession" | "searchSessions" | "openSettings";
 
@@ -370,6 +383,38 @@ export type QueuedMessage = {
 	text: string,
 	/**  "message", or the CLI's word for another kind of item (a queued command or model change). */
 	kind: string,
+};
+
+export type RewindFile = {
+	path: string,
+	/**  "created", "modified", "deleted", ... as the CLI names the change being undone. */
+	change: string,
+	linesAdded: number,
+	linesRemoved: number,
+};
+
+/**  Whether a rewind restores files too. */
+export type RewindMode = "conversation" | "conversationAndFiles";
+
+/**  What a rewind did. */
+export type RewindOutcome = {
+	/**  Files put back as they were. */
+	restored: string[],
+	/**  Files left as they are, each with why. */
+	skipped: SkippedFile[],
+	/**  Something went partly wrong (the CLI's detail); the rest still happened. */
+	warning: string | null,
+};
+
+/**  What a rewind to one message would do, for the user to confirm. */
+export type RewindPreview = {
+	/**  The session records file changes (created with tracking); older sessions do not. */
+	tracking: boolean,
+	/**  Files can be restored now; when not, `reason` says why in words. */
+	filesAvailable: boolean,
+	reason: string | null,
+	/**  The files the rewind would restore, by path. */
+	files: RewindFile[],
 };
 
 /**  An attachment of a sent message, as the transcript shows it. */
@@ -458,6 +503,11 @@ export type SignInState =
 { state: "signedIn" } | 
 /**  The sign-in ended without a token (`code`: the device flow's, e.g. `expired`, `denied`). */
 { state: "failed"; code: string; message: string };
+
+export type SkippedFile = {
+	path: string,
+	reason: string,
+};
 
 /**  A piece of a snippet: text to show as it is, marked when `hit`. */
 export type SnippetPart = {
