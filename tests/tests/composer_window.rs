@@ -72,6 +72,25 @@ async fn choose_in_file_dialog(title: &str, path: &std::path::Path) {
     xdotool(&["key", "--window", &window, "Return"]);
 }
 
+/// In the native GTK save dialog titled `title`, replace the file name with the full `path` and press Enter.
+async fn save_in_file_dialog(title: &str, path: &std::path::Path) {
+    let began = Instant::now();
+    let window = loop {
+        let found = xdotool(&["search", "--onlyvisible", "--name", &format!("^{title}$")]);
+        if let Some(id) = found.lines().next().filter(|l| !l.is_empty()) {
+            break id.to_owned();
+        }
+        assert!(began.elapsed() < HANG_GUARD, "the native save dialog \"{title}\" never opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    xdotool(&["windowfocus", "--sync", &window]);
+    xdotool(&["key", "--window", &window, "--clearmodifiers", "ctrl+a"]);
+    xdotool(&["type", "--window", &window, "--delay", "10", &path.display().to_string()]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    xdotool(&["key", "--window", &window, "Return"]);
+}
+
 /// Own the X clipboard with `png` as image/png until the returned child is killed.
 fn clipboard_image(png: &std::path::Path) -> Child {
     Command::new("xclip")
@@ -208,4 +227,101 @@ async fn a_picked_file_and_a_pasted_screenshot_reach_the_model() {
         .await;
     assert!(src.as_str().is_some_and(|s| s.starts_with("data:image/png;base64,")), "a thumbnail: {src}");
     assert!(chat.app.find(&Target::button("Remove notes.txt")).await.is_none(), "the draft's chips went with it");
+}
+
+#[tokio::test]
+async fn rewind_puts_the_file_back_and_fork_opens_the_history_before_a_message() {
+    let chat = Chat::start().await;
+    let poem = chat.marker("poem.txt");
+    std::fs::write(&poem, "roses are red\n").unwrap();
+    let path = poem.display().to_string();
+    chat.github
+        .when(Match::user_contains("keep this"), Reply::text("kept"))
+        .when(
+            Match::user_contains("change the poem"),
+            Reply::tool_call("edit", serde_json::json!({ "path": path, "old_str": "red", "new_str": "blue" })),
+        )
+        .when(Match::tool_result(), Reply::text("edited"))
+        .when(Match::user_contains("another turn"), Reply::text("another answer"));
+    chat.new_session().await;
+    chat.send("keep this turn").await;
+    chat.wait_reply("kept").await;
+    chat.wait_idle().await;
+    chat.send("change the poem").await;
+    let allow = Target::dialog("Write to this file?");
+    chat.app.wait_for(&allow, HANG_GUARD).await;
+    chat.app.click(&Target::button("Allow once"), HANG_GUARD).await;
+    chat.wait_reply("edited").await;
+    chat.wait_idle().await;
+    assert_eq!(std::fs::read_to_string(&poem).unwrap(), "roses are blue\n");
+
+    chat.app.click(&Target::button("Rewind to here").within(&user_messages().last()), HANG_GUARD).await;
+    let dialog = Target::dialog("Rewind to here?");
+    let shown = chat.app.wait_for_text(&dialog, |t| t.contains("poem.txt"), HANG_GUARD).await;
+    assert!(shown.contains("change the poem"), "the message is quoted: {shown}");
+    eprintln!("[test] saved {}", chat.app.screenshot("rewind.png").await.display());
+    chat.app.click(&Target::button("Rewind").within(&dialog), HANG_GUARD).await;
+    chat.app.wait_for(&Target::xpath("//ul[@aria-label='Restored files']", "the restored files"), HANG_GUARD).await;
+    assert_eq!(std::fs::read_to_string(&poem).unwrap(), "roses are red\n", "the file is back");
+    chat.app.click(&Target::button("Close").within(&dialog), HANG_GUARD).await;
+    chat.app.wait_gone(&dialog, HANG_GUARD).await;
+    let deadline = Instant::now() + HANG_GUARD;
+    while user_texts(&chat).await != ["keep this turn"] {
+        assert!(Instant::now() < deadline, "the transcript went back: {:?}", user_texts(&chat).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    chat.send("another turn").await;
+    chat.wait_reply("another answer").await;
+    chat.wait_idle().await;
+    chat.app.click(&Target::button("Fork from here").within(&user_messages().last()), HANG_GUARD).await;
+    chat.app.wait_for_count(&copilot_desktop_tests::chat::session_rows(), 2, HANG_GUARD).await;
+    let deadline = Instant::now() + HANG_GUARD;
+    while user_texts(&chat).await != ["keep this turn"] {
+        assert!(Instant::now() < deadline, "the fork opened with the history before: {:?}", user_texts(&chat).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(chat.app.text(&copilot_messages().last()).await.unwrap_or_default().trim(), "kept");
+}
+
+#[tokio::test]
+async fn export_saves_markdown_and_a_script_free_web_page_through_the_save_dialog() {
+    let chat = Chat::start().await;
+    chat.github
+        .when(Match::user_contains("run it"), Reply::shell("echo exported-output"))
+        .when(Match::tool_output_contains("exported-output"), Reply::text("Done <script>alert('x')</script> here."));
+    chat.new_session().await;
+    chat.send("run it please").await;
+    let allow = Target::dialog("Run this command?");
+    chat.app.wait_for(&allow, HANG_GUARD).await;
+    chat.app.click(&Target::button("Allow once"), HANG_GUARD).await;
+    chat.wait_reply("Done").await;
+    chat.wait_idle().await;
+
+    let dialog = Target::dialog("Export session");
+    for (choice, file) in [("Markdown (.md)", "export.md"), ("Web page (.html)", "export.html")] {
+        chat.app.click(&Target::button("Export…"), HANG_GUARD).await;
+        chat.app.wait_for(&dialog, HANG_GUARD).await;
+        chat.app.click(&Target::choice(choice), HANG_GUARD).await;
+        chat.app.click(&Target::button("Export…").within(&dialog), HANG_GUARD).await;
+        let target = chat.app.home().root().join(file);
+        save_in_file_dialog("Export session", &target).await;
+        chat.app
+            .wait_for_text(
+                &Target::xpath("//dialog[@open]//*[@role='status']", "saved"),
+                |t| t.contains(file),
+                HANG_GUARD,
+            )
+            .await;
+        chat.app.click(&Target::button("Close").within(&dialog), HANG_GUARD).await;
+        chat.app.wait_gone(&dialog, HANG_GUARD).await;
+    }
+    let md = std::fs::read_to_string(chat.app.home().root().join("export.md")).expect("the Markdown was written");
+    for needle in ["## You", "run it please", "echo exported-output", "**approved**", "## Copilot"] {
+        assert!(md.contains(needle), "{needle:?} in {md}");
+    }
+    let html = std::fs::read_to_string(chat.app.home().root().join("export.html")).expect("the page was written");
+    assert!(!html.to_lowercase().contains("<script"), "no script in the page: {html}");
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "the model's text is escaped");
+    assert!(html.contains("echo exported-output") && html.contains("<strong>approved</strong>"), "{html}");
 }

@@ -23,6 +23,7 @@ import {
   type ConnectionState,
   type ConnectionTarget,
   type Delivery,
+  type ExportFormat,
   type MenuAction,
   type ModelInfo,
   type NewSession,
@@ -34,6 +35,9 @@ import {
   type ProviderConfig,
   type QueueState,
   type QueuedMessage,
+  type RewindMode,
+  type RewindOutcome,
+  type RewindPreview,
   type ProviderType,
   type ServerAddress,
   type ServerCheck,
@@ -57,8 +61,12 @@ export type {
   AttachOutcome,
   Attachment,
   Delivery,
+  ExportFormat,
   QueueState,
   QueuedMessage,
+  RewindMode,
+  RewindOutcome,
+  RewindPreview,
   SentAttachment,
   AuthStatus,
   ChatEvent,
@@ -209,6 +217,16 @@ export interface Backend {
   pasteClipboardImage(name: string): Promise<Attachment | null>;
   /** Calls `onDrop` with what came of every drop of files on the window; resolves to a function that stops the calls. */
   onDrop(onDrop: (outcome: AttachOutcome) => void): Promise<() => void>;
+
+  // A session's history: rewind, fork, export (src-tauri/src/commands/history.rs).
+  /** What rewinding to just before the user message `eventId` would restore (or why files cannot be). */
+  previewRewind(sessionId: string, eventId: string): Promise<RewindPreview>;
+  /** Takes the session back to just before `eventId`; with "conversationAndFiles" its files too. */
+  rewind(sessionId: string, eventId: string, mode: RewindMode): Promise<RewindOutcome>;
+  /** A new session with the history before `eventId`. */
+  forkSession(sessionId: string, eventId: string): Promise<SessionSummary>;
+  /** Asks where with the native save dialog and writes the export there; the path, or null when cancelled. */
+  exportSession(sessionId: string, format: ExportFormat): Promise<string | null>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -506,6 +524,26 @@ export function createTauriBackend(): Backend {
     async pasteClipboardImage(name) {
       requireTauri();
       return unwrap(commands.pasteClipboardImage(name));
+    },
+
+    async previewRewind(sessionId, eventId) {
+      requireTauri();
+      return unwrap(commands.previewRewind(sessionId, eventId));
+    },
+
+    async rewind(sessionId, eventId, mode) {
+      requireTauri();
+      return unwrap(commands.rewindSession(sessionId, eventId, mode));
+    },
+
+    async forkSession(sessionId, eventId) {
+      requireTauri();
+      return unwrap(commands.forkSession(sessionId, eventId));
+    },
+
+    async exportSession(sessionId, format) {
+      requireTauri();
+      return unwrap(commands.exportSession(sessionId, format));
     },
 
     async onDrop(onDrop) {

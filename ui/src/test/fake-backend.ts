@@ -14,12 +14,16 @@ import type {
   CliSettings,
   ConnectionState,
   Delivery,
+  ExportFormat,
   MenuAction,
   ModelInfo,
   NewSession,
   PromptEvent,
   ProviderConfig,
   QueueState,
+  RewindMode,
+  RewindOutcome,
+  RewindPreview,
   ServerAddress,
   ServerCheck,
   SessionMatch,
@@ -269,6 +273,28 @@ export class FakeBackend implements Backend {
   /** The image on the "system clipboard", for pasteClipboardImage. */
   clipboardImage: Attachment | null = null;
   pasteClipboardImage = vi.fn(async (_name: string): Promise<Attachment | null> => this.clipboardImage);
+  rewindPreview: RewindPreview = { tracking: true, filesAvailable: true, reason: null, files: [] };
+  previewRewind = vi.fn(async (_sessionId: string, _eventId: string): Promise<RewindPreview> => this.rewindPreview);
+  rewindOutcome: RewindOutcome = { restored: [], skipped: [], warning: null };
+  rewind = vi.fn(
+    async (_sessionId: string, _eventId: string, _mode: RewindMode): Promise<RewindOutcome> => this.rewindOutcome,
+  );
+  forkSession = vi.fn(async (sessionId: string, _eventId: string): Promise<SessionSummary> => {
+    const now = new Date().toISOString();
+    const fork: SessionSummary = {
+      id: `${sessionId}-fork`,
+      title: null,
+      summary: null,
+      workingDirectory: null,
+      createdAt: now,
+      modifiedAt: now,
+    };
+    this.sessions.unshift(fork);
+    return fork;
+  });
+  exportSession = vi.fn(
+    async (_sessionId: string, format: ExportFormat): Promise<string | null> => `/tmp/session.${format === "html" ? "html" : "md"}`,
+  );
   readonly dropListeners = new Set<(outcome: AttachOutcome) => void>();
   onDrop = vi.fn(async (onDrop: (outcome: AttachOutcome) => void) => {
     this.dropListeners.add(onDrop);

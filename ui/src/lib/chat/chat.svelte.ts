@@ -285,6 +285,20 @@ export class ChatState {
     void this.queue?.refresh();
   }
 
+  /** Show the open session again from its history (after a rewind changed it), keeping the composer. */
+  async reload(): Promise<void> {
+    await this.#reopen();
+  }
+
+  /** A new session with the open one's history before the user message `eventId`, opened. */
+  async fork(eventId: string): Promise<void> {
+    const open = this.open;
+    if (!open) return;
+    const fork = await this.#backend.forkSession(open.id, eventId);
+    await this.sessions.refresh();
+    await this.select(fork.id);
+  }
+
   async abort(): Promise<void> {
     const open = this.open;
     if (open) await this.#backend.abort(open.id);
