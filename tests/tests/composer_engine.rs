@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use copilot_desktop::engine::attachments::{self, Attachment, ChosenPaths};
+use copilot_desktop::engine::attachments::{self, ChosenPaths};
 use copilot_desktop::engine::permissions::AskerGuard;
 use copilot_desktop::engine::queue::Delivery;
 use copilot_desktop::engine::{
@@ -282,15 +282,36 @@ async fn attachments_reach_the_model() {
     let png = tiny_png();
     let chosen = ChosenPaths::default();
     chosen.allow(&notes);
+    let folder = h.home.work_dir().join("src");
+    std::fs::create_dir_all(&folder).unwrap();
+    chosen.allow(&folder);
     let file = attachments::from_path(&notes).unwrap();
     let image = attachments::image_from_bytes("screenshot.png", &png).unwrap();
-    let both = [file, image];
-    chosen.check(&both).unwrap();
-    h.engine.queue.deliver(&id, "look at these", &both, Delivery::Queue).await.unwrap();
+    let directory = attachments::from_path(&folder).unwrap();
+    let all = [file, image, directory];
+    chosen.check(&all).unwrap();
+    h.engine.queue.deliver(&id, "look at these", &all, Delivery::Queue).await.unwrap();
     collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::Idle)).await;
 
     let request = h.model.agent_requests().pop().expect("a request");
     assert!(request.raw_body.contains("notes.txt"), "the file reached the model (tagged by its path)");
+    assert!(request.raw_body.contains(&folder.display().to_string()), "the folder reached the model");
+    // The transcript keeps what was attached: the file, the folder, and the image as a data URL made from its bytes.
+    let history = h.engine.sessions.history(&id).await.unwrap();
+    let sent = history
+        .iter()
+        .find_map(|e| match &e.kind {
+            ChatEventKind::UserMessage { attachments, .. } if !attachments.is_empty() => Some(attachments.clone()),
+            _ => None,
+        })
+        .expect("the user message lists its attachments");
+    use copilot_desktop::engine::attachments::SentAttachment;
+    assert!(sent.iter().any(|a| matches!(a, SentAttachment::File { name, .. } if name == "notes.txt")), "{sent:?}");
+    assert!(sent.iter().any(|a| matches!(a, SentAttachment::Directory { name, .. } if name == "src")), "{sent:?}");
+    assert!(
+        sent.iter().any(|a| matches!(a, SentAttachment::Image { data_url: Some(url), .. } if url.starts_with("data:image/png;base64,"))),
+        "{sent:?}"
+    );
     let images = request.images();
     assert_eq!(images.len(), 1, "one image reached the model");
     assert!(images[0].starts_with("data:image/png;base64,"), "{}", &images[0][..40.min(images[0].len())]);
@@ -303,9 +324,6 @@ fn tiny_png() -> Vec<u8> {
         .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
         .unwrap()
 }
-
-#[allow(dead_code)]
-fn unused(_: Attachment) {}
 
 // ---------------------------------------------------------------------------------------------
 // Rewind and fork
@@ -362,7 +380,7 @@ async fn rewind_takes_the_conversation_and_the_files_back() {
 
     let outcome =
         s.rewind(&id, &change, copilot_desktop::engine::rewind::RewindMode::ConversationAndFiles).await.unwrap();
-    assert_eq!(outcome.restored, [path.clone()], "{outcome:?}");
+    assert_eq!(outcome.restored, std::slice::from_ref(&path), "{outcome:?}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "roses are red\n", "the file is back");
     let after = user_texts(&s.history(&id).await.unwrap());
     assert_eq!(after, ["keep this turn"], "the rewound message and its turn are gone");

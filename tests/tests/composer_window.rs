@@ -51,44 +51,58 @@ fn xdotool(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// In the native GTK file dialog titled `title`, type `path` into its location field and press Enter.
-async fn choose_in_file_dialog(title: &str, path: &std::path::Path) {
+/// One test at a time drives a native dialog: they share the X display, and keyboard focus with it.
+static NATIVE_DIALOG: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The id of the visible X window titled exactly `title`, once there is one.
+async fn native_window(title: &str) -> String {
     let began = Instant::now();
-    let window = loop {
+    loop {
         let found = xdotool(&["search", "--onlyvisible", "--name", &format!("^{title}$")]);
         if let Some(id) = found.lines().next().filter(|l| !l.is_empty()) {
-            break id.to_owned();
+            return id.to_owned();
         }
         assert!(began.elapsed() < HANG_GUARD, "the native dialog \"{title}\" never opened");
         tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    // Let the dialog map and take input before typing into it.
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    xdotool(&["windowfocus", "--sync", &window]);
-    xdotool(&["key", "--window", &window, "--clearmodifiers", "ctrl+l"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    xdotool(&["type", "--window", &window, "--delay", "10", &path.display().to_string()]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    xdotool(&["key", "--window", &window, "Return"]);
+    }
 }
 
-/// In the native GTK save dialog titled `title`, replace the file name with the full `path` and press Enter.
-async fn save_in_file_dialog(title: &str, path: &std::path::Path) {
-    let began = Instant::now();
-    let window = loop {
-        let found = xdotool(&["search", "--onlyvisible", "--name", &format!("^{title}$")]);
-        if let Some(id) = found.lines().next().filter(|l| !l.is_empty()) {
-            break id.to_owned();
+/// Type `path` into the native GTK dialog titled `title` and press Enter, as a person would: in its location
+/// field (`location_key`: Ctrl+L in an open dialog) or over the whole file name (Ctrl+A in a save dialog). Again
+/// if the dialog is still there after a while (a busy machine can drop keys while the dialog maps).
+async fn type_into_native_dialog(title: &str, location_key: &str, path: &std::path::Path) {
+    let _one_at_a_time = NATIVE_DIALOG.lock().await;
+    let window = native_window(title).await;
+    for _attempt in 0..3 {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        xdotool(&["windowfocus", "--sync", &window]);
+        xdotool(&["key", "--window", &window, "--clearmodifiers", location_key]);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if location_key == "ctrl+l" {
+            xdotool(&["key", "--window", &window, "--clearmodifiers", "ctrl+a"]);
         }
-        assert!(began.elapsed() < HANG_GUARD, "the native save dialog \"{title}\" never opened");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    xdotool(&["windowfocus", "--sync", &window]);
-    xdotool(&["key", "--window", &window, "--clearmodifiers", "ctrl+a"]);
-    xdotool(&["type", "--window", &window, "--delay", "10", &path.display().to_string()]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    xdotool(&["key", "--window", &window, "Return"]);
+        xdotool(&["type", "--window", &window, "--delay", "10", &path.display().to_string()]);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        xdotool(&["key", "--window", &window, "Return"]);
+        let began = Instant::now();
+        while began.elapsed() < Duration::from_secs(3) {
+            if xdotool(&["search", "--onlyvisible", "--name", &format!("^{title}$")]).is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    panic!("the native dialog \"{title}\" did not take {}", path.display());
+}
+
+/// In the native GTK file dialog titled `title`, choose `path` through its location field.
+async fn choose_in_file_dialog(title: &str, path: &std::path::Path) {
+    type_into_native_dialog(title, "ctrl+l", path).await;
+}
+
+/// In the native GTK save dialog titled `title`, save as the full `path`.
+async fn save_in_file_dialog(title: &str, path: &std::path::Path) {
+    type_into_native_dialog(title, "ctrl+a", path).await;
 }
 
 /// Own the X clipboard with `png` as image/png until the returned child is killed.

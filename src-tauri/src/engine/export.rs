@@ -110,7 +110,7 @@ impl SessionExport {
                     attachments: data
                         .get("attachments")
                         .and_then(Value::as_array)
-                        .map(|a| a.iter().map(|v| super::attachments::sent(v)).map(|s| sent_label(&s)).collect())
+                        .map(|a| a.iter().map(super::attachments::sent).map(|s| sent_label(&s)).collect())
                         .unwrap_or_default(),
                 }),
                 "assistant.message" => {

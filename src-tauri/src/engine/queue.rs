@@ -121,6 +121,9 @@ impl MessageQueue {
             return Ok(());
         }
         let session = self.sessions.handle(session_id).await?;
+        // A server the app reconnected to may still hold its queue: what it holds stays as it is.
+        let still_queued: Vec<String> =
+            session.rpc().queue().pending_items().await?.items.into_iter().filter_map(|item| item.message_id).collect();
         let ran: Vec<String> = session
             .get_events()
             .await?
@@ -129,6 +132,15 @@ impl MessageQueue {
             .filter_map(|e| e.data.get("messageId").and_then(|v| v.as_str()).map(str::to_owned))
             .collect();
         for pending in stale {
+            if still_queued.contains(&pending.message_id) {
+                let mut ledger = self.ledger.lock().unwrap();
+                for entry in ledger.get_mut(session_id).into_iter().flatten() {
+                    if entry.message_id == pending.message_id {
+                        entry.generation = generation;
+                    }
+                }
+                continue;
+            }
             self.forget(session_id, &pending.message_id);
             if ran.contains(&pending.message_id) {
                 continue;
