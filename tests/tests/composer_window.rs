@@ -269,7 +269,7 @@ async fn rewind_puts_the_file_back_and_fork_opens_the_history_before_a_message()
     chat.wait_idle().await;
     assert_eq!(std::fs::read_to_string(&poem).unwrap(), "roses are blue\n");
 
-    chat.app.click(&Target::button("Rewind to here").within(&user_messages().last()), HANG_GUARD).await;
+    chat.app.click(&Target::button("Rewind to here").last(), HANG_GUARD).await;
     let dialog = Target::dialog("Rewind to here?");
     let shown = chat.app.wait_for_text(&dialog, |t| t.contains("poem.txt"), HANG_GUARD).await;
     assert!(shown.contains("change the poem"), "the message is quoted: {shown}");
@@ -288,7 +288,7 @@ async fn rewind_puts_the_file_back_and_fork_opens_the_history_before_a_message()
     chat.send("another turn").await;
     chat.wait_reply("another answer").await;
     chat.wait_idle().await;
-    chat.app.click(&Target::button("Fork from here").within(&user_messages().last()), HANG_GUARD).await;
+    chat.app.click(&Target::button("Fork from here").last(), HANG_GUARD).await;
     chat.app.wait_for_count(&copilot_desktop_tests::chat::session_rows(), 2, HANG_GUARD).await;
     let deadline = Instant::now() + HANG_GUARD;
     while user_texts(&chat).await != ["keep this turn"] {
