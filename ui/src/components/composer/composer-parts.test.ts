@@ -125,6 +125,23 @@ describe("attachments in the composer", () => {
     expect(await draft.paste([new File(["x"], "a.txt", { type: "text/plain" })])).toBe(false);
   });
 
+  test("a drop adds what Rust made of it once, and names what it refused", () => {
+    const draft = new DraftAttachments(new FakeBackend());
+    draft.add({ attachments: [{ type: "directory", path: "/work/src" }], problems: [] });
+    draft.add({
+      attachments: [{ type: "directory", path: "/work/src" }, { type: "file", path: "/work/a.txt" }],
+      problems: ["/work/b.bin is a binary file the model cannot read."],
+    });
+    expect(draft.items).toEqual([
+      { type: "directory", path: "/work/src" },
+      { type: "file", path: "/work/a.txt" },
+    ]);
+    expect(draft.problem).toContain("b.bin is a binary file");
+    draft.clear();
+    expect(draft.items).toEqual([]);
+    expect(draft.problem).toBeNull();
+  });
+
   test("only images get a picture, from their own bytes", () => {
     expect(imageSource({ type: "image", name: "a.png", mimeType: "image/png", data: "QUJD" })).toBe("data:image/png;base64,QUJD");
     expect(imageSource({ type: "file", path: "/a.png" })).toBeNull();
