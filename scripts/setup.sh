@@ -17,6 +17,8 @@ packages=(build-essential pkg-config curl file libssl-dev libdbus-1-dev libwebki
           libayatana-appindicator3-dev librsvg2-dev libxdo-dev nodejs npm)
 if [ "$want_tests" = 1 ]; then
   packages+=(xvfb xauth webkit2gtk-driver dbus dbus-bin dbus-x11 gnome-keyring libsecret-tools procps)
+  # The composer's e2e test drives the native file dialogs (xdotool) and pastes a screenshot from the X clipboard (xclip).
+  packages+=(xdotool xclip)
   # The package tests: rpm (rpm -qlp, rpm2cpio) and cpio read the .rpm that tauri builds.
   packages+=(rpm cpio)
   # The installed-update test: the updater installs a .deb with pkexec, a graphical sudo, or sudo (as root here).

@@ -45,6 +45,19 @@ const COMMANDS: &[&str] = &[
     "download_update",
     "install_update",
     "set_check_automatically",
+    "deliver_message",
+    "queued_messages",
+    "edit_queued_message",
+    "remove_queued_message",
+    "send_queued_now",
+    "pick_attachments",
+    "attach_image",
+    "watch_drops",
+    "paste_clipboard_image",
+    "preview_rewind",
+    "rewind_session",
+    "fork_session",
+    "export_session",
 ];
 
 /// With the cargo feature `bench` only (src/commands/bench.rs), granted by capabilities/bench/ alone.

@@ -82,6 +82,19 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::updates::download_update,
         commands::updates::install_update,
         commands::updates::set_check_automatically,
+        commands::composer::deliver_message,
+        commands::composer::queued_messages,
+        commands::composer::edit_queued_message,
+        commands::composer::remove_queued_message,
+        commands::composer::send_queued_now,
+        commands::composer::pick_attachments,
+        commands::composer::attach_image,
+        commands::composer::watch_drops,
+        commands::composer::paste_clipboard_image,
+        commands::history::preview_rewind,
+        commands::history::rewind_session,
+        commands::history::fork_session,
+        commands::history::export_session,
     ])
 }
 
@@ -214,6 +227,8 @@ pub fn run() {
         .plugin(updates::plugin())
         .invoke_handler(invoke_handler(builder.invoke_handler()))
         .manage(commands::menu::MenuListeners::default())
+        .manage(commands::composer::DropListeners::default())
+        .manage(engine::attachments::ChosenPaths::default())
         .menu(commands::menu::build)
         .on_menu_event(commands::menu::on_event)
         .setup(move |app| {
@@ -236,6 +251,7 @@ pub fn run() {
             }
             builder.mount_events(app);
             save_window_state_when_it_changes(app.handle());
+            commands::composer::follow_drops(app.handle());
             let (settings, sink) = settings_store::open(app.handle())?;
             let keys = [SecretKey::github(&settings.settings.github_host), SecretKey::provider(PROVIDER_KEY_NAME)];
             let (current, legacy) = (Keychain::new(), Keychain::with_service(auth::keychain::LEGACY_APP_IDENTIFIER));

@@ -80,7 +80,10 @@ impl Chat {
         app.wait_for(&dialog, HANG_GUARD).await;
         let work_dir = app.home().work_dir().display().to_string();
         app.fill(&Target::textbox("Working directory"), &work_dir, HANG_GUARD).await;
-        // The fake API serves one model; the CLI's "Auto" needs endpoints it does not fake.
+        // The fake API serves one model; the CLI's "Auto" needs endpoints it does not fake. The list may still be
+        // loading (just connected, a busy machine): wait for the option to be there.
+        let option = Target::xpath(&format!("//dialog[@open]//select//option[@value='{DEFAULT_MODEL}']"), "the model");
+        app.wait_for(&option, HANG_GUARD).await;
         app.choose(&Target::select("Model").within(&dialog), DEFAULT_MODEL, HANG_GUARD).await;
         app.click(&Target::button("Create"), HANG_GUARD).await;
         app.wait_gone(&dialog, HANG_GUARD).await;

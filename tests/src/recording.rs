@@ -118,6 +118,17 @@ impl RecordedRequest {
             .collect()
     }
 
+    /// The `image_url.url` of every image part in the messages (data URLs for attached images), in order.
+    pub fn images(&self) -> Vec<String> {
+        self.messages()
+            .iter()
+            .filter_map(|m| m.get("content").and_then(Value::as_array))
+            .flatten()
+            .filter_map(|part| part.get("image_url").and_then(|i| i.get("url")).and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Tool calls (`{id, type, function{name, arguments}}`) in assistant messages of the history.
     pub fn assistant_tool_calls(&self) -> Vec<Value> {
         self.messages()

@@ -159,7 +159,7 @@ async fn streamed_reply_arrives_complete_and_in_order() {
     let (id, mut stream) = h.new_session().await;
     let events = h.turn(&id, &mut stream, "greet me").await;
 
-    let user = position(&events, |k| matches!(k, ChatEventKind::UserMessage { content } if content == "greet me"));
+    let user = position(&events, |k| matches!(k, ChatEventKind::UserMessage { content, .. } if content == "greet me"));
     let first_delta = position(&events, |k| matches!(k, ChatEventKind::MessageDelta { .. }));
     let message =
         position(&events, |k| matches!(k, ChatEventKind::AssistantMessage { content, .. } if !content.is_empty()));
@@ -278,11 +278,9 @@ async fn history_survives_an_engine_restart_and_delete_removes_it() {
 
     // Opened for viewing: the history read while resuming, then the live events, with nothing repeated.
     let (mut stream, history) = h.engine.sessions.watch(&id).await.expect("watch");
-    assert!(
-        history
-            .iter()
-            .any(|e| matches!(&e.kind, ChatEventKind::UserMessage { content } if content == "remember the lighthouse"))
-    );
+    assert!(history.iter().any(
+        |e| matches!(&e.kind, ChatEventKind::UserMessage { content, .. } if content == "remember the lighthouse")
+    ));
     assert!(
         final_messages(&history).contains(&"I will remember the lighthouse.".to_string()),
         "{:#?}",
@@ -353,9 +351,9 @@ async fn killed_cli_is_restarted_and_the_session_resumes_with_history() {
     assert!(final_messages(&events).contains(&"still here".to_string()), "{:#?}", kinds(&events));
     let history = h.engine.sessions.history(&id).await.unwrap();
     assert!(
-        history
-            .iter()
-            .any(|e| matches!(&e.kind, ChatEventKind::UserMessage { content } if content == "before anything breaks"))
+        history.iter().any(
+            |e| matches!(&e.kind, ChatEventKind::UserMessage { content, .. } if content == "before anything breaks")
+        )
     );
     assert!(final_messages(&history).contains(&"noted before the crash".to_string()), "{:#?}", kinds(&history));
     assert!(final_messages(&history).contains(&"still here".to_string()));

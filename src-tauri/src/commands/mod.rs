@@ -5,7 +5,9 @@ pub mod account;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod cli;
+pub mod composer;
 pub mod connection;
+pub mod history;
 pub mod menu;
 pub mod prompts;
 pub mod sessions;

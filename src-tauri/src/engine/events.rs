@@ -25,6 +25,10 @@ pub struct ChatEvent {
 pub enum ChatEventKind {
     UserMessage {
         content: String,
+        /// Files, folders and images sent with it (engine/attachments.rs); empty for most messages.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[specta(optional)]
+        attachments: Vec<super::attachments::SentAttachment>,
     },
     TurnStarted,
     /// Streamed text of an assistant message; the matching `AssistantMessage` carries it whole.
@@ -76,6 +80,8 @@ pub enum ChatEventKind {
     Idle,
     /// The user stopped the turn.
     Aborted,
+    /// The session's queue of waiting messages changed (`session.queue.pendingItems` has the new state).
+    QueueChanged,
 }
 
 impl ChatEvent {
@@ -186,12 +192,20 @@ struct ErrorData {
 #[derive(Deserialize)]
 struct UserMessage {
     content: String,
+    #[serde(default)]
+    attachments: Vec<Value>,
 }
 
 fn map_kind(event_type: &str, data: &Value) -> Option<ChatEventKind> {
     use ChatEventKind as K;
     Some(match event_type {
-        "user.message" => K::UserMessage { content: field::<UserMessage>(data)?.content },
+        "user.message" => {
+            let m: UserMessage = field(data)?;
+            K::UserMessage {
+                content: m.content,
+                attachments: m.attachments.iter().map(super::attachments::sent).collect(),
+            }
+        }
         "assistant.turn_start" => K::TurnStarted,
         "assistant.message_delta" => {
             let d: Delta = field(data)?;
@@ -241,6 +255,7 @@ fn map_kind(event_type: &str, data: &Value) -> Option<ChatEventKind> {
         }
         "session.idle" => K::Idle,
         "abort" => K::Aborted,
+        "pending_messages.modified" => K::QueueChanged,
         _ => return None,
     })
 }

@@ -290,7 +290,7 @@ mod tests {
         let events = journal.tail(limits);
         // Four rows: answer 999, question 1000 and answer 1000 are three; question 999 is the fourth.
         assert_eq!(ids(&events), vec!["u999", "t999", "a999", "u1000", "t1000", "a1000"]);
-        assert_eq!(events[0].kind, ChatEventKind::UserMessage { content: "question 999".into() });
+        assert_eq!(events[0].kind, ChatEventKind::UserMessage { content: "question 999".into(), attachments: vec![] });
         assert!(size > 2 * CHUNK as u64, "the journal is much longer than what was read ({size} bytes)");
     }
 
@@ -353,7 +353,7 @@ mod tests {
         // With room for it, it is read whole across several chunks.
         let events = journal.tail(TailLimits::default());
         assert_eq!(ids(&events), vec!["u1", "t1", "a1", "huge", "u2", "t2", "a2"]);
-        assert_eq!(events[3].kind, ChatEventKind::UserMessage { content: "z".repeat(3 * CHUNK) });
+        assert_eq!(events[3].kind, ChatEventKind::UserMessage { content: "z".repeat(3 * CHUNK), attachments: vec![] });
     }
 
     #[test]

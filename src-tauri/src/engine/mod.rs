@@ -4,13 +4,17 @@
 //! against the real CLI).
 
 pub mod account;
+pub mod attachments;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod housekeeping;
 pub mod journal;
 pub mod logging;
 pub mod permissions;
 pub mod process;
+pub mod queue;
+pub mod rewind;
 pub mod search;
 pub mod server;
 pub mod sessions;
@@ -50,6 +54,8 @@ pub struct Engine {
     pub sessions: SessionService,
     pub search: SessionSearch,
     pub journal: SessionJournal,
+    /// Messages waiting while a turn runs, and steering (engine/queue.rs).
+    pub queue: queue::MessageQueue,
 }
 
 impl Engine {
@@ -63,11 +69,13 @@ impl Engine {
         search.read_through(supervisor.clone());
         let broker = PermissionBroker::default();
         let sessions = SessionService::new(supervisor.clone(), broker.clone(), config.sessions);
-        Self { supervisor, broker, sessions, search, journal }
+        let queue = queue::MessageQueue::new(sessions.clone(), supervisor.clone());
+        Self { supervisor, broker, sessions, search, journal, queue }
     }
 
     /// Detach sessions and stop the CLI with its whole process tree.
     pub async fn shutdown(&self) {
+        self.queue.close();
         self.sessions.close_all().await;
         self.supervisor.shutdown().await;
     }

@@ -220,7 +220,9 @@ impl SessionService {
             .with_streaming(true)
             .with_working_directory(request.working_directory.clone())
             .with_permission_handler(handler.clone())
-            .with_user_input_handler(handler.clone());
+            .with_user_input_handler(handler.clone())
+            // What its turns change in files can be put back ("Rewind to here", engine/rewind.rs).
+            .with_enable_file_change_tracking(true);
         let provider = self.active_provider();
         let model = request.model.clone().or_else(|| provider.as_ref().and_then(|p| p.model.clone()));
         if let Some(model) = &model {
@@ -298,19 +300,34 @@ impl SessionService {
 
     /// Send a message. A session the CLI dropped (idle timeout, restart) is resumed first.
     pub async fn send(&self, session_id: &str, text: &str) -> EngineResult<String> {
+        self.send_with(session_id, github_copilot_sdk::types::MessageOptions::new(text)).await
+    }
+
+    /// [`Self::send`] with the SDK's options (delivery mode, attachments): see `engine/queue.rs`.
+    pub(super) async fn send_with(
+        &self,
+        session_id: &str,
+        options: github_copilot_sdk::types::MessageOptions,
+    ) -> EngineResult<String> {
         let live = self.live_or_resume(session_id).await?;
         let session = self.attached_session(&live).await?;
-        match session.send(text).await {
+        match session.send(options.clone()).await {
             Ok(message_id) => Ok(message_id),
             Err(e) if is_session_not_found(&e) => {
                 tracing::info!(session = session_id, "CLI forgot the session; resuming it transparently");
                 let connection = self.connection()?;
                 self.attach(&live, &connection).await?;
                 let session = self.attached_session(&live).await?;
-                Ok(session.send(text).await?)
+                Ok(session.send(options).await?)
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The SDK handle of a session, resumed first when needed (for the engine's other session modules).
+    pub(super) async fn handle(&self, session_id: &str) -> EngineResult<Arc<Session>> {
+        let live = self.live_or_resume(session_id).await?;
+        self.attached_session(&live).await
     }
 
     pub async fn abort(&self, session_id: &str) -> EngineResult<()> {

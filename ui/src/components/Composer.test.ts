@@ -120,19 +120,19 @@ describe("Composer", () => {
     expect(onSend).toHaveBeenCalledTimes(1);
   });
 
-  test("while a turn runs, Stop replaces Send and calls onStop", async () => {
+  test("while a turn runs, Stop replaces Send and calls onStop, and Enter queues the message", async () => {
     const { onSend, onStop, rerender } = renderComposer({ running: true });
     expect(screen.queryByRole("button", { name: "Send" })).toBeNull();
     await type("next question");
     await fireEvent.keyDown(message(), { key: "Enter" });
-    expect(onSend).not.toHaveBeenCalled();
+    expect(onSend).toHaveBeenCalledWith("next question");
+    await waitFor(() => expect(message().value).toBe(""));
 
     await fireEvent.click(screen.getByRole("button", { name: "Stop" }));
     expect(onStop).toHaveBeenCalledTimes(1);
 
     await rerender({ running: false });
     expect(screen.queryByRole("button", { name: "Stop" })).toBeNull();
-    expect(message().value).toBe("next question");
   });
 
   test("a failed stop shows why", async () => {

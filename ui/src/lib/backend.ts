@@ -10,6 +10,8 @@ import {
   type AccountSource,
   type AccountView,
   type AppError,
+  type AttachOutcome,
+  type Attachment,
   type AuthStatus,
   type ChatEvent,
   type ChatEventKind,
@@ -20,6 +22,8 @@ import {
   type CliView,
   type ConnectionState,
   type ConnectionTarget,
+  type Delivery,
+  type ExportFormat,
   type MenuAction,
   type ModelInfo,
   type NewSession,
@@ -29,9 +33,15 @@ import {
   type Problem,
   type PromptEvent,
   type ProviderConfig,
+  type QueueState,
+  type QueuedMessage,
+  type RewindMode,
+  type RewindOutcome,
+  type RewindPreview,
   type ProviderType,
   type ServerAddress,
   type ServerCheck,
+  type SentAttachment,
   type ServerInfo,
   type SessionMatch,
   type SessionSummary,
@@ -50,6 +60,16 @@ export type {
   AccountSource,
   AccountView,
   AppError,
+  AttachOutcome,
+  Attachment,
+  Delivery,
+  ExportFormat,
+  QueueState,
+  QueuedMessage,
+  RewindMode,
+  RewindOutcome,
+  RewindPreview,
+  SentAttachment,
   AuthStatus,
   ChatEvent,
   ChatEventKind,
@@ -194,6 +214,33 @@ export interface Backend {
   installUpdate(): Promise<UpdateView>;
   /** Turns the daily automatic check on or off. */
   setCheckAutomatically(on: boolean): Promise<UpdateView>;
+  // The composer: queue and steer, attachments (src-tauri/src/commands/composer.rs).
+  /** Sends `text` with `attachments`: queued behind a running turn (at once when idle), or steering it. */
+  deliver(sessionId: string, text: string, attachments: Attachment[], delivery: Delivery): Promise<void>;
+  /** The messages waiting in a session's queue, and steering messages not read yet. */
+  queuedMessages(sessionId: string): Promise<QueueState>;
+  editQueued(sessionId: string, itemId: string, text: string): Promise<void>;
+  removeQueued(sessionId: string, itemId: string): Promise<void>;
+  /** Steers the running turn with a queued message; false when no turn ran (it stays queued). */
+  sendQueuedNow(sessionId: string, itemId: string): Promise<boolean>;
+  /** The native picker: files, or one folder; an empty outcome when cancelled. */
+  pickAttachments(folder: boolean): Promise<AttachOutcome>;
+  /** Image bytes (base64) from the clipboard, checked and made an attachment. */
+  attachImage(name: string, data: string): Promise<Attachment>;
+  /** The image on the system clipboard (Linux, where paste events carry none), named `name`; null when there is none. */
+  pasteClipboardImage(name: string): Promise<Attachment | null>;
+  /** Calls `onDrop` with what came of every drop of files on the window; resolves to a function that stops the calls. */
+  onDrop(onDrop: (outcome: AttachOutcome) => void): Promise<() => void>;
+
+  // A session's history: rewind, fork, export (src-tauri/src/commands/history.rs).
+  /** What rewinding to just before the user message `eventId` would restore (or why files cannot be). */
+  previewRewind(sessionId: string, eventId: string): Promise<RewindPreview>;
+  /** Takes the session back to just before `eventId`; with "conversationAndFiles" its files too. */
+  rewind(sessionId: string, eventId: string, mode: RewindMode): Promise<RewindOutcome>;
+  /** A new session with the history before `eventId`. */
+  forkSession(sessionId: string, eventId: string): Promise<SessionSummary>;
+  /** Asks where with the native save dialog and writes the export there; the path, or null when cancelled. */
+  exportSession(sessionId: string, format: ExportFormat): Promise<string | null>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -457,6 +504,70 @@ export function createTauriBackend(): Backend {
       requireTauri();
       const channel = new Channel<UpdateView>(onView);
       await unwrap(commands.watchUpdates(channel));
+    async deliver(sessionId, text, attachments, delivery) {
+      requireTauri();
+      await unwrap(commands.deliverMessage(sessionId, text, attachments, delivery));
+    },
+
+    async queuedMessages(sessionId) {
+      requireTauri();
+      return unwrap(commands.queuedMessages(sessionId));
+    },
+
+    async editQueued(sessionId, itemId, text) {
+      requireTauri();
+      await unwrap(commands.editQueuedMessage(sessionId, itemId, text));
+    },
+
+    async removeQueued(sessionId, itemId) {
+      requireTauri();
+      await unwrap(commands.removeQueuedMessage(sessionId, itemId));
+    },
+
+    async sendQueuedNow(sessionId, itemId) {
+      requireTauri();
+      return unwrap(commands.sendQueuedNow(sessionId, itemId));
+    },
+
+    async pickAttachments(folder) {
+      requireTauri();
+      return unwrap(commands.pickAttachments(folder));
+    },
+
+    async attachImage(name, data) {
+      requireTauri();
+      return unwrap(commands.attachImage(name, data));
+    },
+
+    async pasteClipboardImage(name) {
+      requireTauri();
+      return unwrap(commands.pasteClipboardImage(name));
+    },
+
+    async previewRewind(sessionId, eventId) {
+      requireTauri();
+      return unwrap(commands.previewRewind(sessionId, eventId));
+    },
+
+    async rewind(sessionId, eventId, mode) {
+      requireTauri();
+      return unwrap(commands.rewindSession(sessionId, eventId, mode));
+    },
+
+    async forkSession(sessionId, eventId) {
+      requireTauri();
+      return unwrap(commands.forkSession(sessionId, eventId));
+    },
+
+    async exportSession(sessionId, format) {
+      requireTauri();
+      return unwrap(commands.exportSession(sessionId, format));
+    },
+
+    async onDrop(onDrop) {
+      requireTauri();
+      const channel = new Channel<AttachOutcome>(onDrop);
+      await unwrap(commands.watchDrops(channel));
       return () => {
         channel.onmessage = () => {};
       };

@@ -111,6 +111,42 @@ export const commands = {
 	installUpdate: () => typedError<UpdateView, AppError>(__TAURI_INVOKE("install_update")),
 	/**  Turn the daily automatic check on or off. */
 	setCheckAutomatically: (on: boolean) => typedError<UpdateView, AppError>(__TAURI_INVOKE("set_check_automatically", { on })),
+	/**
+	 *  Send a message with its attachments: queued behind a running turn (`queue`, at once when the
+	 *  session is idle) or into it (`steer`). Attachments by path must be ones the user chose.
+	 */
+	deliverMessage: (sessionId: string, text: string, attachments: Attachment[], delivery: Delivery) => typedError<null, AppError>(__TAURI_INVOKE("deliver_message", { sessionId, text, attachments, delivery })),
+	/**  The messages waiting in a session's queue. */
+	queuedMessages: (sessionId: string) => typedError<QueueState, AppError>(__TAURI_INVOKE("queued_messages", { sessionId })),
+	/**  Change a queued message's text before it runs. */
+	editQueuedMessage: (sessionId: string, itemId: string, text: string) => typedError<null, AppError>(__TAURI_INVOKE("edit_queued_message", { sessionId, itemId, text })),
+	/**  Take a message out of the queue. */
+	removeQueuedMessage: (sessionId: string, itemId: string) => typedError<null, AppError>(__TAURI_INVOKE("remove_queued_message", { sessionId, itemId })),
+	/**  Steer the running turn with a queued message; `false` when no turn ran (it stays queued). */
+	sendQueuedNow: (sessionId: string, itemId: string) => typedError<boolean, AppError>(__TAURI_INVOKE("send_queued_now", { sessionId, itemId })),
+	/**  Ask for files (or, with `folder`, one folder) with the system's dialog; nothing when cancelled. */
+	pickAttachments: (folder: boolean) => typedError<AttachOutcome, AppError>(__TAURI_INVOKE("pick_attachments", { folder })),
+	/**  An image pasted from the clipboard (its bytes, base64) as an attachment, once checked. */
+	attachImage: (name: string, data: string) => typedError<Attachment, AppError>(__TAURI_INVOKE("attach_image", { name, data })),
+	/**  Push what comes of every drop of files or folders on the window through `on_drop`. */
+	watchDrops: (onDrop: Channel<AttachOutcome>) => typedError<null, AppError>(__TAURI_INVOKE("watch_drops", { onDrop })),
+	/**
+	 *  The image on the system clipboard as an attachment named `name`, or nothing when it holds none.
+	 *  On Linux WebKitGTK hands a paste event no clipboard data, so the composer asks here on every
+	 *  paste; elsewhere the webview's paste event carries the image and this answers nothing.
+	 */
+	pasteClipboardImage: (name: string) => typedError<Attachment | null, AppError>(__TAURI_INVOKE("paste_clipboard_image", { name })),
+	/**  What rewinding to just before the user message `event_id` would restore. */
+	previewRewind: (sessionId: string, eventId: string) => typedError<RewindPreview, AppError>(__TAURI_INVOKE("preview_rewind", { sessionId, eventId })),
+	/**  Take the session back to just before the user message `event_id` (and its files, with that mode). */
+	rewindSession: (sessionId: string, eventId: string, mode: RewindMode) => typedError<RewindOutcome, AppError>(__TAURI_INVOKE("rewind_session", { sessionId, eventId, mode })),
+	/**  A new session with the history before the user message `event_id`. */
+	forkSession: (sessionId: string, eventId: string) => typedError<SessionSummary, AppError>(__TAURI_INVOKE("fork_session", { sessionId, eventId })),
+	/**
+	 *  Export the session as `format` to where the user says in the save dialog; the path written,
+	 *  or `None` when the user cancelled.
+	 */
+	exportSession: (sessionId: string, format: ExportFormat) => typedError<string | null, AppError>(__TAURI_INVOKE("export_session", { sessionId, format })),
 };
 
 /* Types */
@@ -161,6 +197,21 @@ export type AppError = {
 	message: string,
 };
 
+/**  What came of adding paths: the attachments made, and a sentence for each path refused. */
+export type AttachOutcome = {
+	attachments: Attachment[],
+	problems: string[],
+};
+
+/**  One attachment of a message, as the composer holds it and the transcript shows it. */
+export type Attachment = 
+/**  A file by its absolute path; the CLI reads it. */
+{ type: "file"; path: string } | 
+/**  A folder by its absolute path. */
+{ type: "directory"; path: string } | 
+/**  An image's bytes (base64) with its MIME type; `name` labels the chip. */
+{ type: "image"; name: string; mimeType: string; data: string };
+
 export type AuthStatus = {
 	authenticated: boolean,
 	login: string | null,
@@ -176,13 +227,17 @@ export type ChatEvent = {
 	kind: ChatEventKind,
 };
 
-export type ChatEventKind = { type: "userMessage"; content: string } | { type: "turnStarted" } | 
+export type ChatEventKind = { type: "userMessage"; content: string; 
+/**  Files, folders and images sent with it (engine/attachments.rs); empty for most messages. */
+attachments?: SentAttachment[] } | { type: "turnStarted" } | 
 /**  Streamed text of an assistant message; the matching `AssistantMessage` carries it whole. */
 { type: "messageDelta"; messageId: string; delta: string } | { type: "assistantMessage"; messageId: string; content: string } | { type: "reasoningDelta"; reasoningId: string; delta: string } | { type: "reasoning"; reasoningId: string; content: string } | { type: "toolStarted"; toolCallId: string; toolName: string; arguments: unknown | null } | { type: "toolOutput"; toolCallId: string; output: string } | { type: "toolCompleted"; toolCallId: string; success: boolean; output: string | null; error: string | null } | { type: "usage"; model: string; inputTokens: number | null; outputTokens: number | null } | { type: "titleChanged"; title: string } | { type: "sessionError"; errorType: string; message: string } | 
 /**  The turn is over; the agent waits for the user. */
 { type: "idle" } | 
 /**  The user stopped the turn. */
-{ type: "aborted" };
+{ type: "aborted" } | 
+/**  The session's queue of waiting messages changed (`session.queue.pendingItems` has the new state). */
+{ type: "queueChanged" };
 
 export type CleanupFailure = {
 	sessionId: string,
@@ -252,6 +307,15 @@ export type ConnectionTarget =
 /**  A CLI server at `address` (`host:port`). */
 { kind: "server"; address: string };
 
+/**  How a message reaches the agent. */
+export type Delivery = 
+/**  After what is running and what is already queued (at once when the session is idle). */
+"queue" | 
+/**  Into the running turn: the agent reads it before its next step ("Send now"). */
+"steer";
+
+export type ExportFormat = "markdown" | "html";
+
 /**  An action the menu asks the window to take. */
 export type MenuAction = "newSession" | "searchSessions" | "openSettings" | "checkForUpdates";
 
@@ -311,6 +375,65 @@ export type ProviderConfig = {
 
 /**  The kinds of provider the Copilot CLI speaks to. */
 export type ProviderType = "openai" | "azure" | "anthropic";
+
+/**  What waits to be sent in one session. */
+export type QueueState = {
+	/**  Messages to run after the current turn, in order. */
+	queued: QueuedMessage[],
+	/**  Steering messages the running turn has not read yet. */
+	steering: string[],
+};
+
+/**  A message waiting in the CLI's queue. */
+export type QueuedMessage = {
+	/**  The queue item's id (what edit, remove and send-now address). */
+	id: string,
+	/**  The message id `send` returned, when the item is a message (not a queued command). */
+	messageId: string | null,
+	text: string,
+	/**  "message", or the CLI's word for another kind of item (a queued command or model change). */
+	kind: string,
+};
+
+export type RewindFile = {
+	path: string,
+	/**  "created", "modified", "deleted", ... as the CLI names the change being undone. */
+	change: string,
+	linesAdded: number,
+	linesRemoved: number,
+};
+
+/**  Whether a rewind restores files too. */
+export type RewindMode = "conversation" | "conversationAndFiles";
+
+/**  What a rewind did. */
+export type RewindOutcome = {
+	/**  Files put back as they were. */
+	restored: string[],
+	/**  Files left as they are, each with why. */
+	skipped: SkippedFile[],
+	/**  Something went partly wrong (the CLI's detail); the rest still happened. */
+	warning: string | null,
+};
+
+/**  What a rewind to one message would do, for the user to confirm. */
+export type RewindPreview = {
+	/**  The session records file changes (created with tracking); older sessions do not. */
+	tracking: boolean,
+	/**  Files can be restored now; when not, `reason` says why in words. */
+	filesAvailable: boolean,
+	reason: string | null,
+	/**  The files the rewind would restore, by path. */
+	files: RewindFile[],
+};
+
+/**  An attachment of a sent message, as the transcript shows it. */
+export type SentAttachment = { type: "file"; name: string; path: string } | { type: "directory"; name: string; path: string } | 
+/**
+ *  An image; `data_url` is made here from its bytes, only when they are an image of a type
+ *  the app shows (never a URL from anywhere else).
+ */
+{ type: "image"; name: string; dataUrl: string | null } | { type: "other"; name: string };
 
 /**  Where a Copilot CLI server listens. */
 export type ServerAddress = {
@@ -390,6 +513,11 @@ export type SignInState =
 { state: "signedIn" } | 
 /**  The sign-in ended without a token (`code`: the device flow's, e.g. `expired`, `denied`). */
 { state: "failed"; code: string; message: string };
+
+export type SkippedFile = {
+	path: string,
+	reason: string,
+};
 
 /**  A piece of a snippet: text to show as it is, marked when `hit`. */
 export type SnippetPart = {

@@ -4,6 +4,8 @@
 import { vi } from "vitest";
 import type {
   AccountView,
+  AttachOutcome,
+  Attachment,
   AuthStatus,
   Backend,
   ChatEvent,
@@ -11,11 +13,17 @@ import type {
   CleanupPreview,
   CliSettings,
   ConnectionState,
+  Delivery,
+  ExportFormat,
   MenuAction,
   ModelInfo,
   NewSession,
   PromptEvent,
   ProviderConfig,
+  QueueState,
+  RewindMode,
+  RewindOutcome,
+  RewindPreview,
   ServerAddress,
   ServerCheck,
   SessionMatch,
@@ -278,6 +286,56 @@ export class FakeBackend implements Backend {
     this.updateView = view;
     for (const listener of this.updateListeners) listener(view);
   }
+  /** Each session's queue, as queuedMessages answers. */
+  queues = new Map<string, QueueState>();
+  deliver = vi.fn(async (_sessionId: string, _text: string, _attachments: Attachment[], _delivery: Delivery) => {});
+  queuedMessages = vi.fn(
+    async (sessionId: string): Promise<QueueState> => this.queues.get(sessionId) ?? { queued: [], steering: [] },
+  );
+  editQueued = vi.fn(async (_sessionId: string, _itemId: string, _text: string): Promise<void> => {});
+  removeQueued = vi.fn(async (sessionId: string, itemId: string): Promise<void> => {
+    const queue = this.queues.get(sessionId);
+    if (queue) this.queues.set(sessionId, { ...queue, queued: queue.queued.filter((m) => m.id !== itemId) });
+  });
+  sendQueuedNow = vi.fn(async (_sessionId: string, _itemId: string): Promise<boolean> => true);
+  /** What the picker answers next. */
+  picked: AttachOutcome = { attachments: [], problems: [] };
+  pickAttachments = vi.fn(async (_folder: boolean): Promise<AttachOutcome> => this.picked);
+  attachImage = vi.fn(
+    async (name: string, data: string): Promise<Attachment> => ({ type: "image", name, mimeType: "image/png", data }),
+  );
+  /** The image on the "system clipboard", for pasteClipboardImage. */
+  clipboardImage: Attachment | null = null;
+  pasteClipboardImage = vi.fn(async (_name: string): Promise<Attachment | null> => this.clipboardImage);
+  rewindPreview: RewindPreview = { tracking: true, filesAvailable: true, reason: null, files: [] };
+  previewRewind = vi.fn(async (_sessionId: string, _eventId: string): Promise<RewindPreview> => this.rewindPreview);
+  rewindOutcome: RewindOutcome = { restored: [], skipped: [], warning: null };
+  rewind = vi.fn(
+    async (_sessionId: string, _eventId: string, _mode: RewindMode): Promise<RewindOutcome> => this.rewindOutcome,
+  );
+  forkSession = vi.fn(async (sessionId: string, _eventId: string): Promise<SessionSummary> => {
+    const now = new Date().toISOString();
+    const fork: SessionSummary = {
+      id: `${sessionId}-fork`,
+      title: null,
+      summary: null,
+      workingDirectory: null,
+      createdAt: now,
+      modifiedAt: now,
+    };
+    this.sessions.unshift(fork);
+    return fork;
+  });
+  exportSession = vi.fn(
+    async (_sessionId: string, format: ExportFormat): Promise<string | null> => `/tmp/session.${format === "html" ? "html" : "md"}`,
+  );
+  readonly dropListeners = new Set<(outcome: AttachOutcome) => void>();
+  onDrop = vi.fn(async (onDrop: (outcome: AttachOutcome) => void) => {
+    this.dropListeners.add(onDrop);
+    return () => {
+      this.dropListeners.delete(onDrop);
+    };
+  });
 
   /** What Rust does on every change: remember it and send it down each open channel. */
   push(state: ConnectionState): void {

@@ -89,7 +89,7 @@ describe("ChatState", () => {
     expect(backend.createSession).toHaveBeenCalledWith({ model: "fake-model", workingDirectory: "/work" });
     expect(chat.open?.id).toBe("session-1");
     await chat.send("hello");
-    expect(backend.send).toHaveBeenCalledWith("session-1", "hello");
+    expect(backend.deliver).toHaveBeenCalledWith("session-1", "hello", [], "queue");
   });
 
   test("a turn of the open session ending searches the messages again, however quickly it ran", async () => {
@@ -258,7 +258,7 @@ describe("ChatState", () => {
     expect(chat.open?.transcript.running).toBe(false);
     expect(chat.blockedReason).toBe(LOADING_REASON);
     await expect(chat.send("too early")).rejects.toThrow(LOADING_REASON);
-    expect(backend.send).not.toHaveBeenCalled();
+    expect(backend.deliver).not.toHaveBeenCalled();
 
     release();
     await selecting;

@@ -13,7 +13,9 @@ import {
 } from "../backend";
 import { ConnectionMonitor } from "../connection.svelte";
 import { sameTarget } from "../connection-text";
+import { DraftAttachments } from "./attachments.svelte";
 import { PromptQueue } from "./prompts.svelte";
+import { SessionQueue } from "./queue.svelte";
 import { SessionSearch } from "./search.svelte";
 import { SessionList } from "./sessions.svelte";
 import { openSessionTranscript, type OpenTranscript, type SessionTranscript } from "./transcript.svelte";
@@ -84,6 +86,10 @@ export class ChatState {
   opening = $state(false);
   /** The open session's model, shown (and changed) in the composer. */
   readonly openModel = new SessionModel();
+  /** The attachments of the message being written. */
+  readonly draft: DraftAttachments;
+  /** The open session's queued messages. */
+  queue = $state.raw<SessionQueue | null>(null);
 
   readonly #backend: Backend;
   #opened: OpenTranscript | null = null;
@@ -97,6 +103,7 @@ export class ChatState {
     this.sessions = new SessionList(backend);
     this.search = new SessionSearch(backend, this.sessions);
     this.prompts = new PromptQueue(backend);
+    this.draft = new DraftAttachments(backend);
   }
 
   get blockedReason(): string | null {
@@ -199,6 +206,8 @@ export class ChatState {
       // and closing it would close the session's new channel too.
       this.#opened = opened;
       this.open = { id: sessionId, transcript: opened.transcript };
+      if (this.queue === null || !inPlace) this.queue = new SessionQueue(this.#backend, sessionId);
+      void this.queue.refresh();
       void this.#loadSessionModel(sessionId, seq);
     } catch (error) {
       if (seq === this.#openSeq && !inPlace) {
@@ -248,6 +257,7 @@ export class ChatState {
     const opened = this.#opened;
     this.#opened = null;
     this.open = null;
+    this.queue = null;
     if (opened) {
       try {
         await opened.close();
@@ -262,11 +272,31 @@ export class ChatState {
     await this.select(created.id);
   }
 
-  async send(text: string): Promise<void> {
+  /**
+   * Send `text` with the draft's attachments: at once when the session is idle, queued behind the running turn
+   * otherwise, or (`steer`) into the running turn. The attachments go once the message went.
+   */
+  async send(text: string, steer = false): Promise<void> {
     const open = this.open;
     if (!open) throw new Error("No session is open.");
     if (open.provisional) throw new Error(LOADING_REASON);
-    await this.#backend.send(open.id, text);
+    await this.#backend.deliver(open.id, text, this.draft.items, steer ? "steer" : "queue");
+    this.draft.clear();
+    void this.queue?.refresh();
+  }
+
+  /** Show the open session again from its history (after a rewind changed it), keeping the composer. */
+  async reload(): Promise<void> {
+    await this.#reopen();
+  }
+
+  /** A new session with the open one's history before the user message `eventId`, opened. */
+  async fork(eventId: string): Promise<void> {
+    const open = this.open;
+    if (!open) return;
+    const fork = await this.#backend.forkSession(open.id, eventId);
+    await this.sessions.refresh();
+    await this.select(fork.id);
   }
 
   async abort(): Promise<void> {

@@ -4,7 +4,7 @@
 // copy per applied batch) only when items are added or removed. Owns no DOM and no Backend subscription
 // beyond the `openSessionTranscript` helper.
 
-import type { Backend, ChatEvent, ChatEventKind } from "../backend";
+import type { Backend, ChatEvent, ChatEventKind, SentAttachment } from "../backend";
 import { FrameBatcher, type FrameBatcherOptions } from "./frame-batcher";
 
 export type ToolStatus = "running" | "succeeded" | "failed";
@@ -29,6 +29,8 @@ export class UserItem {
     readonly key: string,
     readonly text: string,
     readonly timestamp: string,
+    /** Files, folders and images sent with the message. */
+    readonly attachments: readonly SentAttachment[] = [],
   ) {}
 }
 
@@ -176,6 +178,8 @@ export class SessionTranscript implements TranscriptView {
   #totals = $state.raw<TokenUsage>({ inputTokens: 0, outputTokens: 0 });
 
   #workingTitle: string | null = null;
+  #workingQueueChanges = 0;
+  #queueChanges = $state(0);
   #workingRunning = false;
   #usageChanged = false;
   #totalInput = 0;
@@ -210,6 +214,11 @@ export class SessionTranscript implements TranscriptView {
     return this.#running;
   }
 
+  /** Grows whenever the session's queue may have changed (the CLI said so, or a queued message started). */
+  get queueChanges(): number {
+    return this.#queueChanges;
+  }
+
   get turnUsage(): TurnUsage | null {
     return this.#turnUsage;
   }
@@ -242,6 +251,7 @@ export class SessionTranscript implements TranscriptView {
     }
     if (this.#title !== this.#workingTitle) this.#title = this.#workingTitle;
     if (this.#running !== this.#workingRunning) this.#running = this.#workingRunning;
+    if (this.#queueChanges !== this.#workingQueueChanges) this.#queueChanges = this.#workingQueueChanges;
     if (this.#usageChanged) {
       this.#usageChanged = false;
       this.#totals = { inputTokens: this.#totalInput, outputTokens: this.#totalOutput };
@@ -284,7 +294,8 @@ export class SessionTranscript implements TranscriptView {
         // A new user message while a turn is open (a history that ends mid-turn, then a resend): close it.
         if (this.#turn) this.#endTurn(event, "discard");
         this.#beginTurn();
-        this.#push(new UserItem(event.id, kind.content, event.timestamp));
+        this.#push(new UserItem(event.id, kind.content, event.timestamp, kind.attachments ?? []));
+        this.#workingQueueChanges++;
         this.#workingRunning = true;
         break;
       case "turnStarted":
@@ -364,6 +375,9 @@ export class SessionTranscript implements TranscriptView {
         this.#endTurn(event, "discard");
         this.#workingRunning = false;
         this.#turnsEnded++;
+        break;
+      case "queueChanged":
+        this.#workingQueueChanges++;
         break;
       case "aborted":
         this.#settlePartials("stop");
