@@ -9,6 +9,7 @@ pub mod events;
 pub mod housekeeping;
 pub mod journal;
 pub mod logging;
+pub mod mcp;
 pub mod permissions;
 pub mod process;
 pub mod search;

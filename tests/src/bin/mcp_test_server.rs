@@ -5,13 +5,11 @@
 //! and how long its value is, never the value itself (so a test can check that a secret reached the server
 //! without the test printing it). `cargo build -p copilot-desktop-tests --bin mcp_test_server`.
 
+use copilot_desktop_tests::mcp::MARKER;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ServiceExt, schemars, tool, tool_router};
 use serde::Deserialize;
-
-/// What `desktop_marker` answers.
-pub const MARKER: &str = "mcp-marker-3f9c1e";
 
 #[derive(Debug, Default)]
 struct TestServer;
