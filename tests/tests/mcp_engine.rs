@@ -57,7 +57,7 @@ impl Harness {
         let engine = Engine::start(EngineConfig { target, restart: RestartPolicy::default(), sessions });
         engine.supervisor.connected(HANG_GUARD).await.expect("engine connects to the real CLI");
         let asker = engine.broker.attach_asker();
-        let settings = McpSettings::new(engine.sessions.clone(), TokenStore::session_only());
+        let settings = McpSettings::new(engine.sessions.clone(), TokenStore::session_only(), "engine-test");
         Self { home, model, engine, settings, _asker: asker }
     }
 

@@ -61,12 +61,19 @@ struct AppServer {
 /// Server name → server, for the servers the app keeps.
 type AppServers = BTreeMap<String, AppServer>;
 
-fn index_key() -> SecretKey {
-    SecretKey::Mcp { entry: "servers".into() }
-}
+/// Which Copilot home the servers belong with: entries are `mcp:<scope>:servers` and
+/// `mcp:<scope>:<server>:<env|header>:<name>`, so two Copilot homes (two test homes, say) never share them.
+#[derive(Clone, Debug)]
+struct Scope(String);
 
-fn value_key(server: &str, group: &str, name: &str) -> SecretKey {
-    SecretKey::Mcp { entry: format!("{server}:{group}:{name}") }
+impl Scope {
+    fn index_key(&self) -> SecretKey {
+        SecretKey::Mcp { entry: format!("{}:servers", self.0) }
+    }
+
+    fn value_key(&self, server: &str, group: &str, name: &str) -> SecretKey {
+        SecretKey::Mcp { entry: format!("{}:{server}:{group}:{name}", self.0) }
+    }
 }
 
 /// The user-level MCP servers, their secrets, and what sessions get of them.
@@ -75,11 +82,13 @@ pub struct McpSettings {
     mcp: McpService,
     sessions: SessionService,
     store: TokenStore,
+    scope: Scope,
 }
 
 impl McpSettings {
-    pub fn new(sessions: SessionService, store: TokenStore) -> Self {
-        Self { mcp: McpService::new(sessions.clone()), sessions, store }
+    /// `scope` names the Copilot home the servers go with (any stable text without secrets).
+    pub fn new(sessions: SessionService, store: TokenStore, scope: impl Into<String>) -> Self {
+        Self { mcp: McpService::new(sessions.clone()), sessions, store, scope: Scope(scope.into()) }
     }
 
     pub fn service(&self) -> &McpService {
@@ -87,13 +96,13 @@ impl McpSettings {
     }
 
     async fn app_servers(&self) -> McpSettingsResult<AppServers> {
-        let stored = self.store.load(&index_key()).await?;
+        let stored = self.store.load(&self.scope.index_key()).await?;
         Ok(stored.and_then(|s| serde_json::from_str(s.expose()).ok()).unwrap_or_default())
     }
 
     async fn save_app_servers(&self, servers: &AppServers) -> McpSettingsResult<()> {
         let text = serde_json::to_string(servers).unwrap_or_else(|_| "{}".into());
-        Ok(self.store.store(&index_key(), Sensitive::new(text)).await?)
+        Ok(self.store.store(&self.scope.index_key(), Sensitive::new(text)).await?)
     }
 
     /// The user's servers (secrets by name only) and every server the CLI knows for `working_directory`.
@@ -132,7 +141,7 @@ impl McpSettings {
             // Store (or carry over) every secret value before anything else changes.
             for entry in entries(&draft.spec).iter().filter(|e| e.secret) {
                 let key = entry.name.trim();
-                let target = value_key(&name, group, key);
+                let target = self.scope.value_key(&name, group, key);
                 if !entry.value.is_empty() {
                     self.store.store(&target, Sensitive::new(entry.value.clone())).await?;
                 } else {
@@ -140,7 +149,7 @@ impl McpSettings {
                         was_app.as_ref().is_some_and(|w| entries(&w.spec).iter().any(|e| e.secret && e.name == key))
                     });
                     let value = match old {
-                        Some(old) => self.store.load(&value_key(old, group, key)).await?,
+                        Some(old) => self.store.load(&self.scope.value_key(old, group, key)).await?,
                         None => None,
                     };
                     let Some(value) = value else { return Err(McpSettingsError::MissingSecret(key.to_owned())) };
@@ -157,7 +166,7 @@ impl McpSettings {
                 for entry in entries(&old_server.spec).iter().filter(|e| e.secret) {
                     let still = old == name && kept_secrets.contains(&entry.name);
                     if !still {
-                        self.store.delete(&value_key(old, old_server.spec.entry_kind(), &entry.name)).await?;
+                        self.store.delete(&self.scope.value_key(old, old_server.spec.entry_kind(), &entry.name)).await?;
                     }
                 }
             } else if !has_secrets && old == name {
@@ -184,7 +193,7 @@ impl McpSettings {
         let mut app = self.app_servers().await?;
         if let Some(server) = app.remove(name) {
             for entry in entries(&server.spec).iter().filter(|e| e.secret) {
-                self.store.delete(&value_key(name, server.spec.entry_kind(), &entry.name)).await?;
+                self.store.delete(&self.scope.value_key(name, server.spec.entry_kind(), &entry.name)).await?;
             }
             self.save_app_servers(&app).await?;
         } else {
@@ -212,7 +221,7 @@ impl McpSettings {
             let group = server.spec.entry_kind();
             let mut values = HashMap::new();
             for entry in entries(&server.spec).iter().filter(|e| e.secret) {
-                if let Some(value) = self.store.load(&value_key(&name, group, &entry.name)).await? {
+                if let Some(value) = self.store.load(&self.scope.value_key(&name, group, &entry.name)).await? {
                     values.insert((group.to_owned(), entry.name.clone()), value);
                 }
             }

@@ -6,6 +6,7 @@ pub mod account;
 pub mod bench;
 pub mod cli;
 pub mod connection;
+pub mod mcp;
 pub mod menu;
 pub mod prompts;
 pub mod sessions;

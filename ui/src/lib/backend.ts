@@ -20,6 +20,15 @@ import {
   type CliView,
   type ConnectionState,
   type ConnectionTarget,
+  type McpAction,
+  type McpEntry,
+  type McpOverview,
+  type McpServerDraft,
+  type McpServerSpec,
+  type McpTool,
+  type McpUserServer,
+  type DiscoveredServer,
+  type SessionMcpServer,
   type MenuAction,
   type ModelInfo,
   type NewSession,
@@ -45,6 +54,15 @@ import {
 } from "./bindings";
 
 export type {
+  McpAction,
+  McpEntry,
+  McpOverview,
+  McpServerDraft,
+  McpServerSpec,
+  McpTool,
+  McpUserServer,
+  DiscoveredServer,
+  SessionMcpServer,
   AccountSource,
   AccountView,
   AppError,
@@ -179,6 +197,16 @@ export interface Backend {
   previewSessionCleanup(days: number): Promise<CleanupPreview>;
   /** Deletes the confirmed sessions that are still not used for `days` days. */
   cleanUpSessions(days: number, sessionIds: string[]): Promise<CleanupOutcome>;
+  /** The user's MCP servers and every server the CLI knows for `workingDirectory` ("" for its default). */
+  mcpOverview(workingDirectory: string): Promise<McpOverview>;
+  /** Adds or changes a server; values marked secret go to the keychain. */
+  saveMcpServer(draft: McpServerDraft): Promise<void>;
+  removeMcpServer(name: string): Promise<void>;
+  setMcpServerEnabled(name: string, enabled: boolean): Promise<void>;
+  /** The MCP servers of a session and their state. */
+  sessionMcpServers(sessionId: string): Promise<SessionMcpServer[]>;
+  sessionMcpTools(sessionId: string, server: string): Promise<McpTool[]>;
+  controlMcpServer(sessionId: string, server: string, action: McpAction): Promise<void>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -436,6 +464,41 @@ export function createTauriBackend(): Backend {
     async cleanUpSessions(days, sessionIds) {
       requireTauri();
       return unwrap(commands.cleanUpSessions(days, sessionIds));
+    },
+
+    async mcpOverview(workingDirectory) {
+      requireTauri();
+      return unwrap(commands.mcpOverview(workingDirectory));
+    },
+
+    async saveMcpServer(draft) {
+      requireTauri();
+      await unwrap(commands.saveMcpServer(draft));
+    },
+
+    async removeMcpServer(name) {
+      requireTauri();
+      await unwrap(commands.removeMcpServer(name));
+    },
+
+    async setMcpServerEnabled(name, enabled) {
+      requireTauri();
+      await unwrap(commands.setMcpServerEnabled(name, enabled));
+    },
+
+    async sessionMcpServers(sessionId) {
+      requireTauri();
+      return unwrap(commands.sessionMcpServers(sessionId));
+    },
+
+    async sessionMcpTools(sessionId, server) {
+      requireTauri();
+      return unwrap(commands.sessionMcpTools(sessionId, server));
+    },
+
+    async controlMcpServer(sessionId, server, action) {
+      requireTauri();
+      await unwrap(commands.controlMcpServer(sessionId, server, action));
     },
   };
 }

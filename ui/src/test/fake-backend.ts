@@ -11,6 +11,11 @@ import type {
   CleanupPreview,
   CliSettings,
   ConnectionState,
+  McpAction,
+  McpOverview,
+  McpServerDraft,
+  McpTool,
+  SessionMcpServer,
   MenuAction,
   ModelInfo,
   NewSession,
@@ -243,6 +248,17 @@ export class FakeBackend implements Backend {
     this.sessions = this.sessions.filter((s) => !sessionIds.includes(s.id));
     return { deleted: [...sessionIds], kept: [], failed: [] };
   });
+
+  /** MCP: what the settings page and a session's panel show; a test may replace them. */
+  mcp: McpOverview = { user: [], discovered: [] };
+  mcpOverview = vi.fn(async (_workingDirectory: string): Promise<McpOverview> => this.mcp);
+  saveMcpServer = vi.fn(async (_draft: McpServerDraft): Promise<void> => {});
+  removeMcpServer = vi.fn(async (_name: string): Promise<void> => {});
+  setMcpServerEnabled = vi.fn(async (_name: string, _enabled: boolean): Promise<void> => {});
+  sessionServers: SessionMcpServer[] = [];
+  sessionMcpServers = vi.fn(async (_sessionId: string): Promise<SessionMcpServer[]> => this.sessionServers);
+  sessionMcpTools = vi.fn(async (_sessionId: string, _server: string): Promise<McpTool[]> => []);
+  controlMcpServer = vi.fn(async (_sessionId: string, _server: string, _action: McpAction): Promise<void> => {});
 
   /** What Rust does on every change: remember it and send it down each open channel. */
   push(state: ConnectionState): void {
