@@ -100,8 +100,9 @@ impl Harness {
         let mcp = self.settings.service();
         let waited = tokio::time::timeout(HANG_GUARD, async {
             loop {
-                let servers = mcp.session_servers(id).await.expect("session.mcp.list");
-                if let Some(found) = servers.iter().find(|s| s.name == server && s.status == status) {
+                let listed = mcp.session_servers(id).await.expect("session.mcp.list");
+                assert_eq!(listed.third_party_enabled, Some(true), "a BYOK session may run the user's servers");
+                if let Some(found) = listed.servers.iter().find(|s| s.name == server && s.status == status) {
                     return found.clone();
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;

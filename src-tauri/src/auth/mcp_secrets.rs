@@ -166,7 +166,9 @@ impl McpSettings {
                 for entry in entries(&old_server.spec).iter().filter(|e| e.secret) {
                     let still = old == name && kept_secrets.contains(&entry.name);
                     if !still {
-                        self.store.delete(&self.scope.value_key(old, old_server.spec.entry_kind(), &entry.name)).await?;
+                        self.store
+                            .delete(&self.scope.value_key(old, old_server.spec.entry_kind(), &entry.name))
+                            .await?;
                     }
                 }
             } else if !has_secrets && old == name {

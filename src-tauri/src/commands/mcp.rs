@@ -5,7 +5,7 @@ use tauri::State;
 
 use super::{AppError, CommandResult};
 use crate::auth::mcp_secrets::{McpOverview, McpSettings, McpSettingsError};
-use crate::engine::mcp::{McpAction, McpServerDraft, McpTool, SessionMcpServer};
+use crate::engine::mcp::{McpAction, McpServerDraft, McpTool, SessionMcp};
 
 impl From<McpSettingsError> for AppError {
     fn from(error: McpSettingsError) -> Self {
@@ -39,13 +39,10 @@ pub async fn set_mcp_server_enabled(mcp: State<'_, McpSettings>, name: String, e
     Ok(mcp.set_enabled(&name, enabled).await?)
 }
 
-/// The servers of a session and their state.
+/// The servers of a session and their state, and whether the account's policy allows third-party servers.
 #[tauri::command]
 #[specta::specta]
-pub async fn session_mcp_servers(
-    mcp: State<'_, McpSettings>,
-    session_id: String,
-) -> CommandResult<Vec<SessionMcpServer>> {
+pub async fn session_mcp_servers(mcp: State<'_, McpSettings>, session_id: String) -> CommandResult<SessionMcp> {
     Ok(mcp.service().session_servers(&session_id).await?)
 }
 

@@ -99,6 +99,16 @@ pub struct SessionMcpServer {
     pub source: Option<String>,
 }
 
+/// A session's MCP servers, and whether the CLI may run servers other than GitHub's at all.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionMcp {
+    pub servers: Vec<SessionMcpServer>,
+    /// `false` when the account's Copilot policy turns third-party MCP servers off (the CLI then starts none
+    /// of the user's); `None` when the CLI does not say.
+    pub third_party_enabled: Option<bool>,
+}
+
 /// One tool of a running server.
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -341,10 +351,11 @@ impl McpService {
     }
 
     /// The servers of one session and their state (the session is resumed when it is not open).
-    pub async fn session_servers(&self, session_id: &str) -> EngineResult<Vec<SessionMcpServer>> {
+    pub async fn session_servers(&self, session_id: &str) -> EngineResult<SessionMcp> {
         let value = self.sessions.call_in_session(session_id, "session.mcp.list", json!({})).await?;
         let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        Ok(value
+        let third_party_enabled = value.pointer("/host/mcp3pEnabled").and_then(Value::as_bool);
+        let servers = value
             .get("servers")
             .and_then(Value::as_array)
             .into_iter()
@@ -355,7 +366,8 @@ impl McpService {
                 error: text(s, "error"),
                 source: text(s, "source"),
             })
-            .collect())
+            .collect();
+        Ok(SessionMcp { servers, third_party_enabled })
     }
 
     pub async fn session_tools(&self, session_id: &str, server: &str) -> EngineResult<Vec<McpTool>> {

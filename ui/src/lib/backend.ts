@@ -28,6 +28,7 @@ import {
   type McpTool,
   type McpUserServer,
   type DiscoveredServer,
+  type SessionMcp,
   type SessionMcpServer,
   type MenuAction,
   type ModelInfo,
@@ -62,6 +63,7 @@ export type {
   McpTool,
   McpUserServer,
   DiscoveredServer,
+  SessionMcp,
   SessionMcpServer,
   AccountSource,
   AccountView,
@@ -203,8 +205,8 @@ export interface Backend {
   saveMcpServer(draft: McpServerDraft): Promise<void>;
   removeMcpServer(name: string): Promise<void>;
   setMcpServerEnabled(name: string, enabled: boolean): Promise<void>;
-  /** The MCP servers of a session and their state. */
-  sessionMcpServers(sessionId: string): Promise<SessionMcpServer[]>;
+  /** The MCP servers of a session and their state, and whether the account's policy allows third-party servers. */
+  sessionMcpServers(sessionId: string): Promise<SessionMcp>;
   sessionMcpTools(sessionId: string, server: string): Promise<McpTool[]>;
   controlMcpServer(sessionId: string, server: string, action: McpAction): Promise<void>;
 }

@@ -107,8 +107,8 @@ export const commands = {
 	saveMcpServer: (draft: McpServerDraft) => typedError<null, AppError>(__TAURI_INVOKE("save_mcp_server", { draft })),
 	removeMcpServer: (name: string) => typedError<null, AppError>(__TAURI_INVOKE("remove_mcp_server", { name })),
 	setMcpServerEnabled: (name: string, enabled: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_mcp_server_enabled", { name, enabled })),
-	/**  The servers of a session and their state. */
-	sessionMcpServers: (sessionId: string) => typedError<SessionMcpServer[], AppError>(__TAURI_INVOKE("session_mcp_servers", { sessionId })),
+	/**  The servers of a session and their state, and whether the account's policy allows third-party servers. */
+	sessionMcpServers: (sessionId: string) => typedError<SessionMcp, AppError>(__TAURI_INVOKE("session_mcp_servers", { sessionId })),
 	/**  The tools of one running server of a session. */
 	sessionMcpTools: (sessionId: string, server: string) => typedError<McpTool[], AppError>(__TAURI_INVOKE("session_mcp_tools", { sessionId, server })),
 	/**  Start, stop or restart one server of a session. */
@@ -413,6 +413,16 @@ export type SessionMatch = {
 	snippet: SnippetPart[],
 	/**  How many times the query occurs in the session's messages (as far as they were read). */
 	hits: number,
+};
+
+/**  A session's MCP servers, and whether the CLI may run servers other than GitHub's at all. */
+export type SessionMcp = {
+	servers: SessionMcpServer[],
+	/**
+	 *  `false` when the account's Copilot policy turns third-party MCP servers off (the CLI then starts none
+	 *  of the user's); `None` when the CLI does not say.
+	 */
+	thirdPartyEnabled: boolean | null,
 };
 
 /**  A server's state in one session. */

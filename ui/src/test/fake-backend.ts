@@ -15,6 +15,7 @@ import type {
   McpOverview,
   McpServerDraft,
   McpTool,
+  SessionMcp,
   SessionMcpServer,
   MenuAction,
   ModelInfo,
@@ -256,7 +257,10 @@ export class FakeBackend implements Backend {
   removeMcpServer = vi.fn(async (_name: string): Promise<void> => {});
   setMcpServerEnabled = vi.fn(async (_name: string, _enabled: boolean): Promise<void> => {});
   sessionServers: SessionMcpServer[] = [];
-  sessionMcpServers = vi.fn(async (_sessionId: string): Promise<SessionMcpServer[]> => this.sessionServers);
+  thirdPartyMcp: boolean | null = true;
+  sessionMcpServers = vi.fn(
+    async (_sessionId: string): Promise<SessionMcp> => ({ servers: this.sessionServers, thirdPartyEnabled: this.thirdPartyMcp }),
+  );
   sessionMcpTools = vi.fn(async (_sessionId: string, _server: string): Promise<McpTool[]> => []);
   controlMcpServer = vi.fn(async (_sessionId: string, _server: string, _action: McpAction): Promise<void> => {});
 
