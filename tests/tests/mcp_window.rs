@@ -27,6 +27,9 @@ async fn open_tools_page(app: &AppUnderTest) {
     app.click(&Target::role("tab", "Tools & MCP"), HANG_GUARD).await;
     let chosen = "//*[@role='tab'][@aria-selected='true'][normalize-space(.)='Tools & MCP']";
     app.wait_for(&Target::xpath(chosen, "the chosen page \"Tools & MCP\""), HANG_GUARD).await;
+    // Loaded: the list of what the CLI knows is there (the dialog grows and moves when it arrives).
+    let loaded = "//table[@aria-label='MCP servers the CLI knows'] | //p[starts-with(normalize-space(.), 'The CLI knows no MCP server')]";
+    app.wait_for(&Target::xpath(loaded, "the servers the CLI knows"), HANG_GUARD).await;
 }
 
 async fn close_settings(app: &AppUnderTest) {
