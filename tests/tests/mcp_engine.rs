@@ -210,6 +210,13 @@ async fn user_servers_are_added_edited_disabled_and_removed_through_the_cli() {
     let overview = s.overview("").await.expect("overview");
     let names: Vec<(&str, &str)> = overview.user.iter().map(|u| (u.name.as_str(), u.stored_in.as_str())).collect();
     assert_eq!(names, [("tester2", "cli")]);
+    // A folder the CLI cannot look into still shows the user's servers.
+    let elsewhere = s.overview("/nonexistent/folder-for-mcp").await.expect("overview of a missing folder");
+    assert!(
+        elsewhere.discover_error.as_deref().is_some_and(|e| e.contains("Invalid working directory")),
+        "{elsewhere:?}"
+    );
+    assert_eq!(elsewhere.user.len(), 1);
     let err = s.remove("web").await.unwrap_err();
     assert!(err.to_string().contains("not found"), "{err}");
 }

@@ -247,4 +247,32 @@ async fn a_server_that_cannot_start_shows_failed_and_the_chat_still_works() {
     chat.github.when(Match::user_contains("still there"), Reply::text("Yes, still here."));
     chat.send("are you still there?").await;
     chat.wait_reply("Yes, still here.").await;
+    chat.wait_idle().await;
+
+    // Fix it in Settings (Edit), see it run in a new session; then disable and remove it.
+    open_tools_page(app).await;
+    app.click(&Target::button("Edit broken"), HANG_GUARD).await;
+    let edit = Target::dialog("Edit broken");
+    app.wait_for(&edit, HANG_GUARD).await;
+    app.fill(&Target::textbox("Command"), SERVER, HANG_GUARD).await;
+    app.click(&Target::button("Save server").within(&edit), HANG_GUARD).await;
+    app.wait_gone(&edit, HANG_GUARD).await;
+    app.wait_for_text(&server_row("broken"), |t| t.contains(SERVER), HANG_GUARD).await;
+    close_settings(app).await;
+    chat.new_session().await;
+    let panel = open_mcp_panel(app).await;
+    app.wait_for(&Target::xpath("//*[@aria-label='broken: Running']", "broken running"), HANG_GUARD).await;
+    close_mcp_panel(app, &panel).await;
+
+    open_tools_page(app).await;
+    app.click(&Target::button("Disable broken"), HANG_GUARD).await;
+    app.wait_for_text(&server_row("broken"), |t| t.contains("disabled"), HANG_GUARD).await;
+    app.wait_for(&Target::button("Enable broken"), HANG_GUARD).await;
+    app.click(&Target::button("Remove broken"), HANG_GUARD).await;
+    let confirm = Target::dialog("Remove MCP server?");
+    app.wait_for(&confirm, HANG_GUARD).await;
+    app.click(&Target::button("Remove").within(&confirm), HANG_GUARD).await;
+    app.wait_gone(&server_row("broken"), HANG_GUARD).await;
+    let cli_config = std::fs::read_to_string(app.home().copilot_home().join("mcp-config.json")).unwrap_or_default();
+    assert!(!cli_config.contains("broken"), "removed from the CLI's file: {cli_config}");
 }

@@ -49,6 +49,8 @@ pub struct McpOverview {
     pub user: Vec<McpUserServer>,
     /// Every server the CLI knows for the folder asked about, wherever it comes from.
     pub discovered: Vec<DiscoveredServer>,
+    /// Why the CLI could not list them for that folder (the user's servers are still shown).
+    pub discover_error: Option<String>,
 }
 
 /// A server the app keeps: its settings with the secret values blanked, and whether it is on.
@@ -108,7 +110,10 @@ impl McpSettings {
     /// The user's servers (secrets by name only) and every server the CLI knows for `working_directory`.
     pub async fn overview(&self, working_directory: &str) -> McpSettingsResult<McpOverview> {
         let configs = self.mcp.user_configs().await?;
-        let discovered = self.mcp.discover(working_directory).await?;
+        let (discovered, discover_error) = match self.mcp.discover(working_directory).await {
+            Ok(found) => (found, None),
+            Err(error) => (Vec::new(), Some(error.to_string())),
+        };
         let mut user: Vec<McpUserServer> = configs
             .iter()
             .map(|(name, config)| McpUserServer {
@@ -121,7 +126,7 @@ impl McpSettings {
         for (name, server) in self.app_servers().await? {
             user.push(McpUserServer { name, enabled: server.enabled, spec: server.spec, stored_in: "app".into() });
         }
-        Ok(McpOverview { user, discovered })
+        Ok(McpOverview { user, discovered, discover_error })
     }
 
     /// Add a server, or change one (a new name renames it). A server with a secret is kept by the app (see

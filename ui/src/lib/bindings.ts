@@ -284,6 +284,8 @@ export type McpOverview = {
 	user: McpUserServer[],
 	/**  Every server the CLI knows for the folder asked about, wherever it comes from. */
 	discovered: DiscoveredServer[],
+	/**  Why the CLI could not list them for that folder (the user's servers are still shown). */
+	discoverError: string | null,
 };
 
 /**  What the Settings form sends: a new server (`original_name: None`) or an edit of one. */

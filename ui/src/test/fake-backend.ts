@@ -251,7 +251,7 @@ export class FakeBackend implements Backend {
   });
 
   /** MCP: what the settings page and a session's panel show; a test may replace them. */
-  mcp: McpOverview = { user: [], discovered: [] };
+  mcp: McpOverview = { user: [], discovered: [], discoverError: null };
   mcpOverview = vi.fn(async (_workingDirectory: string): Promise<McpOverview> => this.mcp);
   saveMcpServer = vi.fn(async (_draft: McpServerDraft): Promise<void> => {});
   removeMcpServer = vi.fn(async (_name: string): Promise<void> => {});

@@ -30,6 +30,7 @@ describe("Tools & MCP settings page", () => {
         { name: "docs", source: "workspace", plugin: null, transport: "http", enabled: true },
         { name: "lint", source: "plugin", plugin: "acme", transport: "stdio", enabled: true },
       ],
+      discoverError: null,
     };
     const page = await openPage(backend);
     const files = await page.findByRole("listitem", { name: "files" });
