@@ -285,6 +285,12 @@ async fn a_session_runs_the_server_with_its_secret_and_the_model_calls_its_tool(
     mcp.control(&id, "tester", McpAction::Restart).await.expect("restart");
     h.wait_status(&id, "tester", "connected").await;
 
+    // A resumed session gets the app-kept server again (it is not in the CLI's file: only the session's
+    // mcpServers carry it, with its secret).
+    h.engine.sessions.let_go_all().await;
+    let mut stream = h.engine.sessions.subscribe(&id).await.expect("resume the session");
+    h.wait_status(&id, "tester", "connected").await;
+
     // The marker tool answers through the CLI too.
     let marker = offered_name(&h.model.chat_requests(), "tester", "desktop_marker").expect("marker tool offered");
     h.model.when_once(Match::user_contains("mark it"), Reply::tool_call(&marker, json!({"note": "engine"})));
