@@ -58,6 +58,13 @@ const COMMANDS: &[&str] = &[
     "rewind_session",
     "fork_session",
     "export_session",
+    "mcp_overview",
+    "save_mcp_server",
+    "remove_mcp_server",
+    "set_mcp_server_enabled",
+    "session_mcp_servers",
+    "session_mcp_tools",
+    "control_mcp_server",
 ];
 
 /// With the cargo feature `bench` only (src/commands/bench.rs), granted by capabilities/bench/ alone.

@@ -95,6 +95,13 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::history::rewind_session,
         commands::history::fork_session,
         commands::history::export_session,
+        commands::mcp::mcp_overview,
+        commands::mcp::save_mcp_server,
+        commands::mcp::remove_mcp_server,
+        commands::mcp::set_mcp_server_enabled,
+        commands::mcp::session_mcp_servers,
+        commands::mcp::session_mcp_tools,
+        commands::mcp::control_mcp_server,
     ])
 }
 
@@ -273,6 +280,17 @@ pub fn run() {
             let account =
                 tauri::async_runtime::block_on(AccountService::start(options, settings, sink, TokenStore::keychain()));
             let engine: Engine = account.engine().clone();
+            // MCP servers with secrets: kept in the keychain, handed to every session (auth::mcp_secrets).
+            let mcp = auth::mcp_secrets::McpSettings::new(engine.sessions.clone(), TokenStore::keychain(), instance_scope());
+            let (refresh, supervisor) = (mcp.clone(), engine.supervisor.clone());
+            tauri::async_runtime::spawn(async move {
+                if supervisor.connected(std::time::Duration::from_secs(120)).await.is_ok()
+                    && let Err(error) = refresh.refresh_sessions().await
+                {
+                    tracing::warn!(%error, "MCP servers kept by the app could not be read");
+                }
+            });
+            app.manage(mcp);
             app.manage(AppState { engine, watchers: Default::default() });
             app.manage(account);
             updates::manage(app.handle())?;

@@ -53,6 +53,8 @@ struct GitHubInner {
     /// that is not (or no longer) valid.
     check_api_tokens: Mutex<bool>,
     base_url: Mutex<String>,
+    /// `is_mcp_enabled` in `/copilot_internal/user`.
+    mcp_enabled: Mutex<bool>,
 }
 
 #[derive(Clone)]
@@ -80,6 +82,7 @@ impl FakeGitHub {
             inner: Arc::new(GitHubInner {
                 accounts: Mutex::new(HashMap::new()),
                 check_api_tokens: Mutex::new(true),
+                mcp_enabled: Mutex::new(false),
                 base_url: Mutex::new(String::new()),
             }),
             script: script.clone(),
@@ -155,6 +158,12 @@ impl FakeGitHub {
         *self.state.inner.check_api_tokens.lock().unwrap() = check;
     }
 
+    /// What `/copilot_internal/user` says of MCP (`is_mcp_enabled`, default `false`): with `false` the CLI
+    /// starts no third-party MCP server. The CLI reads it when it starts, so set it before.
+    pub fn set_mcp_enabled(&self, enabled: bool) {
+        *self.state.inner.mcp_enabled.lock().unwrap() = enabled;
+    }
+
     /// The rule engine and request log.
     pub fn script(&self) -> &Script {
         &self.state.script
@@ -206,7 +215,7 @@ async fn copilot_user(State(state): State<GitHubState>, headers: HeaderMap) -> R
         "id": 4242,
         "copilot_plan": account.plan,
         "chat_enabled": account.chat_enabled,
-        "is_mcp_enabled": false,
+        "is_mcp_enabled": *state.inner.mcp_enabled.lock().unwrap(),
         "access_type_sku": "free_limited_copilot",
         "analytics_tracking_id": "fake-tracking-id",
         "endpoints": {

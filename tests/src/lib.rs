@@ -11,6 +11,7 @@
 //! * [`cli_server`] — the real CLI as a headless server with a connection token, restartable.
 //! * [`webdriver`], [`app`] — the built app in the real webview under tauri-driver.
 //! * [`chat`] — a chat in that app, driven through its controls.
+//! * [`mcp`] — the real MCP server of the tests (`src/bin/mcp_test_server.rs`) and what the model is offered of it.
 //!
 //! Everything binds `127.0.0.1` on port 0. Nothing here mocks the CLI itself.
 
@@ -22,6 +23,7 @@ pub mod fake_github;
 pub mod fake_github_web;
 pub mod fake_model;
 pub mod fake_updates;
+pub mod mcp;
 mod recording;
 pub mod webdriver;
 

@@ -29,6 +29,9 @@ pub enum SecretKey {
     /// The connection token of the Copilot CLI server at `address` (`host:port`): it is only
     /// ever sent to that address.
     CliServer { address: String },
+    /// A value of an MCP server marked secret (`entry` is `<server>:<env|header>:<name>`), or the
+    /// list of those names (`entry` is `index`): see `auth::mcp_secrets`.
+    Mcp { entry: String },
 }
 
 impl SecretKey {
@@ -50,6 +53,7 @@ impl SecretKey {
             Self::GitHub { host } => format!("github:{host}"),
             Self::Provider { name } => format!("provider:{name}"),
             Self::CliServer { address } => format!("cli-server:{address}"),
+            Self::Mcp { entry } => format!("mcp:{entry}"),
         }
     }
 }

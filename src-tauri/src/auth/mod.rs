@@ -6,6 +6,7 @@
 pub mod account;
 pub mod device_flow;
 pub mod keychain;
+pub mod mcp_secrets;
 pub mod settings;
 
 pub use account::{AccountError, AccountOptions, AccountService, AccountView, SignInState};

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod composer;
 pub mod connection;
 pub mod history;
+pub mod mcp;
 pub mod menu;
 pub mod prompts;
 pub mod sessions;

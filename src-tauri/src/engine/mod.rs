@@ -11,6 +11,7 @@ pub mod export;
 pub mod housekeeping;
 pub mod journal;
 pub mod logging;
+pub mod mcp;
 pub mod permissions;
 pub mod process;
 pub mod queue;

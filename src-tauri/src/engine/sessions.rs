@@ -151,6 +151,9 @@ pub struct SessionService {
     auth_failures: Arc<watch::Sender<u64>>,
     live: Arc<Mutex<HashMap<String, Arc<LiveSession>>>>,
     reattach: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// MCP servers every new or resumed session gets on top of the CLI's config (their secrets come
+    /// from the keychain; see `engine::mcp`).
+    session_mcp: Arc<Mutex<Sensitive<super::mcp::SessionMcpServers>>>,
 }
 
 impl SessionService {
@@ -166,6 +169,7 @@ impl SessionService {
             auth_failures,
             live: Arc::default(),
             reattach: Arc::default(),
+            session_mcp: Arc::new(Mutex::new(Sensitive::new(Default::default()))),
         };
         service.spawn_reattach();
         service
@@ -201,6 +205,29 @@ impl SessionService {
         self.auth_failures.subscribe()
     }
 
+    /// MCP servers for sessions created or resumed from now on (see `engine::mcp`).
+    pub fn set_session_mcp_servers(&self, servers: super::mcp::SessionMcpServers) {
+        *self.session_mcp.lock().unwrap() = Sensitive::new(servers);
+    }
+
+    fn session_mcp_servers(&self) -> Option<super::mcp::SessionMcpServers> {
+        let servers = self.session_mcp.lock().unwrap().expose().clone();
+        (!servers.is_empty()).then_some(servers)
+    }
+
+    /// Call a `session.*` method of the CLI on one session (resumed first when it is not open).
+    pub async fn call_in_session(
+        &self,
+        session_id: &str,
+        method: &str,
+        mut params: serde_json::Value,
+    ) -> EngineResult<serde_json::Value> {
+        let live = self.live_or_resume(session_id).await?;
+        self.attached_session(&live).await?;
+        params["sessionId"] = json!(session_id);
+        Ok(self.client()?.call(method, Some(params)).await?)
+    }
+
     fn active_provider(&self) -> Option<ActiveProvider> {
         self.provider.lock().unwrap().clone()
     }
@@ -230,6 +257,9 @@ impl SessionService {
         }
         if let Some(provider) = &provider {
             config = config.with_provider(provider.settings.to_sdk());
+        }
+        if let Some(servers) = self.session_mcp_servers() {
+            config = config.with_mcp_servers(servers);
         }
         if let Some(capacity) = self.options.event_buffer_capacity {
             config = config.with_event_buffer_capacity(capacity);
@@ -487,6 +517,9 @@ impl SessionService {
         }
         if let Some(provider) = self.active_provider() {
             config = config.with_provider(provider.settings.to_sdk());
+        }
+        if let Some(servers) = self.session_mcp_servers() {
+            config = config.with_mcp_servers(servers);
         }
         if let Some(capacity) = self.options.event_buffer_capacity {
             config = config.with_event_buffer_capacity(capacity);

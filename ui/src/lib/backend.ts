@@ -24,6 +24,16 @@ import {
   type ConnectionTarget,
   type Delivery,
   type ExportFormat,
+  type McpAction,
+  type McpEntry,
+  type McpOverview,
+  type McpServerDraft,
+  type McpServerSpec,
+  type McpTool,
+  type McpUserServer,
+  type DiscoveredServer,
+  type SessionMcp,
+  type SessionMcpServer,
   type MenuAction,
   type ModelInfo,
   type NewSession,
@@ -57,6 +67,16 @@ import {
 } from "./bindings";
 
 export type {
+  McpAction,
+  McpEntry,
+  McpOverview,
+  McpServerDraft,
+  McpServerSpec,
+  McpTool,
+  McpUserServer,
+  DiscoveredServer,
+  SessionMcp,
+  SessionMcpServer,
   AccountSource,
   AccountView,
   AppError,
@@ -241,6 +261,16 @@ export interface Backend {
   forkSession(sessionId: string, eventId: string): Promise<SessionSummary>;
   /** Asks where with the native save dialog and writes the export there; the path, or null when cancelled. */
   exportSession(sessionId: string, format: ExportFormat): Promise<string | null>;
+  /** The user's MCP servers and every server the CLI knows for `workingDirectory` ("" for its default). */
+  mcpOverview(workingDirectory: string): Promise<McpOverview>;
+  /** Adds or changes a server; values marked secret go to the keychain. */
+  saveMcpServer(draft: McpServerDraft): Promise<void>;
+  removeMcpServer(name: string): Promise<void>;
+  setMcpServerEnabled(name: string, enabled: boolean): Promise<void>;
+  /** The MCP servers of a session and their state, and whether the account's policy allows third-party servers. */
+  sessionMcpServers(sessionId: string): Promise<SessionMcp>;
+  sessionMcpTools(sessionId: string, server: string): Promise<McpTool[]>;
+  controlMcpServer(sessionId: string, server: string, action: McpAction): Promise<void>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -591,6 +621,39 @@ export function createTauriBackend(): Backend {
     async setCheckAutomatically(on) {
       requireTauri();
       return unwrap(commands.setCheckAutomatically(on));
+    async mcpOverview(workingDirectory) {
+      requireTauri();
+      return unwrap(commands.mcpOverview(workingDirectory));
+    },
+
+    async saveMcpServer(draft) {
+      requireTauri();
+      await unwrap(commands.saveMcpServer(draft));
+    },
+
+    async removeMcpServer(name) {
+      requireTauri();
+      await unwrap(commands.removeMcpServer(name));
+    },
+
+    async setMcpServerEnabled(name, enabled) {
+      requireTauri();
+      await unwrap(commands.setMcpServerEnabled(name, enabled));
+    },
+
+    async sessionMcpServers(sessionId) {
+      requireTauri();
+      return unwrap(commands.sessionMcpServers(sessionId));
+    },
+
+    async sessionMcpTools(sessionId, server) {
+      requireTauri();
+      return unwrap(commands.sessionMcpTools(sessionId, server));
+    },
+
+    async controlMcpServer(sessionId, server, action) {
+      requireTauri();
+      await unwrap(commands.controlMcpServer(sessionId, server, action));
     },
   };
 }

@@ -147,6 +147,18 @@ export const commands = {
 	 *  or `None` when the user cancelled.
 	 */
 	exportSession: (sessionId: string, format: ExportFormat) => typedError<string | null, AppError>(__TAURI_INVOKE("export_session", { sessionId, format })),
+	/**  The user's servers and every server the CLI knows for `working_directory` (empty: the CLI's default). */
+	mcpOverview: (workingDirectory: string) => typedError<McpOverview, AppError>(__TAURI_INVOKE("mcp_overview", { workingDirectory })),
+	/**  Add a server or change one; values marked secret go to the keychain. */
+	saveMcpServer: (draft: McpServerDraft) => typedError<null, AppError>(__TAURI_INVOKE("save_mcp_server", { draft })),
+	removeMcpServer: (name: string) => typedError<null, AppError>(__TAURI_INVOKE("remove_mcp_server", { name })),
+	setMcpServerEnabled: (name: string, enabled: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_mcp_server_enabled", { name, enabled })),
+	/**  The servers of a session and their state, and whether the account's policy allows third-party servers. */
+	sessionMcpServers: (sessionId: string) => typedError<SessionMcp, AppError>(__TAURI_INVOKE("session_mcp_servers", { sessionId })),
+	/**  The tools of one running server of a session. */
+	sessionMcpTools: (sessionId: string, server: string) => typedError<McpTool[], AppError>(__TAURI_INVOKE("session_mcp_tools", { sessionId, server })),
+	/**  Start, stop or restart one server of a session. */
+	controlMcpServer: (sessionId: string, server: string, action: McpAction) => typedError<null, AppError>(__TAURI_INVOKE("control_mcp_server", { sessionId, server, action })),
 };
 
 /* Types */
@@ -315,6 +327,74 @@ export type Delivery =
 "steer";
 
 export type ExportFormat = "markdown" | "html";
+/**  A server the CLI knows for a folder, wherever it comes from. */
+export type DiscoveredServer = {
+	name: string,
+	/**  `user`, `workspace`, `plugin`, `builtin`, `managed`, `account`, ... */
+	source: string,
+	/**  The plugin that brought it, for `plugin`. */
+	plugin: string | null,
+	/**  `stdio`, `http`, `sse`, ... */
+	transport: string | null,
+	enabled: boolean,
+};
+
+export type McpAction = "start" | "stop" | "restart";
+
+/**
+ *  One environment variable (local server) or header (HTTP server). A secret's value is never read
+ *  back: `value` is empty and `secret` says where it lives.
+ */
+export type McpEntry = {
+	name: string,
+	value: string,
+	secret: boolean,
+};
+
+/**  What the "Tools & MCP" page shows. */
+export type McpOverview = {
+	/**  The user-level servers the page edits, from the CLI's config file. */
+	user: McpUserServer[],
+	/**  Every server the CLI knows for the folder asked about, wherever it comes from. */
+	discovered: DiscoveredServer[],
+	/**  Why the CLI could not list them for that folder (the user's servers are still shown). */
+	discoverError: string | null,
+};
+
+/**  What the Settings form sends: a new server (`original_name: None`) or an edit of one. */
+export type McpServerDraft = {
+	originalName: string | null,
+	name: string,
+	spec: McpServerSpec,
+};
+
+/**  How the CLI reaches a server. */
+export type McpServerSpec = 
+/**  A program the CLI starts and talks to over stdio. */
+{ kind: "local"; command: string; args: string[]; workingDirectory: string | null; env: McpEntry[]; 
+/**  Tools the model may use; `["*"]` for all. */
+tools: string[] } | 
+/**  A server at an http(s) URL. */
+{ kind: "http"; url: string; headers: McpEntry[]; tools: string[] };
+
+/**  One tool of a running server. */
+export type McpTool = {
+	name: string,
+	description: string | null,
+};
+
+/**  A user-level server as the Settings page edits it. */
+export type McpUserServer = {
+	name: string,
+	enabled: boolean,
+	spec: McpServerSpec,
+	/**
+	 *  Where it is kept: `cli` (the Copilot CLI's `mcp-config.json`, shared with the terminal CLI) or
+	 *  `app` (a server with secrets: Copilot Desktop keeps it in the OS keychain and hands it to each
+	 *  session it starts or resumes).
+	 */
+	storedIn: string,
+};
 
 /**  An action the menu asks the window to take. */
 export type MenuAction = "newSession" | "searchSessions" | "openSettings" | "checkForUpdates";
@@ -467,6 +547,25 @@ export type SessionMatch = {
 	snippet: SnippetPart[],
 	/**  How many times the query occurs in the session's messages (as far as they were read). */
 	hits: number,
+};
+
+/**  A session's MCP servers, and whether the CLI may run servers other than GitHub's at all. */
+export type SessionMcp = {
+	servers: SessionMcpServer[],
+	/**
+	 *  `false` when the account's Copilot policy turns third-party MCP servers off (the CLI then starts none
+	 *  of the user's); `None` when the CLI does not say.
+	 */
+	thirdPartyEnabled: boolean | null,
+};
+
+/**  A server's state in one session. */
+export type SessionMcpServer = {
+	name: string,
+	/**  `connected`, `pending`, `failed`, `needs-auth`, `stopped`, `disabled`, `not_configured`. */
+	status: string,
+	error: string | null,
+	source: string | null,
 };
 
 /**  A stored session as the history list shows it. */

@@ -15,6 +15,12 @@ import type {
   ConnectionState,
   Delivery,
   ExportFormat,
+  McpAction,
+  McpOverview,
+  McpServerDraft,
+  McpTool,
+  SessionMcp,
+  SessionMcpServer,
   MenuAction,
   ModelInfo,
   NewSession,
@@ -336,6 +342,19 @@ export class FakeBackend implements Backend {
       this.dropListeners.delete(onDrop);
     };
   });
+  /** MCP: what the settings page and a session's panel show; a test may replace them. */
+  mcp: McpOverview = { user: [], discovered: [], discoverError: null };
+  mcpOverview = vi.fn(async (_workingDirectory: string): Promise<McpOverview> => this.mcp);
+  saveMcpServer = vi.fn(async (_draft: McpServerDraft): Promise<void> => {});
+  removeMcpServer = vi.fn(async (_name: string): Promise<void> => {});
+  setMcpServerEnabled = vi.fn(async (_name: string, _enabled: boolean): Promise<void> => {});
+  sessionServers: SessionMcpServer[] = [];
+  thirdPartyMcp: boolean | null = true;
+  sessionMcpServers = vi.fn(
+    async (_sessionId: string): Promise<SessionMcp> => ({ servers: this.sessionServers, thirdPartyEnabled: this.thirdPartyMcp }),
+  );
+  sessionMcpTools = vi.fn(async (_sessionId: string, _server: string): Promise<McpTool[]> => []);
+  controlMcpServer = vi.fn(async (_sessionId: string, _server: string, _action: McpAction): Promise<void> => {});
 
   /** What Rust does on every change: remember it and send it down each open channel. */
   push(state: ConnectionState): void {
