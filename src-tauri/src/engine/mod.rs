@@ -11,6 +11,7 @@ pub mod journal;
 pub mod logging;
 pub mod permissions;
 pub mod process;
+pub mod rules;
 pub mod search;
 pub mod server;
 pub mod sessions;
@@ -24,6 +25,7 @@ pub use journal::{SessionJournal, TailLimits};
 pub use permissions::{
     PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion,
 };
+pub use rules::{NewProjectApproval, ProjectApproval, RulesOverview, StandingRules, ToolRule};
 pub use search::{SessionMatch, SessionSearch, SnippetPart};
 pub use server::{ServerInfo, ServerProblem};
 pub use sessions::{

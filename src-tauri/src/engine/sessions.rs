@@ -98,6 +98,10 @@ pub struct AuthStatus {
     pub message: Option<String>,
 }
 
+/// Runs on every session the app creates or resumes, before it is used (standing deny rules).
+pub type SessionSetup =
+    Arc<dyn Fn(Arc<Session>) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
 struct LiveSession {
     id: String,
     model: Option<String>,
@@ -151,6 +155,7 @@ pub struct SessionService {
     auth_failures: Arc<watch::Sender<u64>>,
     live: Arc<Mutex<HashMap<String, Arc<LiveSession>>>>,
     reattach: Arc<Mutex<Option<JoinHandle<()>>>>,
+    setup: Arc<Mutex<Vec<SessionSetup>>>,
 }
 
 impl SessionService {
@@ -166,6 +171,7 @@ impl SessionService {
             auth_failures,
             live: Arc::default(),
             reattach: Arc::default(),
+            setup: Arc::default(),
         };
         service.spawn_reattach();
         service
@@ -187,6 +193,18 @@ impl SessionService {
             }
         });
         *self.reattach.lock().unwrap() = Some(task);
+    }
+
+    /// Run `setup` on every session created or resumed from now on.
+    pub fn add_session_setup(&self, setup: SessionSetup) {
+        self.setup.lock().unwrap().push(setup);
+    }
+
+    async fn run_setup(&self, session: &Arc<Session>) {
+        let steps: Vec<SessionSetup> = self.setup.lock().unwrap().clone();
+        for step in steps {
+            step(session.clone()).await;
+        }
     }
 
     /// Use `provider` (with `model` as the default for new sessions) from now on; `None` goes
@@ -234,6 +252,7 @@ impl SessionService {
         }
         let session = Arc::new(connection.client.create_session(config).await?);
         handler.bind(session.clone());
+        self.run_setup(&session).await;
         let id = session.id().to_string();
         tracing::info!(session = %id, "session created");
         let live = Arc::new(LiveSession::new(id.clone(), model, request.working_directory.clone()));
@@ -386,6 +405,13 @@ impl SessionService {
         })
     }
 
+    /// The SDK handle of a session (resumed when needed), for the engine's other services
+    /// (standing rules, agents, skills) that call the CLI's per-session methods.
+    pub(crate) async fn session_handle(&self, session_id: &str) -> EngineResult<Arc<Session>> {
+        let live = self.live_or_resume(session_id).await?;
+        self.attached_session(&live).await
+    }
+
     /// The live session of `session_id`, resuming it on the CLI when it is not live yet.
     async fn live_or_resume(&self, session_id: &str) -> EngineResult<Arc<LiveSession>> {
         Ok(self.live_or_resume_reading(session_id).await?.0)
@@ -479,6 +505,7 @@ impl SessionService {
         })?;
         let session = Arc::new(session);
         handler.bind(session.clone());
+        self.run_setup(&session).await;
         // Everything stored so far counts as seen: a consumer loads history separately.
         let stored = stored_chat_events(&session).await.ok();
         if let Some(stored) = &stored {
