@@ -40,6 +40,14 @@ const COMMANDS: &[&str] = &[
     "test_cli_server",
     "preview_session_cleanup",
     "clean_up_sessions",
+    "rules_overview",
+    "add_project_rule",
+    "remove_project_rule",
+    "add_url_rule",
+    "remove_url_rule",
+    "remove_trusted_folder",
+    "add_deny_rule",
+    "remove_deny_rule",
 ];
 
 /// With the cargo feature `bench` only (src/commands/bench.rs), granted by capabilities/bench/ alone.

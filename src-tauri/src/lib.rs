@@ -76,6 +76,14 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::cli::test_cli_server,
         commands::cli::preview_session_cleanup,
         commands::cli::clean_up_sessions,
+        commands::rules::rules_overview,
+        commands::rules::add_project_rule,
+        commands::rules::remove_project_rule,
+        commands::rules::add_url_rule,
+        commands::rules::remove_url_rule,
+        commands::rules::remove_trusted_folder,
+        commands::rules::add_deny_rule,
+        commands::rules::remove_deny_rule,
     ])
 }
 
@@ -249,6 +257,8 @@ pub fn run() {
                 TokenStore::keychain(),
             ));
             let engine: Engine = account.engine().clone();
+            let deny_file = app.path().app_config_dir()?.join("deny-rules.json");
+            app.manage(engine::StandingRules::new(&cli_target_from_env(), deny_file, engine.sessions.clone()));
             app.manage(AppState { engine, watchers: Default::default() });
             app.manage(account);
             Ok(())

@@ -53,7 +53,8 @@ impl Harness {
             }),
             event_buffer_capacity: None,
         };
-        let engine = Engine::start(EngineConfig { target: target.clone(), restart: RestartPolicy::default(), sessions });
+        let engine =
+            Engine::start(EngineConfig { target: target.clone(), restart: RestartPolicy::default(), sessions });
         engine.supervisor.connected(HANG_GUARD).await.expect("engine connects to the real CLI");
         let rules = StandingRules::new(&target, home.root().join("app/deny-rules.json"), engine.sessions.clone());
         let asker = engine.broker.attach_asker();

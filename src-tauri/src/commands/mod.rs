@@ -8,6 +8,7 @@ pub mod cli;
 pub mod connection;
 pub mod menu;
 pub mod prompts;
+pub mod rules;
 pub mod sessions;
 pub mod system;
 

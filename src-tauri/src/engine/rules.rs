@@ -38,7 +38,7 @@ impl ToolRule {
 pub const RULE_KINDS: &[&str] = &["shell", "write", "read", "url", "memory"];
 
 /// One approval the CLI stored for a project folder (git root or working directory).
-#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectApproval {
     /// The location key: the git root or folder the approval holds in.
@@ -99,9 +99,7 @@ impl StandingRules {
     /// Registers itself with `sessions` so every created or resumed session gets the deny rules.
     pub fn new(target: &CliTarget, deny_file: PathBuf, sessions: SessionService) -> Self {
         let copilot_home = match target {
-            CliTarget::Bundled(cli) => {
-                super::search::session_state_dir(cli).parent().map(Path::to_path_buf)
-            }
+            CliTarget::Bundled(cli) => super::search::session_state_dir(cli).parent().map(Path::to_path_buf),
             CliTarget::External(_) => None,
         };
         let rules = Self { inner: Arc::new(Inner { copilot_home, deny_file, sessions, writing: Mutex::new(()) }) };
@@ -429,7 +427,9 @@ impl JsonFile {
         if self.value.is_null() {
             self.value = json!({});
         }
-        self.value.as_object_mut().ok_or_else(|| EngineError::InvalidRequest("The file does not hold an object.".into()))
+        self.value
+            .as_object_mut()
+            .ok_or_else(|| EngineError::InvalidRequest("The file does not hold an object.".into()))
     }
 
     fn write(&self, path: &Path) -> EngineResult<()> {

@@ -99,8 +99,7 @@ pub struct AuthStatus {
 }
 
 /// Runs on every session the app creates or resumes, before it is used (standing deny rules).
-pub type SessionSetup =
-    Arc<dyn Fn(Arc<Session>) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+pub type SessionSetup = Arc<dyn Fn(Arc<Session>) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
 
 struct LiveSession {
     id: String,

@@ -22,6 +22,7 @@ import {
   type ConnectionTarget,
   type MenuAction,
   type ModelInfo,
+  type NewProjectApproval,
   type NewSession,
   type PermissionAnswer,
   type PermissionPrompt,
@@ -30,6 +31,8 @@ import {
   type PromptEvent,
   type ProviderConfig,
   type ProviderType,
+  type ProjectApproval,
+  type RulesOverview,
   type ServerAddress,
   type ServerCheck,
   type ServerInfo,
@@ -39,6 +42,7 @@ import {
   type SignInStart,
   type SignInState,
   type SnippetPart,
+  type ToolRule,
   type UserAnswer,
   type UserQuestion,
   type WireApi,
@@ -60,6 +64,7 @@ export type {
   ConnectionTarget,
   MenuAction,
   ModelInfo,
+  NewProjectApproval,
   NewSession,
   PermissionAnswer,
   PermissionPrompt,
@@ -68,6 +73,8 @@ export type {
   PromptEvent,
   ProviderConfig,
   ProviderType,
+  ProjectApproval,
+  RulesOverview,
   ServerAddress,
   ServerCheck,
   ServerInfo,
@@ -77,6 +84,7 @@ export type {
   SnippetPart,
   SignInStart,
   SignInState,
+  ToolRule,
   UserAnswer,
   UserQuestion,
   WireApi,
@@ -179,6 +187,20 @@ export interface Backend {
   previewSessionCleanup(days: number): Promise<CleanupPreview>;
   /** Deletes the confirmed sessions that are still not used for `days` days. */
   cleanUpSessions(days: number, sessionIds: string[]): Promise<CleanupOutcome>;
+
+  // Standing permission rules (Settings → Permissions). Each change resolves to every rule as stored afterwards.
+  /** Every standing rule, read from where it is stored (the CLI's files, the app's deny rules). */
+  rulesOverview(): Promise<RulesOverview>;
+  /** Allows a command (or reads, writes, memory) in a project folder; stored by the CLI's rules file. */
+  addProjectRule(rule: NewProjectApproval): Promise<RulesOverview>;
+  removeProjectRule(rule: ProjectApproval): Promise<RulesOverview>;
+  /** Allows (`allowed`) or denies a URL or domain without asking; the CLI's settings.json. */
+  addUrlRule(pattern: string, allowed: boolean): Promise<RulesOverview>;
+  removeUrlRule(pattern: string, allowed: boolean): Promise<RulesOverview>;
+  removeTrustedFolder(folder: string): Promise<RulesOverview>;
+  /** Denies a tool (and argument) in every session, open ones included. */
+  addDenyRule(rule: ToolRule): Promise<RulesOverview>;
+  removeDenyRule(rule: ToolRule): Promise<RulesOverview>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -436,6 +458,46 @@ export function createTauriBackend(): Backend {
     async cleanUpSessions(days, sessionIds) {
       requireTauri();
       return unwrap(commands.cleanUpSessions(days, sessionIds));
+    },
+
+    async rulesOverview() {
+      requireTauri();
+      return unwrap(commands.rulesOverview());
+    },
+
+    async addProjectRule(rule) {
+      requireTauri();
+      return unwrap(commands.addProjectRule(rule));
+    },
+
+    async removeProjectRule(rule) {
+      requireTauri();
+      return unwrap(commands.removeProjectRule(rule));
+    },
+
+    async addUrlRule(pattern, allowed) {
+      requireTauri();
+      return unwrap(commands.addUrlRule(pattern, allowed));
+    },
+
+    async removeUrlRule(pattern, allowed) {
+      requireTauri();
+      return unwrap(commands.removeUrlRule(pattern, allowed));
+    },
+
+    async removeTrustedFolder(folder) {
+      requireTauri();
+      return unwrap(commands.removeTrustedFolder(folder));
+    },
+
+    async addDenyRule(rule) {
+      requireTauri();
+      return unwrap(commands.addDenyRule(rule));
+    },
+
+    async removeDenyRule(rule) {
+      requireTauri();
+      return unwrap(commands.removeDenyRule(rule));
     },
   };
 }

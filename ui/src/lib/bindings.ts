@@ -101,6 +101,19 @@ export const commands = {
 	previewSessionCleanup: (days: number) => typedError<CleanupPreview, AppError>(__TAURI_INVOKE("preview_session_cleanup", { days })),
 	/**  Delete the confirmed sessions that are still not used for `days` days. */
 	cleanUpSessions: (days: number, sessionIds: string[]) => typedError<CleanupOutcome, AppError>(__TAURI_INVOKE("clean_up_sessions", { days, sessionIds })),
+	/**  Every standing rule, read from where it is stored now. */
+	rulesOverview: () => typedError<RulesOverview, AppError>(__TAURI_INVOKE("rules_overview")),
+	/**  Allow a command (or reads, writes, memory) in a project folder from now on. */
+	addProjectRule: (rule: NewProjectApproval) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("add_project_rule", { rule })),
+	/**  Forget a stored project approval. */
+	removeProjectRule: (rule: ProjectApproval) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("remove_project_rule", { rule })),
+	/**  Allow (or deny, with `allowed` false) a URL or domain without asking. */
+	addUrlRule: (pattern: string, allowed: boolean) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("add_url_rule", { pattern, allowed })),
+	removeUrlRule: (pattern: string, allowed: boolean) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("remove_url_rule", { pattern, allowed })),
+	removeTrustedFolder: (folder: string) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("remove_trusted_folder", { folder })),
+	/**  Deny a tool (and argument) in every session, open ones included. */
+	addDenyRule: (rule: ToolRule) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("add_deny_rule", { rule })),
+	removeDenyRule: (rule: ToolRule) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("remove_deny_rule", { rule })),
 };
 
 /* Types */
@@ -250,6 +263,15 @@ export type ModelInfo = {
 	name: string,
 };
 
+/**  What a person adds by hand as a project approval. */
+export type NewProjectApproval = {
+	location: string,
+	/**  "shell", "read", "write" or "memory". */
+	kind: string,
+	/**  For "shell": the command as the CLI identifies it (`npm test`, `git status`). */
+	argument: string | null,
+};
+
 export type NewSession = {
 	model: string | null,
 	workingDirectory: string,
@@ -267,6 +289,11 @@ export type PermissionPrompt = {
 	details: PromptDetails,
 	/**  "Allow for this session" is offered only when the CLI says it can honour it. */
 	canApproveForSession: boolean,
+	/**
+	 *  "Allow in this project": the CLI stores the approval for the project folder
+	 *  (`approve-for-location`); offered for the kinds whose approval it can store.
+	 */
+	canApproveForLocation: boolean,
 	/**  "Allow the domain permanently": URL requests only. */
 	canApprovePermanently: boolean,
 	/**  A warning the CLI attached (for example a sandbox bypass). */
@@ -277,6 +304,16 @@ export type PermissionPrompt = {
 export type Problem = {
 	code: string,
 	message: string,
+};
+
+/**  One approval the CLI stored for a project folder (git root or working directory). */
+export type ProjectApproval = {
+	/**  The location key: the git root or folder the approval holds in. */
+	location: string,
+	/**  What it allows, as the CLI writes rules: `shell(npm test)`, `write`, `server(tool)`. */
+	label: string,
+	/**  The stored approval itself, handed back unchanged to remove it. */
+	approval: unknown,
 };
 
 export type PromptDetails = { kind: "shell"; fullCommandText: string; commands: string[] } | { kind: "write"; fileName: string; diff: string } | { kind: "read"; path: string } | { kind: "url"; url: string; domain: string } | { kind: "mcp"; serverName: string; toolName: string; arguments: unknown | null } | { kind: "memory"; fact: string } | { kind: "customTool"; toolName: string; description: string; arguments: unknown | null } | { kind: "other"; requestKind: string; raw: unknown };
@@ -301,6 +338,23 @@ export type ProviderConfig = {
 
 /**  The kinds of provider the Copilot CLI speaks to. */
 export type ProviderType = "openai" | "azure" | "anthropic";
+
+/**  Every standing rule and where each kind is kept. */
+export type RulesOverview = {
+	projectApprovals: ProjectApproval[],
+	allowedUrls: string[],
+	deniedUrls: string[],
+	trustedFolders: string[],
+	denyRules: ToolRule[],
+	/**  `$COPILOT_HOME/permissions-config.json` */
+	projectFile: string,
+	/**  `$COPILOT_HOME/settings.json` */
+	settingsFile: string,
+	/**  `$COPILOT_HOME/config.json` */
+	configFile: string,
+	/**  The app's own file of deny rules. */
+	denyFile: string,
+};
 
 /**  Where a Copilot CLI server listens. */
 export type ServerAddress = {
@@ -385,6 +439,12 @@ export type SignInState =
 export type SnippetPart = {
 	text: string,
 	hit: boolean,
+};
+
+/**  A rule as the CLI matches it: `shell(npm test)`, `write`, `url(example.com)`. */
+export type ToolRule = {
+	kind: string,
+	argument: string | null,
 };
 
 export type UserAnswer = {

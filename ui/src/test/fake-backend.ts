@@ -14,8 +14,11 @@ import type {
   MenuAction,
   ModelInfo,
   NewSession,
+  NewProjectApproval,
+  ProjectApproval,
   PromptEvent,
   ProviderConfig,
+  RulesOverview,
   ServerAddress,
   ServerCheck,
   SessionMatch,
@@ -23,6 +26,7 @@ import type {
   SettingsView,
   SignInStart,
   SignInState,
+  ToolRule,
 } from "../lib/backend";
 
 /** Signed out of a connected CLI, sign-in configured: what a fresh install shows. */
@@ -242,6 +246,53 @@ export class FakeBackend implements Backend {
   cleanUpSessions = vi.fn(async (_days: number, sessionIds: string[]): Promise<CleanupOutcome> => {
     this.sessions = this.sessions.filter((s) => !sessionIds.includes(s.id));
     return { deleted: [...sessionIds], kept: [], failed: [] };
+  });
+
+  /** The standing rules, changed in memory as Rust would change its files. */
+  rules: RulesOverview = {
+    projectApprovals: [],
+    allowedUrls: [],
+    deniedUrls: [],
+    trustedFolders: [],
+    denyRules: [],
+    projectFile: "/home/me/.copilot/permissions-config.json",
+    settingsFile: "/home/me/.copilot/settings.json",
+    configFile: "/home/me/.copilot/config.json",
+    denyFile: "/home/me/.config/copilot-desktop/deny-rules.json",
+  };
+  #rulesNow = (): RulesOverview => structuredClone(this.rules);
+  rulesOverview = vi.fn(async (): Promise<RulesOverview> => this.#rulesNow());
+  addProjectRule = vi.fn(async (rule: NewProjectApproval): Promise<RulesOverview> => {
+    const approval = { kind: "commands", commandIdentifiers: [rule.argument ?? ""] };
+    this.rules.projectApprovals.push({ location: rule.location, label: `shell(${rule.argument})`, approval });
+    return this.#rulesNow();
+  });
+  removeProjectRule = vi.fn(async (rule: ProjectApproval): Promise<RulesOverview> => {
+    this.rules.projectApprovals = this.rules.projectApprovals.filter(
+      (a) => !(a.location === rule.location && JSON.stringify(a.approval) === JSON.stringify(rule.approval)),
+    );
+    return this.#rulesNow();
+  });
+  addUrlRule = vi.fn(async (pattern: string, allowed: boolean): Promise<RulesOverview> => {
+    (allowed ? this.rules.allowedUrls : this.rules.deniedUrls).push(pattern);
+    return this.#rulesNow();
+  });
+  removeUrlRule = vi.fn(async (pattern: string, allowed: boolean): Promise<RulesOverview> => {
+    if (allowed) this.rules.allowedUrls = this.rules.allowedUrls.filter((u) => u !== pattern);
+    else this.rules.deniedUrls = this.rules.deniedUrls.filter((u) => u !== pattern);
+    return this.#rulesNow();
+  });
+  removeTrustedFolder = vi.fn(async (folder: string): Promise<RulesOverview> => {
+    this.rules.trustedFolders = this.rules.trustedFolders.filter((f) => f !== folder);
+    return this.#rulesNow();
+  });
+  addDenyRule = vi.fn(async (rule: ToolRule): Promise<RulesOverview> => {
+    this.rules.denyRules.push(rule);
+    return this.#rulesNow();
+  });
+  removeDenyRule = vi.fn(async (rule: ToolRule): Promise<RulesOverview> => {
+    this.rules.denyRules = this.rules.denyRules.filter((r) => r.kind !== rule.kind || r.argument !== rule.argument);
+    return this.#rulesNow();
   });
 
   /** What Rust does on every change: remember it and send it down each open channel. */

@@ -135,7 +135,7 @@ describe("SettingsDialog pages", () => {
     backend.accountView = signedOutAccount({ source: "keychain", login: "octo-tester" });
     renderDialog(backend);
     expect(within(dialog()).getByRole("tablist", { name: "Settings pages" })).toBeTruthy();
-    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Old sessions"]);
+    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Old sessions", "Permissions"]);
     expect(document.activeElement).toBe(tab("Account"));
 
     const panel = within(dialog()).getByRole("tabpanel", { name: "Account" });
@@ -145,7 +145,7 @@ describe("SettingsDialog pages", () => {
     expect(within(dialog()).queryByRole("button", { name: "Save provider" })).toBeNull();
 
     await fireEvent.click(tab("Model provider"));
-    expect(tabs()).toEqual(["Account", "Model provider (chosen)", "Copilot CLI", "Old sessions"]);
+    expect(tabs()).toEqual(["Account", "Model provider (chosen)", "Copilot CLI", "Old sessions", "Permissions"]);
     expect(within(dialog()).getByRole("tabpanel", { name: "Model provider" })).toBeTruthy();
     expect(button("Save provider")).toBeTruthy();
     expect(within(dialog()).queryByRole("button", { name: "Sign out" })).toBeNull();
@@ -158,17 +158,17 @@ describe("SettingsDialog pages", () => {
     expect(chosen()).toBe("Model provider");
     expect(document.activeElement).toBe(tab("Model provider"));
     await fireEvent.keyDown(tab("Model provider"), { key: "End" });
-    expect(chosen()).toBe("Old sessions");
-    await fireEvent.keyDown(tab("Old sessions"), { key: "ArrowDown" });
+    expect(chosen()).toBe("Permissions");
+    await fireEvent.keyDown(tab("Permissions"), { key: "ArrowDown" });
     expect(chosen()).toBe("Account");
     await fireEvent.keyDown(tab("Account"), { key: "ArrowUp" });
+    expect(chosen()).toBe("Permissions");
+    await fireEvent.keyDown(tab("Permissions"), { key: "ArrowUp" });
     expect(chosen()).toBe("Old sessions");
-    await fireEvent.keyDown(tab("Old sessions"), { key: "ArrowUp" });
-    expect(chosen()).toBe("Copilot CLI");
-    await fireEvent.keyDown(tab("Copilot CLI"), { key: "Home" });
+    await fireEvent.keyDown(tab("Old sessions"), { key: "Home" });
     expect(chosen()).toBe("Account");
     expect(document.activeElement).toBe(tab("Account"));
-    expect(within(dialog()).getAllByRole("tab").map((t) => t.tabIndex)).toEqual([0, -1, -1, -1]);
+    expect(within(dialog()).getAllByRole("tab").map((t) => t.tabIndex)).toEqual([0, -1, -1, -1, -1]);
   });
 
   test("what was typed stays while moving between pages; reopening starts on Account with the key gone", async () => {
@@ -187,7 +187,7 @@ describe("SettingsDialog pages", () => {
     expect(screen.queryByRole("dialog", { name: "Settings" })).toBeNull();
     expect(document.querySelector('input[type="password"]')).toBeNull();
     await rerender({ open: true });
-    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Old sessions"]);
+    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Old sessions", "Permissions"]);
     await fireEvent.click(tab("Model provider"));
     expect(field("API key").value).toBe("");
     expect(backend.saveProvider).not.toHaveBeenCalled();

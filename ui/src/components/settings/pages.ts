@@ -5,6 +5,7 @@
 import type { Component } from "svelte";
 import AccountPage from "./AccountPage.svelte";
 import CliPage from "./CliPage.svelte";
+import PermissionsPage from "./PermissionsPage.svelte";
 import ProviderPage from "./ProviderPage.svelte";
 import SessionCleanupPage from "./SessionCleanupPage.svelte";
 import type { SettingsState } from "./settings-state.svelte";
@@ -31,4 +32,5 @@ export const SETTINGS_PAGES: readonly SettingsPage[] = [
   { id: "provider", label: "Model provider", component: ProviderPage },
   { id: "cli", label: "Copilot CLI", component: CliPage },
   { id: "sessions", label: "Old sessions", component: SessionCleanupPage },
+  { id: "permissions", label: "Permissions", component: PermissionsPage },
 ];
