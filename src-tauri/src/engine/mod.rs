@@ -6,6 +6,7 @@
 pub mod account;
 pub mod error;
 pub mod events;
+pub mod extensions;
 pub mod housekeeping;
 pub mod journal;
 pub mod logging;
@@ -20,6 +21,7 @@ pub mod supervisor;
 pub use account::CurrentAuth;
 pub use error::{EngineError, EngineResult};
 pub use events::{ChatEvent, ChatEventKind, EventStream};
+pub use extensions::{AgentDraft, AgentScope, AgentSummary, Extensions, SessionAgents, SkillSummary};
 pub use housekeeping::{CleanupFailure, CleanupOutcome, CleanupPreview};
 pub use journal::{SessionJournal, TailLimits};
 pub use permissions::{

@@ -236,6 +236,8 @@ impl SessionService {
         let mut config = SessionConfig::default()
             .with_streaming(true)
             .with_working_directory(request.working_directory.clone())
+            // Custom agents and skills in the user's and the project's folders, as the terminal CLI finds them.
+            .with_enable_config_discovery(true)
             .with_permission_handler(handler.clone())
             .with_user_input_handler(handler.clone());
         let provider = self.active_provider();
@@ -485,6 +487,7 @@ impl SessionService {
         let handler = self.broker.handler_for(workdir.clone());
         let mut config = ResumeSessionConfig::new(SessionId::new(&live.id))
             .with_streaming(true)
+            .with_enable_config_discovery(true)
             .with_permission_handler(handler.clone())
             .with_user_input_handler(handler.clone());
         if !live.working_directory.as_os_str().is_empty() {
