@@ -48,6 +48,14 @@ const COMMANDS: &[&str] = &[
     "remove_trusted_folder",
     "add_deny_rule",
     "remove_deny_rule",
+    "session_agents",
+    "select_agent",
+    "preview_agent",
+    "save_agent",
+    "read_agent",
+    "session_skills",
+    "set_skill_enabled",
+    "open_skill_folder",
 ];
 
 /// With the cargo feature `bench` only (src/commands/bench.rs), granted by capabilities/bench/ alone.

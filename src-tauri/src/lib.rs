@@ -84,6 +84,14 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::rules::remove_trusted_folder,
         commands::rules::add_deny_rule,
         commands::rules::remove_deny_rule,
+        commands::extensions::session_agents,
+        commands::extensions::select_agent,
+        commands::extensions::preview_agent,
+        commands::extensions::save_agent,
+        commands::extensions::read_agent,
+        commands::extensions::session_skills,
+        commands::extensions::set_skill_enabled,
+        commands::extensions::open_skill_folder,
     ])
 }
 
@@ -259,6 +267,7 @@ pub fn run() {
             let engine: Engine = account.engine().clone();
             let deny_file = app.path().app_config_dir()?.join("deny-rules.json");
             app.manage(engine::StandingRules::new(&cli_target_from_env(), deny_file, engine.sessions.clone()));
+            app.manage(engine::Extensions::new(&cli_target_from_env(), engine.sessions.clone()));
             app.manage(AppState { engine, watchers: Default::default() });
             app.manage(account);
             Ok(())

@@ -6,6 +6,7 @@ pub mod account;
 pub mod bench;
 pub mod cli;
 pub mod connection;
+pub mod extensions;
 pub mod menu;
 pub mod prompts;
 pub mod rules;

@@ -8,6 +8,10 @@ import { getContext } from "svelte";
 import {
   commands,
   type AccountSource,
+  type AgentDraft,
+  type AgentPreview,
+  type AgentScope,
+  type AgentSummary,
   type AccountView,
   type AppError,
   type AuthStatus,
@@ -36,10 +40,12 @@ import {
   type ServerAddress,
   type ServerCheck,
   type ServerInfo,
+  type SessionAgents,
   type SessionMatch,
   type SessionSummary,
   type SettingsView,
   type SignInStart,
+  type SkillSummary,
   type SignInState,
   type SnippetPart,
   type ToolRule,
@@ -50,6 +56,10 @@ import {
 
 export type {
   AccountSource,
+  AgentDraft,
+  AgentPreview,
+  AgentScope,
+  AgentSummary,
   AccountView,
   AppError,
   AuthStatus,
@@ -78,9 +88,11 @@ export type {
   ServerAddress,
   ServerCheck,
   ServerInfo,
+  SessionAgents,
   SessionMatch,
   SessionSummary,
   SettingsView,
+  SkillSummary,
   SnippetPart,
   SignInStart,
   SignInState,
@@ -201,6 +213,22 @@ export interface Backend {
   /** Denies a tool (and argument) in every session, open ones included. */
   addDenyRule(rule: ToolRule): Promise<RulesOverview>;
   removeDenyRule(rule: ToolRule): Promise<RulesOverview>;
+
+  // Custom agents and skills (the "Agents & skills" dialog of a session).
+  /** The agents a session can use (read again from their folders) and the one it uses; null current: the default. */
+  sessionAgents(sessionId: string): Promise<SessionAgents>;
+  /** Uses the agent `name` for the session's next turns; null goes back to the default agent. */
+  selectAgent(sessionId: string, name: string | null): Promise<SessionAgents>;
+  /** The agent file `draft` would become, and its path; rejects with what is wrong with the draft. */
+  previewAgent(draft: AgentDraft): Promise<AgentPreview>;
+  /** Writes the agent file (`replace` when editing one); resolves to its path. */
+  saveAgent(draft: AgentDraft, replace: boolean): Promise<string>;
+  /** An agent file the CLI listed, read into the form. */
+  readAgent(path: string): Promise<AgentDraft>;
+  sessionSkills(sessionId: string): Promise<SkillSummary[]>;
+  setSkillEnabled(sessionId: string, name: string, enabled: boolean): Promise<SkillSummary[]>;
+  /** Opens the folder of a skill the session lists in the system's file manager. */
+  openSkillFolder(sessionId: string, name: string): Promise<void>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -498,6 +526,46 @@ export function createTauriBackend(): Backend {
     async removeDenyRule(rule) {
       requireTauri();
       return unwrap(commands.removeDenyRule(rule));
+    },
+
+    async sessionAgents(sessionId) {
+      requireTauri();
+      return unwrap(commands.sessionAgents(sessionId));
+    },
+
+    async selectAgent(sessionId, name) {
+      requireTauri();
+      return unwrap(commands.selectAgent(sessionId, name));
+    },
+
+    async previewAgent(draft) {
+      requireTauri();
+      return unwrap(commands.previewAgent(draft));
+    },
+
+    async saveAgent(draft, replace) {
+      requireTauri();
+      return unwrap(commands.saveAgent(draft, replace));
+    },
+
+    async readAgent(path) {
+      requireTauri();
+      return unwrap(commands.readAgent(path));
+    },
+
+    async sessionSkills(sessionId) {
+      requireTauri();
+      return unwrap(commands.sessionSkills(sessionId));
+    },
+
+    async setSkillEnabled(sessionId, name, enabled) {
+      requireTauri();
+      return unwrap(commands.setSkillEnabled(sessionId, name, enabled));
+    },
+
+    async openSkillFolder(sessionId, name) {
+      requireTauri();
+      await unwrap(commands.openSkillFolder(sessionId, name));
     },
   };
 }

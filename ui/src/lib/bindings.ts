@@ -114,6 +114,21 @@ export const commands = {
 	/**  Deny a tool (and argument) in every session, open ones included. */
 	addDenyRule: (rule: ToolRule) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("add_deny_rule", { rule })),
 	removeDenyRule: (rule: ToolRule) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("remove_deny_rule", { rule })),
+	/**  The agents a session can use and the one it uses now. */
+	sessionAgents: (sessionId: string) => typedError<SessionAgents, AppError>(__TAURI_INVOKE("session_agents", { sessionId })),
+	/**  Use the agent `name` for the session; `None` goes back to the default agent. */
+	selectAgent: (sessionId: string, name: string | null) => typedError<SessionAgents, AppError>(__TAURI_INVOKE("select_agent", { sessionId, name })),
+	/**  The file `draft` would become, and where it would go: the form's preview. */
+	previewAgent: (draft: AgentDraft) => typedError<AgentPreview, AppError>(__TAURI_INVOKE("preview_agent", { draft })),
+	/**  Write the agent file (`replace` when editing an existing one); its path. */
+	saveAgent: (draft: AgentDraft, replace: boolean) => typedError<string, AppError>(__TAURI_INVOKE("save_agent", { draft, replace })),
+	/**  An agent file the CLI listed, read into the form. */
+	readAgent: (path: string) => typedError<AgentDraft, AppError>(__TAURI_INVOKE("read_agent", { path })),
+	/**  The skills of a session, with their source and whether each is on. */
+	sessionSkills: (sessionId: string) => typedError<SkillSummary[], AppError>(__TAURI_INVOKE("session_skills", { sessionId })),
+	setSkillEnabled: (sessionId: string, name: string, enabled: boolean) => typedError<SkillSummary[], AppError>(__TAURI_INVOKE("set_skill_enabled", { sessionId, name, enabled })),
+	/**  Open the folder of a skill the session lists, in the system's file manager. */
+	openSkillFolder: (sessionId: string, name: string) => typedError<null, AppError>(__TAURI_INVOKE("open_skill_folder", { sessionId, name })),
 };
 
 /* Types */
@@ -156,6 +171,44 @@ export type AccountView = {
 	settingsNotice: string | null,
 	/**  Whether this build knows an OAuth client id, so "Sign in" can work. */
 	signInAvailable: boolean,
+};
+
+/**  What the agent form holds. */
+export type AgentDraft = {
+	scope: AgentScope,
+	/**  The session's folder, for `Project`. */
+	project: string | null,
+	name: string,
+	description: string,
+	/**  Tool names (`read`, `shell`, ...); empty inherits the defaults. */
+	tools: string[],
+	prompt: string,
+};
+
+export type AgentPreview = {
+	path: string,
+	text: string,
+};
+
+/**  Where a new agent file goes. */
+export type AgentScope = 
+/**  `$COPILOT_HOME/agents/`: every project. */
+"user" | 
+/**  `<project>/.github/agents/`: that project (and whoever clones it). */
+"project";
+
+/**  An agent as the CLI lists it. */
+export type AgentSummary = {
+	/**  What `session.agent.select` takes. */
+	name: string,
+	displayName: string,
+	description: string,
+	/**  "user", "project", "plugin", "builtin", ... */
+	source: string | null,
+	/**  The agent's file, when it has one. */
+	path: string | null,
+	/**  Tools it may use; `None` inherits the defaults. */
+	tools: string[] | null,
 };
 
 /**  The one error shape that crosses the bridge: the UI branches on `code`, shows `message`. */
@@ -378,6 +431,12 @@ export type ServerInfo = {
 	protocolVersion: number,
 };
 
+/**  The agents a session can switch to, and the one it uses (`None`: the default agent). */
+export type SessionAgents = {
+	agents: AgentSummary[],
+	current: string | null,
+};
+
 /**  A stored session whose messages contain the query. */
 export type SessionMatch = {
 	sessionId: string,
@@ -434,6 +493,17 @@ export type SignInState =
 { state: "signedIn" } | 
 /**  The sign-in ended without a token (`code`: the device flow's, e.g. `expired`, `denied`). */
 { state: "failed"; code: string; message: string };
+
+/**  A skill as the CLI lists it. */
+export type SkillSummary = {
+	name: string,
+	description: string,
+	/**  "project", "personal-copilot", "plugin", "builtin", ... */
+	source: string,
+	enabled: boolean,
+	/**  Its SKILL.md. */
+	path: string | null,
+};
 
 /**  A piece of a snippet: text to show as it is, marked when `hit`. */
 export type SnippetPart = {

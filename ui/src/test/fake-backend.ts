@@ -4,6 +4,10 @@
 import { vi } from "vitest";
 import type {
   AccountView,
+  AgentDraft,
+  AgentPreview,
+  SessionAgents,
+  SkillSummary,
   AuthStatus,
   Backend,
   ChatEvent,
@@ -294,6 +298,38 @@ export class FakeBackend implements Backend {
     this.rules.denyRules = this.rules.denyRules.filter((r) => r.kind !== rule.kind || r.argument !== rule.argument);
     return this.#rulesNow();
   });
+
+  /** A session's agents and skills, changed in memory as the CLI would. */
+  agents: SessionAgents = { agents: [], current: null };
+  skills: SkillSummary[] = [];
+  /** Agent files written, by path. */
+  agentFiles = new Map<string, AgentDraft>();
+  sessionAgents = vi.fn(async (_sessionId: string): Promise<SessionAgents> => structuredClone(this.agents));
+  selectAgent = vi.fn(async (_sessionId: string, name: string | null): Promise<SessionAgents> => {
+    this.agents = { ...this.agents, current: name };
+    return structuredClone(this.agents);
+  });
+  previewAgent = vi.fn(async (draft: AgentDraft): Promise<AgentPreview> => {
+    if (draft.name.trim() === "") throw new Error("An agent's name is 1 to 64 letters.");
+    return { path: `/home/me/.copilot/agents/${draft.name}.agent.md`, text: `---\nname: "${draft.name}"\n---\n\n${draft.prompt}\n` };
+  });
+  saveAgent = vi.fn(async (draft: AgentDraft, _replace: boolean): Promise<string> => {
+    const path = `/home/me/.copilot/agents/${draft.name}.agent.md`;
+    this.agentFiles.set(path, draft);
+    this.agents.agents.push({ name: draft.name, displayName: draft.name, description: draft.description, source: "user", path, tools: draft.tools });
+    return path;
+  });
+  readAgent = vi.fn(async (path: string): Promise<AgentDraft> => {
+    const draft = this.agentFiles.get(path);
+    if (!draft) throw new Error(`no agent at ${path}`);
+    return structuredClone(draft);
+  });
+  sessionSkills = vi.fn(async (_sessionId: string): Promise<SkillSummary[]> => structuredClone(this.skills));
+  setSkillEnabled = vi.fn(async (_sessionId: string, name: string, enabled: boolean): Promise<SkillSummary[]> => {
+    this.skills = this.skills.map((s) => (s.name === name ? { ...s, enabled } : s));
+    return structuredClone(this.skills);
+  });
+  openSkillFolder = vi.fn(async (_sessionId: string, _name: string): Promise<void> => {});
 
   /** What Rust does on every change: remember it and send it down each open channel. */
   push(state: ConnectionState): void {
