@@ -15,6 +15,7 @@ use copilot_desktop::engine::{
 use copilot_desktop::secret::Sensitive;
 use copilot_desktop_tests::cli::{TestHome, cli_path};
 use copilot_desktop_tests::fake_model::{API_KEY, DEFAULT_MODEL, FakeModel, Match, Reply};
+use serde_json::json;
 
 const HANG_GUARD: Duration = Duration::from_secs(90);
 
@@ -245,4 +246,33 @@ async fn urls_and_trusted_folders_are_read_from_and_written_to_the_cli_files() {
     assert!(h.rules.overview().unwrap().trusted_folders.is_empty());
     let config = std::fs::read_to_string(h.home.copilot_home().join("config.json")).unwrap();
     assert!(config.starts_with("//"), "the CLI's header comment stays: {config}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_urls_are_the_clis_own_and_hold_in_new_sessions_until_removed() {
+    let h = Harness::start().await;
+    // "Always allow this domain" in the dialog: the CLI writes it, the page reads it.
+    h.model.when(
+        Match::user_contains("fetch local"),
+        Reply::tool_call("web_fetch", json!({"url": "https://127.0.0.1:9/x"})),
+    );
+    h.answer_with(PermissionAnswer::ApprovePermanently);
+    h.turn_in(h.home.work_dir(), "fetch local").await;
+    assert_eq!(h.asked(), 1);
+    assert!(matches!(h.asked.lock().unwrap()[0].details, PromptDetails::Url { .. }));
+    assert_eq!(h.rules.overview().unwrap().allowed_urls, vec!["https://127.0.0.1".to_string()], "as the CLI stored it");
+    h.rules.remove_url("https://127.0.0.1", true).unwrap();
+
+    // One added on the page holds in new sessions (the app hands the list to each), until removed.
+    h.answer_with(PermissionAnswer::Reject { feedback: None });
+    h.model.when(
+        Match::user_contains("fetch docs"),
+        Reply::tool_call("web_fetch", json!({"url": "https://example.com/docs"})),
+    );
+    h.rules.add_url("example.com", true).unwrap();
+    h.turn_in(h.home.work_dir(), "fetch docs").await;
+    assert_eq!(h.asked(), 1, "an allowed domain is not asked about");
+    h.rules.remove_url("example.com", true).unwrap();
+    h.turn_in(h.home.work_dir(), "fetch docs").await;
+    assert_eq!(h.asked(), 2, "removed on the page: asked again");
 }

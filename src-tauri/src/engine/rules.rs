@@ -342,9 +342,17 @@ impl StandingRules {
         }
     }
 
+    /// Hand a session the deny rules, and the allowed URLs of the CLI's settings.json: a CLI
+    /// running for an app (1.0.102) does not apply that file's `allowedUrls` to its sessions by itself.
     async fn apply_deny_rules(&self, session: &Session) -> EngineResult<()> {
         let denied = self.deny_rules()?;
-        let params = json!({"sessionId": session.id().to_string(), "rules": {"approved": [], "denied": denied}});
+        let mut params = json!({"sessionId": session.id().to_string(), "rules": {"approved": [], "denied": denied}});
+        if let Ok(path) = self.settings_file() {
+            let allowed = strings(&read_json(&path)?.value, "allowedUrls");
+            if !allowed.is_empty() {
+                params["urls"] = json!({"initialAllowed": allowed});
+            }
+        }
         session.client().call("session.permissions.configure", Some(params)).await?;
         Ok(())
     }
