@@ -65,4 +65,22 @@ describe("AgentsDialog", () => {
     await fireEvent.click(dialog.getByRole("button", { name: "Open the folder of greeter" }));
     expect(backend.openSkillFolder).toHaveBeenCalledWith("s1", "greeter");
   });
+
+  test("edits the chosen agent's file in place, starting from what is stored", async () => {
+    const backend = new FakeBackend();
+    const path = "/home/me/.copilot/agents/reviewer.agent.md";
+    const stored = { scope: "user" as const, project: null, name: "reviewer", description: "Reviews code", tools: ["read"], prompt: "You review." };
+    backend.agentFiles.set(path, stored);
+    backend.agents = { agents: [{ name: "reviewer", displayName: "reviewer", description: "Reviews code", source: "user", path, tools: ["read"] }], current: "reviewer" };
+    const { dialog } = open(backend);
+    await fireEvent.click(await dialog.findByRole("button", { name: "Edit reviewer…" }));
+    expect(backend.readAgent).toHaveBeenCalledWith(path);
+    const prompt = (await dialog.findByLabelText("Prompt")) as HTMLTextAreaElement;
+    expect(prompt.value).toBe("You review.");
+    expect((dialog.getByLabelText("Name") as HTMLInputElement).readOnly).toBe(true);
+    await fireEvent.input(prompt, { target: { value: "You review twice." } });
+    await dialog.findByText(/Preview: /);
+    await fireEvent.click(dialog.getByRole("button", { name: "Save agent" }));
+    expect(backend.saveAgent).toHaveBeenCalledWith({ ...stored, project: "/src/app", prompt: "You review twice." }, true);
+  });
 });

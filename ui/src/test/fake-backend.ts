@@ -316,6 +316,7 @@ export class FakeBackend implements Backend {
   saveAgent = vi.fn(async (draft: AgentDraft, _replace: boolean): Promise<string> => {
     const path = `/home/me/.copilot/agents/${draft.name}.agent.md`;
     this.agentFiles.set(path, draft);
+    this.agents.agents = this.agents.agents.filter((a) => a.path !== path);
     this.agents.agents.push({ name: draft.name, displayName: draft.name, description: draft.description, source: "user", path, tools: draft.tools });
     return path;
   });
