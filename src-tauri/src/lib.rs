@@ -266,8 +266,17 @@ pub fn run() {
             ));
             let engine: Engine = account.engine().clone();
             let deny_file = app.path().app_config_dir()?.join("deny-rules.json");
-            app.manage(engine::StandingRules::new(&cli_target_from_env(), deny_file, engine.sessions.clone()));
-            app.manage(engine::Extensions::new(&cli_target_from_env(), engine.sessions.clone()));
+            app.manage(engine::StandingRules::new(
+                &cli_target_from_env(),
+                deny_file,
+                engine.sessions.clone(),
+                engine.supervisor.clone(),
+            ));
+            app.manage(engine::Extensions::new(
+                &cli_target_from_env(),
+                engine.sessions.clone(),
+                engine.supervisor.clone(),
+            ));
             app.manage(AppState { engine, watchers: Default::default() });
             app.manage(account);
             Ok(())

@@ -51,7 +51,7 @@ impl Harness {
         let engine =
             Engine::start(EngineConfig { target: target.clone(), restart: RestartPolicy::default(), sessions });
         engine.supervisor.connected(HANG_GUARD).await.expect("engine connects to the real CLI");
-        let extensions = Extensions::new(&target, engine.sessions.clone());
+        let extensions = Extensions::new(&target, engine.sessions.clone(), engine.supervisor.clone());
         Self { home, model, engine, extensions }
     }
 

@@ -57,7 +57,12 @@ impl Harness {
         let engine =
             Engine::start(EngineConfig { target: target.clone(), restart: RestartPolicy::default(), sessions });
         engine.supervisor.connected(HANG_GUARD).await.expect("engine connects to the real CLI");
-        let rules = StandingRules::new(&target, home.root().join("app/deny-rules.json"), engine.sessions.clone());
+        let rules = StandingRules::new(
+            &target,
+            home.root().join("app/deny-rules.json"),
+            engine.sessions.clone(),
+            engine.supervisor.clone(),
+        );
         let asker = engine.broker.attach_asker();
         let asked = Arc::new(Mutex::new(Vec::new()));
         let answer = Arc::new(Mutex::new(PermissionAnswer::Reject { feedback: Some("not now".into()) }));

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::error::{EngineError, EngineResult};
 use super::sessions::SessionService;
-use super::supervisor::CliTarget;
+use super::supervisor::{CliSupervisor, CliTarget};
 
 /// An agent as the CLI lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
@@ -77,15 +77,16 @@ pub struct AgentDraft {
 pub struct Extensions {
     copilot_home: Option<PathBuf>,
     sessions: SessionService,
+    supervisor: CliSupervisor,
 }
 
 impl Extensions {
-    pub fn new(target: &CliTarget, sessions: SessionService) -> Self {
+    pub fn new(target: &CliTarget, sessions: SessionService, supervisor: CliSupervisor) -> Self {
         let copilot_home = match target {
             CliTarget::Bundled(cli) => super::search::session_state_dir(cli).parent().map(Path::to_path_buf),
             CliTarget::External(_) => None,
         };
-        Self { copilot_home, sessions }
+        Self { copilot_home, sessions, supervisor }
     }
 
     async fn call(&self, session_id: &str, method: &str, mut params: Value) -> EngineResult<Value> {
@@ -160,6 +161,7 @@ impl Extensions {
             AgentScope::User => self
                 .copilot_home
                 .clone()
+                .filter(|_| !super::rules::serves_elsewhere(&self.supervisor.state()))
                 .ok_or_else(|| {
                     EngineError::InvalidRequest(
                         "The Copilot CLI runs as a server elsewhere: its user agents live on that machine.".into(),

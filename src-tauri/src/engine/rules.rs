@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::error::{EngineError, EngineResult};
 use super::sessions::SessionService;
-use super::supervisor::CliTarget;
+use super::supervisor::{CliSupervisor, CliTarget, ConnectionState, ConnectionTarget};
 
 /// A rule as the CLI matches it: `shell(npm test)`, `write`, `url(example.com)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -90,6 +90,8 @@ struct Inner {
     copilot_home: Option<PathBuf>,
     deny_file: PathBuf,
     sessions: SessionService,
+    /// Which CLI the app talks to now: a server's files are on another machine.
+    supervisor: CliSupervisor,
     /// One change at a time: every change is read-modify-write of a file.
     writing: Mutex<()>,
 }
@@ -97,12 +99,13 @@ struct Inner {
 impl StandingRules {
     /// Rules of the CLI `target` runs (its `COPILOT_HOME`), deny rules kept in `deny_file`.
     /// Registers itself with `sessions` so every created or resumed session gets the deny rules.
-    pub fn new(target: &CliTarget, deny_file: PathBuf, sessions: SessionService) -> Self {
+    pub fn new(target: &CliTarget, deny_file: PathBuf, sessions: SessionService, supervisor: CliSupervisor) -> Self {
         let copilot_home = match target {
             CliTarget::Bundled(cli) => super::search::session_state_dir(cli).parent().map(Path::to_path_buf),
             CliTarget::External(_) => None,
         };
-        let rules = Self { inner: Arc::new(Inner { copilot_home, deny_file, sessions, writing: Mutex::new(()) }) };
+        let rules =
+            Self { inner: Arc::new(Inner { copilot_home, deny_file, sessions, supervisor, writing: Mutex::new(()) }) };
         let hook = rules.clone();
         rules.inner.sessions.add_session_setup(Arc::new(move |session: Arc<Session>| {
             let hook = hook.clone();
@@ -116,7 +119,8 @@ impl StandingRules {
     }
 
     fn home(&self) -> EngineResult<&Path> {
-        self.inner.copilot_home.as_deref().ok_or_else(|| {
+        let served_elsewhere = serves_elsewhere(&self.inner.supervisor.state());
+        self.inner.copilot_home.as_deref().filter(|_| !served_elsewhere).ok_or_else(|| {
             EngineError::InvalidRequest(
                 "The Copilot CLI runs as a server elsewhere: its standing rules live on that machine.".into(),
             )
@@ -358,6 +362,17 @@ impl StandingRules {
     }
 }
 
+/// Whether the app talks to a CLI server now (Settings may switch to one after start).
+pub(crate) fn serves_elsewhere(state: &ConnectionState) -> bool {
+    match state {
+        ConnectionState::Connecting { target }
+        | ConnectionState::Connected { target, .. }
+        | ConnectionState::Restarting { target, .. }
+        | ConnectionState::Failed { target, .. } => matches!(target, ConnectionTarget::Server { .. }),
+        ConnectionState::Stopped => false,
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct DenyFile {
     denied: Vec<ToolRule>,
@@ -510,6 +525,14 @@ mod tests {
         std::fs::write(&path, "{\n// inner\n\"a\": 1}").unwrap();
         assert!(read_json(&path).is_err());
         assert!(read_json(&dir.path().join("missing.json")).unwrap().value.is_null());
+    }
+
+    #[test]
+    fn a_server_chosen_later_counts_as_elsewhere() {
+        let server = ConnectionTarget::Server { address: "box:4321".into() };
+        assert!(serves_elsewhere(&ConnectionState::Connecting { target: server }));
+        assert!(!serves_elsewhere(&ConnectionState::Connecting { target: ConnectionTarget::Bundled }));
+        assert!(!serves_elsewhere(&ConnectionState::Stopped));
     }
 
     #[test]
