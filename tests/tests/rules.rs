@@ -247,8 +247,23 @@ async fn urls_and_trusted_folders_are_read_from_and_written_to_the_cli_files() {
     let config = std::fs::read_to_string(h.home.copilot_home().join("config.json")).unwrap();
     assert!(config.contains("trustedFolders"), "{config}");
     assert_eq!(h.rules.overview().unwrap().trusted_folders, vec![folder.display().to_string()]);
+    assert!(h.rules.is_trusted(&summary.id, &folder.display().to_string()).await.unwrap());
     h.rules.remove_trusted_folder(&folder.display().to_string()).expect("untrust");
     assert!(h.rules.overview().unwrap().trusted_folders.is_empty());
+    // The running CLI keeps what it read at start; a restarted one reads the file again.
+    h.engine.supervisor.restart(None);
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    h.engine.supervisor.connected(HANG_GUARD).await.unwrap();
+    let fresh = h
+        .engine
+        .sessions
+        .create(NewSession { model: Some(DEFAULT_MODEL.into()), working_directory: h.home.work_dir() })
+        .await
+        .unwrap();
+    assert!(
+        !h.rules.is_trusted(&fresh.id, &folder.display().to_string()).await.unwrap(),
+        "the restarted CLI no longer trusts it"
+    );
     let config = std::fs::read_to_string(h.home.copilot_home().join("config.json")).unwrap();
     assert!(config.starts_with("//"), "the CLI's header comment stays: {config}");
 }

@@ -266,6 +266,14 @@ impl StandingRules {
         Ok(())
     }
 
+    /// Whether the CLI trusts `folder` now (`session.permissions.folderTrust.isTrusted`).
+    pub async fn is_trusted(&self, session_id: &str, folder: &str) -> EngineResult<bool> {
+        let session = self.inner.sessions.session_handle(session_id).await?;
+        let params = json!({"sessionId": session_id, "path": folder});
+        let answer = session.client().call("session.permissions.folderTrust.isTrusted", Some(params)).await?;
+        Ok(answer.get("trusted").and_then(Value::as_bool).unwrap_or(false))
+    }
+
     /// Stop trusting a folder (the CLI asks again before working in it).
     pub fn remove_trusted_folder(&self, folder: &str) -> EngineResult<()> {
         self.edit_list(&self.config_file()?, "trustedFolders", |list| {
