@@ -65,6 +65,22 @@ const COMMANDS: &[&str] = &[
     "session_mcp_servers",
     "session_mcp_tools",
     "control_mcp_server",
+    "rules_overview",
+    "add_project_rule",
+    "remove_project_rule",
+    "add_url_rule",
+    "remove_url_rule",
+    "remove_trusted_folder",
+    "add_deny_rule",
+    "remove_deny_rule",
+    "session_agents",
+    "select_agent",
+    "preview_agent",
+    "save_agent",
+    "read_agent",
+    "session_skills",
+    "set_skill_enabled",
+    "open_skill_folder",
 ];
 
 /// With the cargo feature `bench` only (src/commands/bench.rs), granted by capabilities/bench/ alone.

@@ -102,6 +102,22 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::mcp::session_mcp_servers,
         commands::mcp::session_mcp_tools,
         commands::mcp::control_mcp_server,
+        commands::rules::rules_overview,
+        commands::rules::add_project_rule,
+        commands::rules::remove_project_rule,
+        commands::rules::add_url_rule,
+        commands::rules::remove_url_rule,
+        commands::rules::remove_trusted_folder,
+        commands::rules::add_deny_rule,
+        commands::rules::remove_deny_rule,
+        commands::extensions::session_agents,
+        commands::extensions::select_agent,
+        commands::extensions::preview_agent,
+        commands::extensions::save_agent,
+        commands::extensions::read_agent,
+        commands::extensions::session_skills,
+        commands::extensions::set_skill_enabled,
+        commands::extensions::open_skill_folder,
     ])
 }
 
@@ -291,6 +307,18 @@ pub fn run() {
                 }
             });
             app.manage(mcp);
+            let deny_file = app.path().app_config_dir()?.join("deny-rules.json");
+            app.manage(engine::StandingRules::new(
+                &cli_target_from_env(),
+                deny_file,
+                engine.sessions.clone(),
+                engine.supervisor.clone(),
+            ));
+            app.manage(engine::Extensions::new(
+                &cli_target_from_env(),
+                engine.sessions.clone(),
+                engine.supervisor.clone(),
+            ));
             app.manage(AppState { engine, watchers: Default::default() });
             app.manage(account);
             updates::manage(app.handle())?;

@@ -114,6 +114,7 @@ mod tests {
                 details,
                 can_approve_for_session: true,
                 can_approve_permanently: false,
+                can_approve_for_location: false,
                 warning: None,
             },
         }

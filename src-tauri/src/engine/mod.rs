@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod extensions;
 pub mod housekeeping;
 pub mod journal;
 pub mod logging;
@@ -16,6 +17,7 @@ pub mod permissions;
 pub mod process;
 pub mod queue;
 pub mod rewind;
+pub mod rules;
 pub mod search;
 pub mod server;
 pub mod sessions;
@@ -24,11 +26,13 @@ pub mod supervisor;
 pub use account::CurrentAuth;
 pub use error::{EngineError, EngineResult};
 pub use events::{ChatEvent, ChatEventKind, EventStream};
+pub use extensions::{AgentDraft, AgentScope, AgentSummary, Extensions, SessionAgents, SkillSummary};
 pub use housekeeping::{CleanupFailure, CleanupOutcome, CleanupPreview};
 pub use journal::{SessionJournal, TailLimits};
 pub use permissions::{
     PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion,
 };
+pub use rules::{NewProjectApproval, ProjectApproval, RulesOverview, StandingRules, ToolRule};
 pub use search::{SessionMatch, SessionSearch, SnippetPart};
 pub use server::{ServerInfo, ServerProblem};
 pub use sessions::{

@@ -28,6 +28,9 @@ pub struct PermissionPrompt {
     pub details: PromptDetails,
     /// "Allow for this session" is offered only when the CLI says it can honour it.
     pub can_approve_for_session: bool,
+    /// "Allow in this project": the CLI stores the approval for the project folder
+    /// (`approve-for-location`); offered for the kinds whose approval it can store.
+    pub can_approve_for_location: bool,
     /// "Allow the domain permanently": URL requests only.
     pub can_approve_permanently: bool,
     /// A warning the CLI attached (for example a sandbox bypass).
@@ -409,6 +412,7 @@ pub fn prompt_from(raw: &Value, request_id: &str, session_id: &str) -> Permissio
         can_approve_for_session: raw.get("canOfferSessionApproval").and_then(Value::as_bool).unwrap_or(false)
             && !matches!(details, PromptDetails::Other { .. }),
         can_approve_permanently: matches!(details, PromptDetails::Url { .. }),
+        can_approve_for_location: approval_for(&kind, raw).is_ok(),
         warning: raw.get("warning").and_then(Value::as_str).map(str::to_owned),
         details,
     }

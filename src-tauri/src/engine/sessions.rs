@@ -98,6 +98,9 @@ pub struct AuthStatus {
     pub message: Option<String>,
 }
 
+/// Runs on every session the app creates or resumes, before it is used (standing deny rules).
+pub type SessionSetup = Arc<dyn Fn(Arc<Session>) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
 struct LiveSession {
     id: String,
     model: Option<String>,
@@ -154,6 +157,7 @@ pub struct SessionService {
     /// MCP servers every new or resumed session gets on top of the CLI's config (their secrets come
     /// from the keychain; see `engine::mcp`).
     session_mcp: Arc<Mutex<Sensitive<super::mcp::SessionMcpServers>>>,
+    setup: Arc<Mutex<Vec<SessionSetup>>>,
 }
 
 impl SessionService {
@@ -170,6 +174,7 @@ impl SessionService {
             live: Arc::default(),
             reattach: Arc::default(),
             session_mcp: Arc::new(Mutex::new(Sensitive::new(Default::default()))),
+            setup: Arc::default(),
         };
         service.spawn_reattach();
         service
@@ -191,6 +196,18 @@ impl SessionService {
             }
         });
         *self.reattach.lock().unwrap() = Some(task);
+    }
+
+    /// Run `setup` on every session created or resumed from now on.
+    pub fn add_session_setup(&self, setup: SessionSetup) {
+        self.setup.lock().unwrap().push(setup);
+    }
+
+    async fn run_setup(&self, session: &Arc<Session>) {
+        let steps: Vec<SessionSetup> = self.setup.lock().unwrap().clone();
+        for step in steps {
+            step(session.clone()).await;
+        }
     }
 
     /// Use `provider` (with `model` as the default for new sessions) from now on; `None` goes
@@ -246,6 +263,8 @@ impl SessionService {
         let mut config = SessionConfig::default()
             .with_streaming(true)
             .with_working_directory(request.working_directory.clone())
+            // Custom agents and skills in the user's and the project's folders, as the terminal CLI finds them.
+            .with_enable_config_discovery(true)
             .with_permission_handler(handler.clone())
             .with_user_input_handler(handler.clone())
             // What its turns change in files can be put back ("Rewind to here", engine/rewind.rs).
@@ -266,6 +285,7 @@ impl SessionService {
         }
         let session = Arc::new(connection.client.create_session(config).await?);
         handler.bind(session.clone());
+        self.run_setup(&session).await;
         let id = session.id().to_string();
         tracing::info!(session = %id, "session created");
         let live = Arc::new(LiveSession::new(id.clone(), model, request.working_directory.clone()));
@@ -433,6 +453,13 @@ impl SessionService {
         })
     }
 
+    /// The SDK handle of a session (resumed when needed), for the engine's other services
+    /// (standing rules, agents, skills) that call the CLI's per-session methods.
+    pub(crate) async fn session_handle(&self, session_id: &str) -> EngineResult<Arc<Session>> {
+        let live = self.live_or_resume(session_id).await?;
+        self.attached_session(&live).await
+    }
+
     /// The live session of `session_id`, resuming it on the CLI when it is not live yet.
     async fn live_or_resume(&self, session_id: &str) -> EngineResult<Arc<LiveSession>> {
         Ok(self.live_or_resume_reading(session_id).await?.0)
@@ -507,6 +534,7 @@ impl SessionService {
         let handler = self.broker.handler_for(workdir.clone());
         let mut config = ResumeSessionConfig::new(SessionId::new(&live.id))
             .with_streaming(true)
+            .with_enable_config_discovery(true)
             .with_permission_handler(handler.clone())
             .with_user_input_handler(handler.clone());
         if !live.working_directory.as_os_str().is_empty() {
@@ -529,6 +557,7 @@ impl SessionService {
         })?;
         let session = Arc::new(session);
         handler.bind(session.clone());
+        self.run_setup(&session).await;
         // Everything stored so far counts as seen: a consumer loads history separately.
         let stored = stored_chat_events(&session).await.ok();
         if let Some(stored) = &stored {

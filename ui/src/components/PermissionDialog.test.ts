@@ -138,6 +138,15 @@ describe("PermissionDialog", () => {
     expect(onDecide).toHaveBeenLastCalledWith({ decision: "approvePermanently" });
   });
 
+  test("offers Allow in this project when the CLI can store a project approval, and sends it", async () => {
+    const { onDecide, rerender } = renderDialog(permission("p1", "s1", shell));
+    expect(screen.queryByRole("button", { name: "Allow in this project" })).toBeNull();
+
+    await rerender({ prompt: permission("p2", "s1", shell, { canApproveForLocation: true }) });
+    await fireEvent.click(button("Allow in this project"));
+    expect(onDecide).toHaveBeenLastCalledWith({ decision: "approveForLocation" });
+  });
+
   test("never offers to always allow a domain for a request that is not a URL", () => {
     renderDialog(permission("p1", "s1", shell, { canApprovePermanently: true }));
     expect(screen.queryByRole("button", { name: "Always allow this domain" })).toBeNull();

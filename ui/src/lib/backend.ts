@@ -8,6 +8,10 @@ import { getContext } from "svelte";
 import {
   commands,
   type AccountSource,
+  type AgentDraft,
+  type AgentPreview,
+  type AgentScope,
+  type AgentSummary,
   type AccountView,
   type AppError,
   type AttachOutcome,
@@ -36,6 +40,7 @@ import {
   type SessionMcpServer,
   type MenuAction,
   type ModelInfo,
+  type NewProjectApproval,
   type NewSession,
   type PermissionAnswer,
   type PermissionPrompt,
@@ -49,18 +54,23 @@ import {
   type RewindOutcome,
   type RewindPreview,
   type ProviderType,
+  type ProjectApproval,
+  type RulesOverview,
   type ServerAddress,
   type ServerCheck,
   type SentAttachment,
   type ServerInfo,
+  type SessionAgents,
   type SessionMatch,
   type SessionSummary,
   type SettingsView,
   type SignInStart,
+  type SkillSummary,
   type SignInState,
   type SnippetPart,
   type UpdatePhase,
   type UpdateView,
+  type ToolRule,
   type UserAnswer,
   type UserQuestion,
   type WireApi,
@@ -78,6 +88,10 @@ export type {
   SessionMcp,
   SessionMcpServer,
   AccountSource,
+  AgentDraft,
+  AgentPreview,
+  AgentScope,
+  AgentSummary,
   AccountView,
   AppError,
   AttachOutcome,
@@ -102,6 +116,7 @@ export type {
   ConnectionTarget,
   MenuAction,
   ModelInfo,
+  NewProjectApproval,
   NewSession,
   PermissionAnswer,
   PermissionPrompt,
@@ -110,17 +125,22 @@ export type {
   PromptEvent,
   ProviderConfig,
   ProviderType,
+  ProjectApproval,
+  RulesOverview,
   ServerAddress,
   ServerCheck,
   ServerInfo,
+  SessionAgents,
   SessionMatch,
   SessionSummary,
   SettingsView,
+  SkillSummary,
   SnippetPart,
   SignInStart,
   SignInState,
   UpdatePhase,
   UpdateView,
+  ToolRule,
   UserAnswer,
   UserQuestion,
   WireApi,
@@ -271,6 +291,35 @@ export interface Backend {
   sessionMcpServers(sessionId: string): Promise<SessionMcp>;
   sessionMcpTools(sessionId: string, server: string): Promise<McpTool[]>;
   controlMcpServer(sessionId: string, server: string, action: McpAction): Promise<void>;
+  // Standing permission rules (Settings → Permissions). Each change resolves to every rule as stored afterwards.
+  /** Every standing rule, read from where it is stored (the CLI's files, the app's deny rules). */
+  rulesOverview(): Promise<RulesOverview>;
+  /** Allows a command (or reads, writes, memory) in a project folder; stored by the CLI's rules file. */
+  addProjectRule(rule: NewProjectApproval): Promise<RulesOverview>;
+  removeProjectRule(rule: ProjectApproval): Promise<RulesOverview>;
+  /** Allows (`allowed`) or denies a URL or domain without asking; the CLI's settings.json. */
+  addUrlRule(pattern: string, allowed: boolean): Promise<RulesOverview>;
+  removeUrlRule(pattern: string, allowed: boolean): Promise<RulesOverview>;
+  removeTrustedFolder(folder: string): Promise<RulesOverview>;
+  /** Denies a tool (and argument) in every session, open ones included. */
+  addDenyRule(rule: ToolRule): Promise<RulesOverview>;
+  removeDenyRule(rule: ToolRule): Promise<RulesOverview>;
+
+  // Custom agents and skills (the "Agents & skills" dialog of a session).
+  /** The agents a session can use (read again from their folders) and the one it uses; null current: the default. */
+  sessionAgents(sessionId: string): Promise<SessionAgents>;
+  /** Uses the agent `name` for the session's next turns; null goes back to the default agent. */
+  selectAgent(sessionId: string, name: string | null): Promise<SessionAgents>;
+  /** The agent file `draft` would become, and its path; rejects with what is wrong with the draft. */
+  previewAgent(draft: AgentDraft): Promise<AgentPreview>;
+  /** Writes the agent file (`replace` when editing one); resolves to its path. */
+  saveAgent(draft: AgentDraft, replace: boolean): Promise<string>;
+  /** An agent file the CLI listed, read into the form. */
+  readAgent(path: string): Promise<AgentDraft>;
+  sessionSkills(sessionId: string): Promise<SkillSummary[]>;
+  setSkillEnabled(sessionId: string, name: string, enabled: boolean): Promise<SkillSummary[]>;
+  /** Opens the folder of a skill the session lists in the system's file manager. */
+  openSkillFolder(sessionId: string, name: string): Promise<void>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -654,6 +703,84 @@ export function createTauriBackend(): Backend {
     async controlMcpServer(sessionId, server, action) {
       requireTauri();
       await unwrap(commands.controlMcpServer(sessionId, server, action));
+    async rulesOverview() {
+      requireTauri();
+      return unwrap(commands.rulesOverview());
+    },
+
+    async addProjectRule(rule) {
+      requireTauri();
+      return unwrap(commands.addProjectRule(rule));
+    },
+
+    async removeProjectRule(rule) {
+      requireTauri();
+      return unwrap(commands.removeProjectRule(rule));
+    },
+
+    async addUrlRule(pattern, allowed) {
+      requireTauri();
+      return unwrap(commands.addUrlRule(pattern, allowed));
+    },
+
+    async removeUrlRule(pattern, allowed) {
+      requireTauri();
+      return unwrap(commands.removeUrlRule(pattern, allowed));
+    },
+
+    async removeTrustedFolder(folder) {
+      requireTauri();
+      return unwrap(commands.removeTrustedFolder(folder));
+    },
+
+    async addDenyRule(rule) {
+      requireTauri();
+      return unwrap(commands.addDenyRule(rule));
+    },
+
+    async removeDenyRule(rule) {
+      requireTauri();
+      return unwrap(commands.removeDenyRule(rule));
+    },
+
+    async sessionAgents(sessionId) {
+      requireTauri();
+      return unwrap(commands.sessionAgents(sessionId));
+    },
+
+    async selectAgent(sessionId, name) {
+      requireTauri();
+      return unwrap(commands.selectAgent(sessionId, name));
+    },
+
+    async previewAgent(draft) {
+      requireTauri();
+      return unwrap(commands.previewAgent(draft));
+    },
+
+    async saveAgent(draft, replace) {
+      requireTauri();
+      return unwrap(commands.saveAgent(draft, replace));
+    },
+
+    async readAgent(path) {
+      requireTauri();
+      return unwrap(commands.readAgent(path));
+    },
+
+    async sessionSkills(sessionId) {
+      requireTauri();
+      return unwrap(commands.sessionSkills(sessionId));
+    },
+
+    async setSkillEnabled(sessionId, name, enabled) {
+      requireTauri();
+      return unwrap(commands.setSkillEnabled(sessionId, name, enabled));
+    },
+
+    async openSkillFolder(sessionId, name) {
+      requireTauri();
+      await unwrap(commands.openSkillFolder(sessionId, name));
     },
   };
 }

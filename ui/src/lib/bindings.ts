@@ -159,6 +159,34 @@ export const commands = {
 	sessionMcpTools: (sessionId: string, server: string) => typedError<McpTool[], AppError>(__TAURI_INVOKE("session_mcp_tools", { sessionId, server })),
 	/**  Start, stop or restart one server of a session. */
 	controlMcpServer: (sessionId: string, server: string, action: McpAction) => typedError<null, AppError>(__TAURI_INVOKE("control_mcp_server", { sessionId, server, action })),
+	/**  Every standing rule, read from where it is stored now. */
+	rulesOverview: () => typedError<RulesOverview, AppError>(__TAURI_INVOKE("rules_overview")),
+	/**  Allow a command (or reads, writes, memory) in a project folder from now on. */
+	addProjectRule: (rule: NewProjectApproval) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("add_project_rule", { rule })),
+	/**  Forget a stored project approval. */
+	removeProjectRule: (rule: ProjectApproval) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("remove_project_rule", { rule })),
+	/**  Allow (or deny, with `allowed` false) a URL or domain without asking. */
+	addUrlRule: (pattern: string, allowed: boolean) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("add_url_rule", { pattern, allowed })),
+	removeUrlRule: (pattern: string, allowed: boolean) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("remove_url_rule", { pattern, allowed })),
+	removeTrustedFolder: (folder: string) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("remove_trusted_folder", { folder })),
+	/**  Deny a tool (and argument) in every session, open ones included. */
+	addDenyRule: (rule: ToolRule) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("add_deny_rule", { rule })),
+	removeDenyRule: (rule: ToolRule) => typedError<RulesOverview, AppError>(__TAURI_INVOKE("remove_deny_rule", { rule })),
+	/**  The agents a session can use and the one it uses now. */
+	sessionAgents: (sessionId: string) => typedError<SessionAgents, AppError>(__TAURI_INVOKE("session_agents", { sessionId })),
+	/**  Use the agent `name` for the session; `None` goes back to the default agent. */
+	selectAgent: (sessionId: string, name: string | null) => typedError<SessionAgents, AppError>(__TAURI_INVOKE("select_agent", { sessionId, name })),
+	/**  The file `draft` would become, and where it would go: the form's preview. */
+	previewAgent: (draft: AgentDraft) => typedError<AgentPreview, AppError>(__TAURI_INVOKE("preview_agent", { draft })),
+	/**  Write the agent file (`replace` when editing an existing one); its path. */
+	saveAgent: (draft: AgentDraft, replace: boolean) => typedError<string, AppError>(__TAURI_INVOKE("save_agent", { draft, replace })),
+	/**  An agent file the CLI listed, read into the form. */
+	readAgent: (path: string) => typedError<AgentDraft, AppError>(__TAURI_INVOKE("read_agent", { path })),
+	/**  The skills of a session, with their source and whether each is on. */
+	sessionSkills: (sessionId: string) => typedError<SkillSummary[], AppError>(__TAURI_INVOKE("session_skills", { sessionId })),
+	setSkillEnabled: (sessionId: string, name: string, enabled: boolean) => typedError<SkillSummary[], AppError>(__TAURI_INVOKE("set_skill_enabled", { sessionId, name, enabled })),
+	/**  Open the folder of a skill the session lists, in the system's file manager. */
+	openSkillFolder: (sessionId: string, name: string) => typedError<null, AppError>(__TAURI_INVOKE("open_skill_folder", { sessionId, name })),
 };
 
 /* Types */
@@ -201,6 +229,44 @@ export type AccountView = {
 	settingsNotice: string | null,
 	/**  Whether this build knows an OAuth client id, so "Sign in" can work. */
 	signInAvailable: boolean,
+};
+
+/**  What the agent form holds. */
+export type AgentDraft = {
+	scope: AgentScope,
+	/**  The session's folder, for `Project`. */
+	project: string | null,
+	name: string,
+	description: string,
+	/**  Tool names (`read`, `shell`, ...); empty inherits the defaults. */
+	tools: string[],
+	prompt: string,
+};
+
+export type AgentPreview = {
+	path: string,
+	text: string,
+};
+
+/**  Where a new agent file goes. */
+export type AgentScope = 
+/**  `$COPILOT_HOME/agents/`: every project. */
+"user" | 
+/**  `<project>/.github/agents/`: that project (and whoever clones it). */
+"project";
+
+/**  An agent as the CLI lists it. */
+export type AgentSummary = {
+	/**  What `session.agent.select` takes. */
+	name: string,
+	displayName: string,
+	description: string,
+	/**  "user", "project", "plugin", "builtin", ... */
+	source: string | null,
+	/**  The agent's file, when it has one. */
+	path: string | null,
+	/**  Tools it may use; `None` inherits the defaults. */
+	tools: string[] | null,
 };
 
 /**  The one error shape that crosses the bridge: the UI branches on `code`, shows `message`. */
@@ -404,6 +470,15 @@ export type ModelInfo = {
 	name: string,
 };
 
+/**  What a person adds by hand as a project approval. */
+export type NewProjectApproval = {
+	location: string,
+	/**  "shell", "read", "write" or "memory". */
+	kind: string,
+	/**  For "shell": the command as the CLI identifies it (`npm test`, `git status`). */
+	argument: string | null,
+};
+
 export type NewSession = {
 	model: string | null,
 	workingDirectory: string,
@@ -421,6 +496,11 @@ export type PermissionPrompt = {
 	details: PromptDetails,
 	/**  "Allow for this session" is offered only when the CLI says it can honour it. */
 	canApproveForSession: boolean,
+	/**
+	 *  "Allow in this project": the CLI stores the approval for the project folder
+	 *  (`approve-for-location`); offered for the kinds whose approval it can store.
+	 */
+	canApproveForLocation: boolean,
 	/**  "Allow the domain permanently": URL requests only. */
 	canApprovePermanently: boolean,
 	/**  A warning the CLI attached (for example a sandbox bypass). */
@@ -431,6 +511,16 @@ export type PermissionPrompt = {
 export type Problem = {
 	code: string,
 	message: string,
+};
+
+/**  One approval the CLI stored for a project folder (git root or working directory). */
+export type ProjectApproval = {
+	/**  The location key: the git root or folder the approval holds in. */
+	location: string,
+	/**  What it allows, as the CLI writes rules: `shell(npm test)`, `write`, `server(tool)`. */
+	label: string,
+	/**  The stored approval itself, handed back unchanged to remove it. */
+	approval: unknown,
 };
 
 export type PromptDetails = { kind: "shell"; fullCommandText: string; commands: string[] } | { kind: "write"; fileName: string; diff: string } | { kind: "read"; path: string } | { kind: "url"; url: string; domain: string } | { kind: "mcp"; serverName: string; toolName: string; arguments: unknown | null } | { kind: "memory"; fact: string } | { kind: "customTool"; toolName: string; description: string; arguments: unknown | null } | { kind: "other"; requestKind: string; raw: unknown };
@@ -515,6 +605,23 @@ export type SentAttachment = { type: "file"; name: string; path: string } | { ty
  */
 { type: "image"; name: string; dataUrl: string | null } | { type: "other"; name: string };
 
+/**  Every standing rule and where each kind is kept. */
+export type RulesOverview = {
+	projectApprovals: ProjectApproval[],
+	allowedUrls: string[],
+	deniedUrls: string[],
+	trustedFolders: string[],
+	denyRules: ToolRule[],
+	/**  `$COPILOT_HOME/permissions-config.json` */
+	projectFile: string,
+	/**  `$COPILOT_HOME/settings.json` */
+	settingsFile: string,
+	/**  `$COPILOT_HOME/config.json` */
+	configFile: string,
+	/**  The app's own file of deny rules. */
+	denyFile: string,
+};
+
 /**  Where a Copilot CLI server listens. */
 export type ServerAddress = {
 	/**  A host name or IP address (IPv6 without brackets). */
@@ -535,6 +642,12 @@ export type ServerInfo = {
 	version: string,
 	/**  The protocol version it speaks (this build speaks the SDK's range). */
 	protocolVersion: number,
+};
+
+/**  The agents a session can switch to, and the one it uses (`None`: the default agent). */
+export type SessionAgents = {
+	agents: AgentSummary[],
+	current: string | null,
 };
 
 /**  A stored session whose messages contain the query. */
@@ -616,6 +729,15 @@ export type SignInState =
 export type SkippedFile = {
 	path: string,
 	reason: string,
+/**  A skill as the CLI lists it. */
+export type SkillSummary = {
+	name: string,
+	description: string,
+	/**  "project", "personal-copilot", "plugin", "builtin", ... */
+	source: string,
+	enabled: boolean,
+	/**  Its SKILL.md. */
+	path: string | null,
 };
 
 /**  A piece of a snippet: text to show as it is, marked when `hit`. */
@@ -646,6 +768,10 @@ export type UpdateView = {
 	/**  When the last check finished (seconds since the epoch), successful or not. */
 	lastChecked: number | null,
 	phase: UpdatePhase,
+/**  A rule as the CLI matches it: `shell(npm test)`, `write`, `url(example.com)`. */
+export type ToolRule = {
+	kind: string,
+	argument: string | null,
 };
 
 export type UserAnswer = {

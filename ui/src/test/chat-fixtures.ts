@@ -27,6 +27,7 @@ export function permission(
     details,
     canApproveForSession: false,
     canApprovePermanently: false,
+    canApproveForLocation: false,
     warning: null,
     ...overrides,
   };

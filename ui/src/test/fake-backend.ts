@@ -6,6 +6,10 @@ import type {
   AccountView,
   AttachOutcome,
   Attachment,
+  AgentDraft,
+  AgentPreview,
+  SessionAgents,
+  SkillSummary,
   AuthStatus,
   Backend,
   ChatEvent,
@@ -24,12 +28,15 @@ import type {
   MenuAction,
   ModelInfo,
   NewSession,
+  NewProjectApproval,
+  ProjectApproval,
   PromptEvent,
   ProviderConfig,
   QueueState,
   RewindMode,
   RewindOutcome,
   RewindPreview,
+  RulesOverview,
   ServerAddress,
   ServerCheck,
   SessionMatch,
@@ -39,6 +46,7 @@ import type {
   SignInState,
   UpdatePhase,
   UpdateView,
+  ToolRule,
 } from "../lib/backend";
 
 /** Signed out of a connected CLI, sign-in configured: what a fresh install shows. */
@@ -355,6 +363,85 @@ export class FakeBackend implements Backend {
   );
   sessionMcpTools = vi.fn(async (_sessionId: string, _server: string): Promise<McpTool[]> => []);
   controlMcpServer = vi.fn(async (_sessionId: string, _server: string, _action: McpAction): Promise<void> => {});
+  /** The standing rules, changed in memory as Rust would change its files. */
+  rules: RulesOverview = {
+    projectApprovals: [],
+    allowedUrls: [],
+    deniedUrls: [],
+    trustedFolders: [],
+    denyRules: [],
+    projectFile: "/home/me/.copilot/permissions-config.json",
+    settingsFile: "/home/me/.copilot/settings.json",
+    configFile: "/home/me/.copilot/config.json",
+    denyFile: "/home/me/.config/copilot-desktop/deny-rules.json",
+  };
+  #rulesNow = (): RulesOverview => structuredClone(this.rules);
+  rulesOverview = vi.fn(async (): Promise<RulesOverview> => this.#rulesNow());
+  addProjectRule = vi.fn(async (rule: NewProjectApproval): Promise<RulesOverview> => {
+    const approval = { kind: "commands", commandIdentifiers: [rule.argument ?? ""] };
+    this.rules.projectApprovals.push({ location: rule.location, label: `shell(${rule.argument})`, approval });
+    return this.#rulesNow();
+  });
+  removeProjectRule = vi.fn(async (rule: ProjectApproval): Promise<RulesOverview> => {
+    this.rules.projectApprovals = this.rules.projectApprovals.filter(
+      (a) => !(a.location === rule.location && JSON.stringify(a.approval) === JSON.stringify(rule.approval)),
+    );
+    return this.#rulesNow();
+  });
+  addUrlRule = vi.fn(async (pattern: string, allowed: boolean): Promise<RulesOverview> => {
+    (allowed ? this.rules.allowedUrls : this.rules.deniedUrls).push(pattern);
+    return this.#rulesNow();
+  });
+  removeUrlRule = vi.fn(async (pattern: string, allowed: boolean): Promise<RulesOverview> => {
+    if (allowed) this.rules.allowedUrls = this.rules.allowedUrls.filter((u) => u !== pattern);
+    else this.rules.deniedUrls = this.rules.deniedUrls.filter((u) => u !== pattern);
+    return this.#rulesNow();
+  });
+  removeTrustedFolder = vi.fn(async (folder: string): Promise<RulesOverview> => {
+    this.rules.trustedFolders = this.rules.trustedFolders.filter((f) => f !== folder);
+    return this.#rulesNow();
+  });
+  addDenyRule = vi.fn(async (rule: ToolRule): Promise<RulesOverview> => {
+    this.rules.denyRules.push(rule);
+    return this.#rulesNow();
+  });
+  removeDenyRule = vi.fn(async (rule: ToolRule): Promise<RulesOverview> => {
+    this.rules.denyRules = this.rules.denyRules.filter((r) => r.kind !== rule.kind || r.argument !== rule.argument);
+    return this.#rulesNow();
+  });
+
+  /** A session's agents and skills, changed in memory as the CLI would. */
+  agents: SessionAgents = { agents: [], current: null };
+  skills: SkillSummary[] = [];
+  /** Agent files written, by path. */
+  agentFiles = new Map<string, AgentDraft>();
+  sessionAgents = vi.fn(async (_sessionId: string): Promise<SessionAgents> => structuredClone(this.agents));
+  selectAgent = vi.fn(async (_sessionId: string, name: string | null): Promise<SessionAgents> => {
+    this.agents = { ...this.agents, current: name };
+    return structuredClone(this.agents);
+  });
+  previewAgent = vi.fn(async (draft: AgentDraft): Promise<AgentPreview> => {
+    if (draft.name.trim() === "") throw new Error("An agent's name is 1 to 64 letters.");
+    return { path: `/home/me/.copilot/agents/${draft.name}.agent.md`, text: `---\nname: "${draft.name}"\n---\n\n${draft.prompt}\n` };
+  });
+  saveAgent = vi.fn(async (draft: AgentDraft, _replace: boolean): Promise<string> => {
+    const path = `/home/me/.copilot/agents/${draft.name}.agent.md`;
+    this.agentFiles.set(path, draft);
+    this.agents.agents = this.agents.agents.filter((a) => a.path !== path);
+    this.agents.agents.push({ name: draft.name, displayName: draft.name, description: draft.description, source: "user", path, tools: draft.tools });
+    return path;
+  });
+  readAgent = vi.fn(async (path: string): Promise<AgentDraft> => {
+    const draft = this.agentFiles.get(path);
+    if (!draft) throw new Error(`no agent at ${path}`);
+    return structuredClone(draft);
+  });
+  sessionSkills = vi.fn(async (_sessionId: string): Promise<SkillSummary[]> => structuredClone(this.skills));
+  setSkillEnabled = vi.fn(async (_sessionId: string, name: string, enabled: boolean): Promise<SkillSummary[]> => {
+    this.skills = this.skills.map((s) => (s.name === name ? { ...s, enabled } : s));
+    return structuredClone(this.skills);
+  });
+  openSkillFolder = vi.fn(async (_sessionId: string, _name: string): Promise<void> => {});
 
   /** What Rust does on every change: remember it and send it down each open channel. */
   push(state: ConnectionState): void {

@@ -136,7 +136,7 @@ describe("SettingsDialog pages", () => {
     backend.accountView = signedOutAccount({ source: "keychain", login: "octo-tester" });
     renderDialog(backend);
     expect(within(dialog()).getByRole("tablist", { name: "Settings pages" })).toBeTruthy();
-    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Tools & MCP", "Old sessions", "Updates"]);
+    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Tools & MCP", "Permissions", "Old sessions", "Updates"]);
     expect(document.activeElement).toBe(tab("Account"));
 
     const panel = within(dialog()).getByRole("tabpanel", { name: "Account" });
@@ -146,7 +146,7 @@ describe("SettingsDialog pages", () => {
     expect(within(dialog()).queryByRole("button", { name: "Save provider" })).toBeNull();
 
     await fireEvent.click(tab("Model provider"));
-    expect(tabs()).toEqual(["Account", "Model provider (chosen)", "Copilot CLI", "Tools & MCP", "Old sessions", "Updates"]);
+    expect(tabs()).toEqual(["Account", "Model provider (chosen)", "Copilot CLI", "Tools & MCP", "Permissions", "Old sessions", "Updates"]);
     expect(within(dialog()).getByRole("tabpanel", { name: "Model provider" })).toBeTruthy();
     expect(button("Save provider")).toBeTruthy();
     expect(within(dialog()).queryByRole("button", { name: "Sign out" })).toBeNull();
@@ -190,7 +190,7 @@ describe("SettingsDialog pages", () => {
     expect(screen.queryByRole("dialog", { name: "Settings" })).toBeNull();
     expect(document.querySelector('input[type="password"]')).toBeNull();
     await rerender({ open: true });
-    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Tools & MCP", "Old sessions", "Updates"]);
+    expect(tabs()).toEqual(["Account (chosen)", "Model provider", "Copilot CLI", "Tools & MCP", "Permissions", "Old sessions", "Updates"]);
     await fireEvent.click(tab("Model provider"));
     expect(field("API key").value).toBe("");
     expect(backend.saveProvider).not.toHaveBeenCalled();

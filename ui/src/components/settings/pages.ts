@@ -6,6 +6,7 @@ import type { Component } from "svelte";
 import AccountPage from "./AccountPage.svelte";
 import CliPage from "./CliPage.svelte";
 import McpPage from "./McpPage.svelte";
+import PermissionsPage from "./PermissionsPage.svelte";
 import ProviderPage from "./ProviderPage.svelte";
 import SessionCleanupPage from "./SessionCleanupPage.svelte";
 import UpdatesPage from "./UpdatesPage.svelte";
@@ -35,6 +36,7 @@ export const SETTINGS_PAGES: readonly SettingsPage[] = [
   { id: "provider", label: "Model provider", component: ProviderPage },
   { id: "cli", label: "Copilot CLI", component: CliPage },
   { id: "mcp", label: "Tools & MCP", component: McpPage },
+  { id: "permissions", label: "Permissions", component: PermissionsPage },
   { id: "sessions", label: "Old sessions", component: SessionCleanupPage },
   { id: "updates", label: "Updates", component: UpdatesPage },
 ];
