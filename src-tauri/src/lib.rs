@@ -297,7 +297,8 @@ pub fn run() {
                 tauri::async_runtime::block_on(AccountService::start(options, settings, sink, TokenStore::keychain()));
             let engine: Engine = account.engine().clone();
             // MCP servers with secrets: kept in the keychain, handed to every session (auth::mcp_secrets).
-            let mcp = auth::mcp_secrets::McpSettings::new(engine.sessions.clone(), TokenStore::keychain(), instance_scope());
+            let mcp =
+                auth::mcp_secrets::McpSettings::new(engine.sessions.clone(), TokenStore::keychain(), instance_scope());
             let (refresh, supervisor) = (mcp.clone(), engine.supervisor.clone());
             tauri::async_runtime::spawn(async move {
                 if supervisor.connected(std::time::Duration::from_secs(120)).await.is_ok()

@@ -254,6 +254,7 @@ export interface Backend {
   installUpdate(): Promise<UpdateView>;
   /** Turns the daily automatic check on or off. */
   setCheckAutomatically(on: boolean): Promise<UpdateView>;
+
   // The composer: queue and steer, attachments (src-tauri/src/commands/composer.rs).
   /** Sends `text` with `attachments`: queued behind a running turn (at once when idle), or steering it. */
   deliver(sessionId: string, text: string, attachments: Attachment[], delivery: Delivery): Promise<void>;
@@ -291,6 +292,7 @@ export interface Backend {
   sessionMcpServers(sessionId: string): Promise<SessionMcp>;
   sessionMcpTools(sessionId: string, server: string): Promise<McpTool[]>;
   controlMcpServer(sessionId: string, server: string, action: McpAction): Promise<void>;
+
   // Standing permission rules (Settings → Permissions). Each change resolves to every rule as stored afterwards.
   /** Every standing rule, read from where it is stored (the CLI's files, the app's deny rules). */
   rulesOverview(): Promise<RulesOverview>;
@@ -583,6 +585,31 @@ export function createTauriBackend(): Backend {
       requireTauri();
       const channel = new Channel<UpdateView>(onView);
       await unwrap(commands.watchUpdates(channel));
+      return () => {
+        channel.onmessage = () => {};
+      };
+    },
+
+    async checkForUpdates() {
+      requireTauri();
+      return unwrap(commands.checkForUpdates());
+    },
+
+    async downloadUpdate() {
+      requireTauri();
+      return unwrap(commands.downloadUpdate());
+    },
+
+    async installUpdate() {
+      requireTauri();
+      return unwrap(commands.installUpdate());
+    },
+
+    async setCheckAutomatically(on) {
+      requireTauri();
+      return unwrap(commands.setCheckAutomatically(on));
+    },
+
     async deliver(sessionId, text, attachments, delivery) {
       requireTauri();
       await unwrap(commands.deliverMessage(sessionId, text, attachments, delivery));
@@ -652,24 +679,6 @@ export function createTauriBackend(): Backend {
       };
     },
 
-    async checkForUpdates() {
-      requireTauri();
-      return unwrap(commands.checkForUpdates());
-    },
-
-    async downloadUpdate() {
-      requireTauri();
-      return unwrap(commands.downloadUpdate());
-    },
-
-    async installUpdate() {
-      requireTauri();
-      return unwrap(commands.installUpdate());
-    },
-
-    async setCheckAutomatically(on) {
-      requireTauri();
-      return unwrap(commands.setCheckAutomatically(on));
     async mcpOverview(workingDirectory) {
       requireTauri();
       return unwrap(commands.mcpOverview(workingDirectory));
@@ -703,6 +712,8 @@ export function createTauriBackend(): Backend {
     async controlMcpServer(sessionId, server, action) {
       requireTauri();
       await unwrap(commands.controlMcpServer(sessionId, server, action));
+    },
+
     async rulesOverview() {
       requireTauri();
       return unwrap(commands.rulesOverview());

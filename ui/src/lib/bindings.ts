@@ -392,7 +392,6 @@ export type Delivery =
 /**  Into the running turn: the agent reads it before its next step ("Send now"). */
 "steer";
 
-export type ExportFormat = "markdown" | "html";
 /**  A server the CLI knows for a folder, wherever it comes from. */
 export type DiscoveredServer = {
 	name: string,
@@ -404,6 +403,8 @@ export type DiscoveredServer = {
 	transport: string | null,
 	enabled: boolean,
 };
+
+export type ExportFormat = "markdown" | "html";
 
 export type McpAction = "start" | "stop" | "restart";
 
@@ -597,14 +598,6 @@ export type RewindPreview = {
 	files: RewindFile[],
 };
 
-/**  An attachment of a sent message, as the transcript shows it. */
-export type SentAttachment = { type: "file"; name: string; path: string } | { type: "directory"; name: string; path: string } | 
-/**
- *  An image; `data_url` is made here from its bytes, only when they are an image of a type
- *  the app shows (never a URL from anywhere else).
- */
-{ type: "image"; name: string; dataUrl: string | null } | { type: "other"; name: string };
-
 /**  Every standing rule and where each kind is kept. */
 export type RulesOverview = {
 	projectApprovals: ProjectApproval[],
@@ -621,6 +614,14 @@ export type RulesOverview = {
 	/**  The app's own file of deny rules. */
 	denyFile: string,
 };
+
+/**  An attachment of a sent message, as the transcript shows it. */
+export type SentAttachment = { type: "file"; name: string; path: string } | { type: "directory"; name: string; path: string } | 
+/**
+ *  An image; `data_url` is made here from its bytes, only when they are an image of a type
+ *  the app shows (never a URL from anywhere else).
+ */
+{ type: "image"; name: string; dataUrl: string | null } | { type: "other"; name: string };
 
 /**  Where a Copilot CLI server listens. */
 export type ServerAddress = {
@@ -726,9 +727,6 @@ export type SignInState =
 /**  The sign-in ended without a token (`code`: the device flow's, e.g. `expired`, `denied`). */
 { state: "failed"; code: string; message: string };
 
-export type SkippedFile = {
-	path: string,
-	reason: string,
 /**  A skill as the CLI lists it. */
 export type SkillSummary = {
 	name: string,
@@ -740,10 +738,21 @@ export type SkillSummary = {
 	path: string | null,
 };
 
+export type SkippedFile = {
+	path: string,
+	reason: string,
+};
+
 /**  A piece of a snippet: text to show as it is, marked when `hit`. */
 export type SnippetPart = {
 	text: string,
 	hit: boolean,
+};
+
+/**  A rule as the CLI matches it: `shell(npm test)`, `write`, `url(example.com)`. */
+export type ToolRule = {
+	kind: string,
+	argument: string | null,
 };
 
 export type UpdatePhase = 
@@ -768,10 +777,6 @@ export type UpdateView = {
 	/**  When the last check finished (seconds since the epoch), successful or not. */
 	lastChecked: number | null,
 	phase: UpdatePhase,
-/**  A rule as the CLI matches it: `shell(npm test)`, `write`, `url(example.com)`. */
-export type ToolRule = {
-	kind: string,
-	argument: string | null,
 };
 
 export type UserAnswer = {

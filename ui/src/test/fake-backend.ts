@@ -300,6 +300,7 @@ export class FakeBackend implements Backend {
     this.updateView = view;
     for (const listener of this.updateListeners) listener(view);
   }
+
   /** Each session's queue, as queuedMessages answers. */
   queues = new Map<string, QueueState>();
   deliver = vi.fn(async (_sessionId: string, _text: string, _attachments: Attachment[], _delivery: Delivery) => {});
@@ -350,6 +351,7 @@ export class FakeBackend implements Backend {
       this.dropListeners.delete(onDrop);
     };
   });
+
   /** MCP: what the settings page and a session's panel show; a test may replace them. */
   mcp: McpOverview = { user: [], discovered: [], discoverError: null };
   mcpOverview = vi.fn(async (_workingDirectory: string): Promise<McpOverview> => this.mcp);
@@ -363,6 +365,7 @@ export class FakeBackend implements Backend {
   );
   sessionMcpTools = vi.fn(async (_sessionId: string, _server: string): Promise<McpTool[]> => []);
   controlMcpServer = vi.fn(async (_sessionId: string, _server: string, _action: McpAction): Promise<void> => {});
+
   /** The standing rules, changed in memory as Rust would change its files. */
   rules: RulesOverview = {
     projectApprovals: [],
