@@ -40,6 +40,16 @@ const COMMANDS: &[&str] = &[
     "test_cli_server",
     "preview_session_cleanup",
     "clean_up_sessions",
+    "session_mode",
+    "set_session_mode",
+    "session_plan",
+    "watch_plan_reviews",
+    "decide_plan",
+    "model_efforts",
+    "session_effort",
+    "set_session_effort",
+    "context_breakdown",
+    "compact_session",
 ];
 
 /// With the cargo feature `bench` only (src/commands/bench.rs), granted by capabilities/bench/ alone.

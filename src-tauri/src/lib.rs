@@ -76,6 +76,16 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::cli::test_cli_server,
         commands::cli::preview_session_cleanup,
         commands::cli::clean_up_sessions,
+        commands::modes::session_mode,
+        commands::modes::set_session_mode,
+        commands::modes::session_plan,
+        commands::modes::watch_plan_reviews,
+        commands::modes::decide_plan,
+        commands::modes::model_efforts,
+        commands::modes::session_effort,
+        commands::modes::set_session_effort,
+        commands::modes::context_breakdown,
+        commands::modes::compact_session,
     ])
 }
 

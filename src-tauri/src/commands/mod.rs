@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod connection;
 pub mod menu;
+pub mod modes;
 pub mod prompts;
 pub mod sessions;
 pub mod system;

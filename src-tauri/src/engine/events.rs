@@ -76,6 +76,24 @@ pub enum ChatEventKind {
     Idle,
     /// The user stopped the turn.
     Aborted,
+    /// The session switched modes ("interactive", "plan", "autopilot").
+    ModeChanged {
+        mode: String,
+    },
+    /// The agent wrote or changed the session's plan.
+    PlanChanged,
+    /// How full the context window is now.
+    ContextUsage {
+        current_tokens: u32,
+        token_limit: u32,
+    },
+    /// The CLI compacted the conversation (in the background or on request).
+    Compacted {
+        messages_removed: Option<u32>,
+        tokens_before: Option<u32>,
+        tokens_after: Option<u32>,
+        error: Option<String>,
+    },
 }
 
 impl ChatEvent {
@@ -108,6 +126,7 @@ pub const STORED_CHAT_EVENT_TYPES: &[&str] = &[
     "tool.execution_complete",
     "session.error",
     "abort",
+    "session.compaction_complete",
 ];
 
 /// Token counts arrive as JSON numbers; the UI needs them as plain (saturating) integers.
@@ -184,6 +203,27 @@ struct ErrorData {
     message: String,
 }
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ModeChanged {
+    new_mode: String,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageInfo {
+    current_tokens: f64,
+    token_limit: f64,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompactionComplete {
+    #[serde(default)]
+    success: Option<bool>,
+    error: Option<String>,
+    messages_removed: Option<f64>,
+    pre_compaction_tokens: Option<f64>,
+    post_compaction_tokens: Option<f64>,
+}
+#[derive(Deserialize)]
 struct UserMessage {
     content: String,
 }
@@ -241,6 +281,21 @@ fn map_kind(event_type: &str, data: &Value) -> Option<ChatEventKind> {
         }
         "session.idle" => K::Idle,
         "abort" => K::Aborted,
+        "session.mode_changed" => K::ModeChanged { mode: field::<ModeChanged>(data)?.new_mode },
+        "session.plan_changed" => K::PlanChanged,
+        "session.usage_info" => {
+            let u: UsageInfo = field(data)?;
+            K::ContextUsage { current_tokens: tokens(u.current_tokens), token_limit: tokens(u.token_limit) }
+        }
+        "session.compaction_complete" => {
+            let c: CompactionComplete = field(data)?;
+            K::Compacted {
+                messages_removed: c.messages_removed.map(tokens),
+                tokens_before: c.pre_compaction_tokens.map(tokens),
+                tokens_after: c.post_compaction_tokens.map(tokens),
+                error: c.error.filter(|_| c.success != Some(true)),
+            }
+        }
         _ => return None,
     })
 }

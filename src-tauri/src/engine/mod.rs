@@ -4,11 +4,13 @@
 //! against the real CLI).
 
 pub mod account;
+pub mod context;
 pub mod error;
 pub mod events;
 pub mod housekeeping;
 pub mod journal;
 pub mod logging;
+pub mod modes;
 pub mod permissions;
 pub mod process;
 pub mod search;
@@ -17,10 +19,12 @@ pub mod sessions;
 pub mod supervisor;
 
 pub use account::CurrentAuth;
+pub use context::{CompactOutcome, ContextBreakdown, ModelEfforts};
 pub use error::{EngineError, EngineResult};
 pub use events::{ChatEvent, ChatEventKind, EventStream};
 pub use housekeeping::{CleanupFailure, CleanupOutcome, CleanupPreview};
 pub use journal::{SessionJournal, TailLimits};
+pub use modes::{AgentMode, PlanDecision, PlanReview, PlanReviewEvent, PlanReviews, SessionPlan};
 pub use permissions::{
     PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion,
 };

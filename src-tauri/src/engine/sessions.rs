@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::error::{EngineError, EngineResult, is_session_not_found};
 use super::events::{ChatEvent, ChatEventKind, EventHub, EventStream, STORED_CHAT_EVENT_TYPES, SeenEvents, transcript};
+use super::modes::PlanReviews;
 use super::permissions::PermissionBroker;
 use super::supervisor::{CliSupervisor, Connection};
 use crate::secret::Sensitive;
@@ -151,6 +152,8 @@ pub struct SessionService {
     auth_failures: Arc<watch::Sender<u64>>,
     live: Arc<Mutex<HashMap<String, Arc<LiveSession>>>>,
     reattach: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// The agents' requests to leave plan mode (engine/modes.rs).
+    plan_reviews: PlanReviews,
 }
 
 impl SessionService {
@@ -166,6 +169,7 @@ impl SessionService {
             auth_failures,
             live: Arc::default(),
             reattach: Arc::default(),
+            plan_reviews: PlanReviews::default(),
         };
         service.spawn_reattach();
         service
@@ -220,7 +224,10 @@ impl SessionService {
             .with_streaming(true)
             .with_working_directory(request.working_directory.clone())
             .with_permission_handler(handler.clone())
-            .with_user_input_handler(handler.clone());
+            .with_user_input_handler(handler.clone())
+            .with_exit_plan_mode_handler(self.plan_reviews.handler())
+            // Background compaction with the SDK's default thresholds.
+            .with_infinite_sessions(github_copilot_sdk::InfiniteSessionConfig::new().with_enabled(true));
         let provider = self.active_provider();
         let model = request.model.clone().or_else(|| provider.as_ref().and_then(|p| p.model.clone()));
         if let Some(model) = &model {
@@ -386,6 +393,18 @@ impl SessionService {
         })
     }
 
+    /// The agents' pending requests to leave plan mode.
+    pub fn plan_reviews(&self) -> &PlanReviews {
+        &self.plan_reviews
+    }
+
+    /// The SDK handle of a session, resumed and attached to the current CLI (for the engine's
+    /// other modules, which call the CLI's per-session methods).
+    pub(super) async fn sdk_session(&self, session_id: &str) -> EngineResult<Arc<Session>> {
+        let live = self.live_or_resume(session_id).await?;
+        self.attached_session(&live).await
+    }
+
     /// The live session of `session_id`, resuming it on the CLI when it is not live yet.
     async fn live_or_resume(&self, session_id: &str) -> EngineResult<Arc<LiveSession>> {
         Ok(self.live_or_resume_reading(session_id).await?.0)
@@ -461,7 +480,8 @@ impl SessionService {
         let mut config = ResumeSessionConfig::new(SessionId::new(&live.id))
             .with_streaming(true)
             .with_permission_handler(handler.clone())
-            .with_user_input_handler(handler.clone());
+            .with_user_input_handler(handler.clone())
+            .with_exit_plan_mode_handler(self.plan_reviews.handler());
         if !live.working_directory.as_os_str().is_empty() {
             config = config.with_working_directory(live.working_directory.clone());
         }
