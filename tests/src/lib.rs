@@ -9,9 +9,11 @@
 //! * [`cli_server`] — the real CLI as a headless server with a connection token, restartable.
 //! * [`webdriver`], [`app`] — the built app in the real webview under tauri-driver.
 //! * [`chat`] — a chat in that app, driven through its controls.
+//! * [`agent_scripts`] — a model that writes a plan and asks to leave plan mode.
 //!
 //! Everything binds `127.0.0.1` on port 0. Nothing here mocks the CLI itself.
 
+pub mod agent_scripts;
 pub mod app;
 pub mod chat;
 pub mod cli;

@@ -88,9 +88,13 @@ pub struct PlanDecision {
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum PlanReviewEvent {
-    Requested { review: PlanReview },
+    Requested {
+        review: PlanReview,
+    },
     /// Answered, or dropped by the CLI.
-    Resolved { request_id: String },
+    Resolved {
+        request_id: String,
+    },
 }
 
 /// The pending exit-plan-mode requests of every session. Cheap to clone.
@@ -194,8 +198,7 @@ impl ExitPlanModeHandler for PlanReviews {
                 feedback: Some("The user is not available to review the plan right now.".into()),
             };
         }
-        let request_id =
-            request_id.map(|r| r.to_string()).unwrap_or_else(|| format!("plan-{}", uuid::Uuid::new_v4()));
+        let request_id = request_id.map(|r| r.to_string()).unwrap_or_else(|| format!("plan-{}", uuid::Uuid::new_v4()));
         let review = PlanReview {
             request_id: request_id.clone(),
             session_id: session_id.to_string(),
@@ -234,7 +237,8 @@ impl SessionService {
     pub async fn set_mode(&self, session_id: &str, mode: AgentMode) -> EngineResult<()> {
         let session = self.sdk_session(session_id).await?;
         let request: github_copilot_sdk::rpc::ModeSetRequest =
-            serde_json::from_value(serde_json::json!({ "mode": mode.wire() })).expect("a mode request has the SDK's shape");
+            serde_json::from_value(serde_json::json!({ "mode": mode.wire() }))
+                .expect("a mode request has the SDK's shape");
         let result = session.rpc().mode().set(request).await?;
         if result.mode_applied == Some(false) {
             let why = result.message.or(result.warning).unwrap_or(result.status);
@@ -292,7 +296,9 @@ mod tests {
         assert!(result.approved);
         assert_eq!(result.selected_action.as_deref(), Some("interactive"));
         assert_eq!(events.recv().await.unwrap(), PlanReviewEvent::Resolved { request_id: "r1".into() });
-        assert!(matches!(reviews.decide("r1", PlanDecision { approved: false, selected_action: None, feedback: None }),
-            Err(EngineError::PromptNotPending(_))));
+        assert!(matches!(
+            reviews.decide("r1", PlanDecision { approved: false, selected_action: None, feedback: None }),
+            Err(EngineError::PromptNotPending(_))
+        ));
     }
 }
