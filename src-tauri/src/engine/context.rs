@@ -34,7 +34,7 @@ pub struct ContextBreakdown {
 
 /// What "Compact now" did.
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase", tag = "outcome")]
+#[serde(tag = "outcome", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum CompactOutcome {
     /// The conversation is too short to compact: a normal answer, not a failure.
     NothingToCompact,

@@ -101,6 +101,21 @@ export const commands = {
 	previewSessionCleanup: (days: number) => typedError<CleanupPreview, AppError>(__TAURI_INVOKE("preview_session_cleanup", { days })),
 	/**  Delete the confirmed sessions that are still not used for `days` days. */
 	cleanUpSessions: (days: number, sessionIds: string[]) => typedError<CleanupOutcome, AppError>(__TAURI_INVOKE("clean_up_sessions", { days, sessionIds })),
+	sessionMode: (sessionId: string) => typedError<AgentMode, AppError>(__TAURI_INVOKE("session_mode", { sessionId })),
+	setSessionMode: (sessionId: string, mode: AgentMode) => typedError<null, AppError>(__TAURI_INVOKE("set_session_mode", { sessionId, mode })),
+	sessionPlan: (sessionId: string) => typedError<SessionPlan, AppError>(__TAURI_INVOKE("session_plan", { sessionId })),
+	/**
+	 *  Push every pending plan review, then every change, through `on_review`. While this channel is
+	 *  open the window counts as a reviewer; a review that arrives while the window is in the
+	 *  background also raises a notification (it says only that a plan is ready).
+	 */
+	watchPlanReviews: (onReview: Channel<PlanReviewEvent>) => typedError<null, AppError>(__TAURI_INVOKE("watch_plan_reviews", { onReview })),
+	decidePlan: (requestId: string, decision: PlanDecision) => typedError<null, AppError>(__TAURI_INVOKE("decide_plan", { requestId, decision })),
+	modelEfforts: () => typedError<ModelEfforts[], AppError>(__TAURI_INVOKE("model_efforts")),
+	sessionEffort: (sessionId: string) => typedError<string | null, AppError>(__TAURI_INVOKE("session_effort", { sessionId })),
+	setSessionEffort: (sessionId: string, effort: string) => typedError<null, AppError>(__TAURI_INVOKE("set_session_effort", { sessionId, effort })),
+	contextBreakdown: (sessionId: string) => typedError<ContextBreakdown | null, AppError>(__TAURI_INVOKE("context_breakdown", { sessionId })),
+	compactSession: (sessionId: string, instructions: string | null) => typedError<CompactOutcome, AppError>(__TAURI_INVOKE("compact_session", { sessionId, instructions })),
 };
 
 /* Types */
@@ -145,6 +160,12 @@ export type AccountView = {
 	signInAvailable: boolean,
 };
 
+/**
+ *  How the agent works: asks before acting (interactive), plans without changing anything
+ *  (plan), or works on its own without asking (autopilot).
+ */
+export type AgentMode = "interactive" | "plan" | "autopilot";
+
 /**  The one error shape that crosses the bridge: the UI branches on `code`, shows `message`. */
 export type AppError = {
 	code: string,
@@ -172,7 +193,15 @@ export type ChatEventKind = { type: "userMessage"; content: string } | { type: "
 /**  The turn is over; the agent waits for the user. */
 { type: "idle" } | 
 /**  The user stopped the turn. */
-{ type: "aborted" };
+{ type: "aborted" } | 
+/**  The session switched modes ("interactive", "plan", "autopilot"). */
+{ type: "modeChanged"; mode: string } | 
+/**  The agent wrote or changed the session's plan. */
+{ type: "planChanged" } | 
+/**  How full the context window is now. */
+{ type: "contextUsage"; currentTokens: number; tokenLimit: number } | 
+/**  The CLI compacted the conversation (in the background or on request). */
+{ type: "compacted"; messagesRemoved: number | null; tokensBefore: number | null; tokensAfter: number | null; error: string | null };
 
 export type CleanupFailure = {
 	sessionId: string,
@@ -225,6 +254,13 @@ export type CliView = {
 	warning: string | null,
 };
 
+/**  What "Compact now" did. */
+export type CompactOutcome = 
+/**  The conversation is too short to compact: a normal answer, not a failure. */
+{ outcome: "nothingToCompact" } | { outcome: "compacted"; messagesRemoved: number; tokensRemoved: number; 
+/**  The summary that replaced them (markdown from the model). */
+summary: string | null };
+
 /**
  *  What the UI shows in its status bar. `code` says why in a word the UI can branch on
  *  (`server_token_rejected`, `crash_loop`, ...); `reason` says it to the user.
@@ -242,8 +278,28 @@ export type ConnectionTarget =
 /**  A CLI server at `address` (`host:port`). */
 { kind: "server"; address: string };
 
+/**  What fills a session's context window, in tokens. */
+export type ContextBreakdown = {
+	model: string,
+	totalTokens: number,
+	/**  The denominator for "how full". */
+	limit: number,
+	systemTokens: number,
+	conversationTokens: number,
+	toolDefinitionsTokens: number,
+	/**  Background compaction starts here. */
+	compactionThreshold: number,
+};
+
 /**  An action the menu asks the window to take. */
 export type MenuAction = "newSession" | "searchSessions" | "openSettings";
+
+/**  A model's reasoning efforts; models that report none are left out. */
+export type ModelEfforts = {
+	modelId: string,
+	supported: string[],
+	defaultEffort: string | null,
+};
 
 export type ModelInfo = {
 	id: string,
@@ -272,6 +328,33 @@ export type PermissionPrompt = {
 	/**  A warning the CLI attached (for example a sandbox bypass). */
 	warning: string | null,
 };
+
+/**  The user's answer to a [`PlanReview`]. */
+export type PlanDecision = {
+	approved: boolean,
+	/**  One of the review's `actions`. */
+	selectedAction: string | null,
+	/**  What to change in the plan (when not approved) or a note to go with it. */
+	feedback: string | null,
+};
+
+/**  The agent finished a plan and asks to leave plan mode. */
+export type PlanReview = {
+	requestId: string,
+	sessionId: string,
+	/**  Markdown from the model. */
+	summary: string,
+	/**  The whole plan (markdown from the model), when the CLI sends it. */
+	planContent: string | null,
+	/**  The ways to go on the CLI offers ("interactive", "autopilot", "exit_only", ...). */
+	actions: string[],
+	recommendedAction: string,
+};
+
+/**  Changes to the pending reviews, for whoever shows them. */
+export type PlanReviewEvent = { type: "requested"; review: PlanReview } | 
+/**  Answered, or dropped by the CLI. */
+{ type: "resolved"; requestId: string };
 
 /**  Something the user should know about, with a stable code the UI branches on. */
 export type Problem = {
@@ -334,6 +417,14 @@ export type SessionMatch = {
 	snippet: SnippetPart[],
 	/**  How many times the query occurs in the session's messages (as far as they were read). */
 	hits: number,
+};
+
+/**  The session's plan file (plan.md in the session's folder). */
+export type SessionPlan = {
+	exists: boolean,
+	/**  Markdown written by the model: render it sanitized. */
+	content: string | null,
+	path: string | null,
 };
 
 /**  A stored session as the history list shows it. */
