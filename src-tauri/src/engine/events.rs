@@ -218,6 +218,7 @@ struct UsageInfo {
 struct CompactionComplete {
     #[serde(default)]
     success: Option<bool>,
+    outcome: Option<String>,
     error: Option<String>,
     messages_removed: Option<f64>,
     pre_compaction_tokens: Option<f64>,
@@ -289,6 +290,10 @@ fn map_kind(event_type: &str, data: &Value) -> Option<ChatEventKind> {
         }
         "session.compaction_complete" => {
             let c: CompactionComplete = field(data)?;
+            // "Nothing to compact" (outcome not_applicable) changed nothing: no divider for it.
+            if c.outcome.as_deref() == Some("not_applicable") {
+                return None;
+            }
             K::Compacted {
                 messages_removed: c.messages_removed.map(tokens),
                 tokens_before: c.pre_compaction_tokens.map(tokens),
@@ -482,12 +487,45 @@ mod tests {
             json!({"toolCallId": "t", "success": true}),
             json!({"errorType": "x", "message": "broke"}),
             json!({"reason": "user"}),
+            json!({"success": true, "outcome": "applied", "messagesRemoved": 5}),
         ];
         assert_eq!(payloads.len(), STORED_CHAT_EVENT_TYPES.len());
         for (kind, data) in STORED_CHAT_EVENT_TYPES.iter().zip(payloads) {
             let event = ChatEvent::from_cli(&cli_event("1", kind, data));
             assert!(event.is_some_and(|e| !e.is_streaming_only()), "{kind} maps to a stored chat event");
         }
+    }
+
+    #[test]
+    fn modes_context_use_and_compactions_map_and_nothing_to_compact_is_no_divider() {
+        let kind = |t: &str, data: Value| ChatEvent::from_cli(&cli_event("1", t, data)).map(|e| e.kind);
+        assert_eq!(
+            kind("session.mode_changed", json!({"newMode": "plan", "previousMode": "interactive"})),
+            Some(ChatEventKind::ModeChanged { mode: "plan".into() })
+        );
+        assert_eq!(
+            kind("session.usage_info", json!({"currentTokens": 1200, "tokenLimit": 128000, "messagesLength": 3})),
+            Some(ChatEventKind::ContextUsage { current_tokens: 1200, token_limit: 128000 })
+        );
+        assert_eq!(
+            kind(
+                "session.compaction_complete",
+                json!({"success": true, "outcome": "applied", "messagesRemoved": 5, "preCompactionTokens": 9570, "postCompactionTokens": 9533})
+            ),
+            Some(ChatEventKind::Compacted {
+                messages_removed: Some(5),
+                tokens_before: Some(9570),
+                tokens_after: Some(9533),
+                error: None
+            })
+        );
+        let nothing = json!({"success": false, "error": "Nothing to compact.", "outcome": "not_applicable"});
+        assert_eq!(kind("session.compaction_complete", nothing), None);
+        let failed = json!({"success": false, "error": "The model timed out", "outcome": "failed"});
+        assert!(matches!(
+            kind("session.compaction_complete", failed),
+            Some(ChatEventKind::Compacted { error: Some(e), .. }) if e == "The model timed out"
+        ));
     }
 
     #[test]

@@ -37,7 +37,9 @@ export const CYCLE_MODE_LABEL = "Shift+Tab";
  * focus back everywhere else (a keyboard user leaves the message box backwards with Escape, then Shift+Tab).
  */
 export function isCycleModeShortcut(event: KeyboardEvent): boolean {
-  if (event.key !== "Tab" || !event.shiftKey || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) {
+  // WebKitGTK reports Shift+Tab (GTK's ISO_Left_Tab) as key "Unidentified" on the Tab key: check both.
+  const tab = event.key === "Tab" || event.code === "Tab";
+  if (!tab || !event.shiftKey || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) {
     return false;
   }
   const target = event.target;

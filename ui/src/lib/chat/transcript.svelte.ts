@@ -410,6 +410,9 @@ export class SessionTranscript implements TranscriptView {
         tool.status = kind.success ? "succeeded" : "failed";
         tool.error = kind.success ? null : (kind.error ?? null);
         if (kind.output) tool.output = kind.output;
+        // The agent writes its plan (plan.md in the session folder) with the file tools; the CLI sends
+        // `session.plan_changed` only for changes made through its plan methods.
+        if (kind.success && writesPlan(tool.subject)) this.#planChanges++;
         break;
       }
       case "usage":
@@ -562,6 +565,11 @@ export class SessionTranscript implements TranscriptView {
       if (model && !last.models.includes(model)) last.models = [...last.models, model];
     }
   }
+}
+
+/** Whether a tool call wrote the session's plan file (plan.md). */
+export function writesPlan(subject: ToolSubject): boolean {
+  return (subject.kind === "edit" || subject.kind === "create") && /(^|[\\/])plan\.md$/.test(subject.path);
 }
 
 /** What to tell the user after a session error, by its type (the CLI's code, never its message text). */
