@@ -110,7 +110,7 @@ async fn a_plan_is_reviewed_in_a_dialog_and_once_approved_the_agent_goes_on() {
     assert!(results.iter().any(|r| r.contains("Plan approved")), "the approval went back to the agent: {results:?}");
 
     // The plan opens in a side panel.
-    app.click(&Target::button("Plan"), HANG_GUARD).await;
+    app.click(&Target::button("View plan"), HANG_GUARD).await;
     let panel = Target::xpath("//aside[@aria-label='Plan']", "the plan panel");
     app.wait_for_text(&panel, |t| t.contains("Greeting plan") && t.contains("Cover it with a test"), HANG_GUARD).await;
     // It stays current: the agent rewrites the plan, the panel follows.

@@ -346,7 +346,8 @@ export class SessionTranscript implements TranscriptView {
         // A new user message while a turn is open (a history that ends mid-turn, then a resend): close it.
         if (this.#turn) this.#endTurn(event, "discard");
         this.#beginTurn();
-        this.#push(new UserItem(event.id, kind.content, event.timestamp));
+        // Autopilot continues on its own with empty user messages: nothing the user wrote, nothing to show.
+        if (kind.content !== "") this.#push(new UserItem(event.id, kind.content, event.timestamp));
         this.#workingRunning = true;
         break;
       case "turnStarted":
