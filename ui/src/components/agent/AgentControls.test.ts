@@ -105,10 +105,16 @@ describe("AgentControls", () => {
     const { rerender } = mount(backend, "plain");
     await waitFor(() => expect(backend.modelEfforts).toHaveBeenCalled());
     expect(screen.queryByRole("combobox", { name: "Reasoning effort" })).toBeNull();
+    backend.sessionEfforts.set("s1", "low");
     await rerender({ model: "thinker" });
     const effort = (await screen.findByRole("combobox", { name: "Reasoning effort" })) as HTMLSelectElement;
-    expect(effort.value).toBe("medium");
-    await fireEvent.change(effort, { target: { value: "high" } });
+    // Another model: the session's effort is read again.
+    await waitFor(() => expect(effort.value).toBe("low"));
+    backend.sessionEfforts.delete("s1");
+    await rerender({ model: "plain" });
+    await rerender({ model: "thinker" });
+    await waitFor(() => expect((screen.getByRole("combobox", { name: "Reasoning effort" }) as HTMLSelectElement).value).toBe("medium"));
+    await fireEvent.change(screen.getByRole("combobox", { name: "Reasoning effort" }), { target: { value: "high" } });
     expect(backend.setSessionEffort).toHaveBeenCalledWith("s1", "high");
   });
 

@@ -71,6 +71,19 @@ export class SessionControls {
     if (effort.status === "fulfilled") this.effort = effort.value;
   }
 
+  /** Read the session's effort again (its model changed: the CLI applies that model's effort). */
+  async reloadEffort(): Promise<void> {
+    const sessionId = this.sessionId;
+    if (!sessionId) return;
+    const seq = this.#seq;
+    try {
+      const effort = await this.#backend.sessionEffort(sessionId);
+      if (seq === this.#seq && this.sessionId === sessionId) this.effort = effort;
+    } catch {
+      // Not fatal: the picker keeps what it showed.
+    }
+  }
+
   /** The models' efforts; none when the CLI cannot list them (a provider of one's own). */
   async loadEfforts(): Promise<void> {
     try {
