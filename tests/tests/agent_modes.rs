@@ -125,7 +125,18 @@ async fn modes_switch_are_announced_and_survive_reopening_the_session() {
     h.engine.sessions.set_mode(&id, AgentMode::Autopilot).await.expect("session.mode.set autopilot");
     let events = collect_until(&mut stream, |e| matches!(&e.kind, ChatEventKind::ModeChanged { .. })).await;
     assert_eq!(modes_announced(&events), ["autopilot"]);
-    h.turn(&id, &mut stream, "hello in autopilot").await;
+    let events = h.turn(&id, &mut stream, "hello in autopilot").await;
+    // The fake model never calls task_complete: autopilot goes on by itself until its cap, and says so.
+    let continued = events
+        .iter()
+        .filter(|e| matches!(&e.kind, ChatEventKind::UserMessage { content } if content.is_empty()))
+        .count();
+    assert!(continued > 0, "autopilot continues with empty user messages: {:#?}", kinds(&events));
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, ChatEventKind::AutopilotStopped { reason } if reason == "cap_reached")),
+        "{:#?}",
+        kinds(&events)
+    );
 
     // Let go of the session (as when the app closes it) and open it again: the mode is still there.
     h.engine.sessions.let_go_all().await;

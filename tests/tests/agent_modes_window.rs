@@ -143,6 +143,11 @@ async fn modes_cycle_with_shift_tab_autopilot_is_marked_and_the_mode_survives_re
     chat.send("hello on autopilot").await;
     chat.wait_reply("Hello from the fake model.").await;
     chat.wait_idle().await;
+    // Autopilot went on by itself (the fake never says the task is complete) until its cap, and says so;
+    // its own empty continuation messages show no bubble.
+    let note = Target::xpath("//*[@role='log']//*[@role='note'][contains(., 'Autopilot paused')]", "autopilot's note");
+    app.wait_for(&note, HANG_GUARD).await;
+    assert_eq!(app.count(&copilot_desktop_tests::chat::user_messages()).await, 1, "only what the user wrote");
     eprintln!("[test] saved {}", app.screenshot("autopilot.png").await.display());
 
     // Another session, then back: the first one is still on autopilot (read back from the CLI).

@@ -87,6 +87,11 @@ pub enum ChatEventKind {
         current_tokens: u32,
         token_limit: u32,
     },
+    /// Autopilot stopped going on by itself before the task was done: `reason` is the CLI's
+    /// (`cap_reached`, `background_timeout`; finishing, aborting and errors show otherwise).
+    AutopilotStopped {
+        reason: String,
+    },
     /// The CLI compacted the conversation (in the background or on request).
     Compacted {
         messages_removed: Option<u32>,
@@ -208,6 +213,10 @@ struct ModeChanged {
     new_mode: String,
 }
 #[derive(Deserialize)]
+struct AutopilotStopped {
+    reason: String,
+}
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct UsageInfo {
     current_tokens: f64,
@@ -284,6 +293,13 @@ fn map_kind(event_type: &str, data: &Value) -> Option<ChatEventKind> {
         "abort" => K::Aborted,
         "session.mode_changed" => K::ModeChanged { mode: field::<ModeChanged>(data)?.new_mode },
         "session.plan_changed" => K::PlanChanged,
+        "session.autopilot_stopped" => {
+            let reason = field::<AutopilotStopped>(data)?.reason;
+            if matches!(reason.as_str(), "task_complete" | "aborted" | "error") {
+                return None;
+            }
+            K::AutopilotStopped { reason }
+        }
         "session.usage_info" => {
             let u: UsageInfo = field(data)?;
             K::ContextUsage { current_tokens: tokens(u.current_tokens), token_limit: tokens(u.token_limit) }
@@ -519,6 +535,11 @@ mod tests {
                 error: None
             })
         );
+        assert_eq!(
+            kind("session.autopilot_stopped", json!({"reason": "cap_reached"})),
+            Some(ChatEventKind::AutopilotStopped { reason: "cap_reached".into() })
+        );
+        assert_eq!(kind("session.autopilot_stopped", json!({"reason": "task_complete"})), None);
         let nothing = json!({"success": false, "error": "Nothing to compact.", "outcome": "not_applicable"});
         assert_eq!(kind("session.compaction_complete", nothing), None);
         let failed = json!({"success": false, "error": "The model timed out", "outcome": "failed"});

@@ -200,6 +200,11 @@ export type ChatEventKind = { type: "userMessage"; content: string } | { type: "
 { type: "planChanged" } | 
 /**  How full the context window is now. */
 { type: "contextUsage"; currentTokens: number; tokenLimit: number } | 
+/**
+ *  Autopilot stopped going on by itself before the task was done: `reason` is the CLI's
+ *  (`cap_reached`, `background_timeout`; finishing, aborting and errors show otherwise).
+ */
+{ type: "autopilotStopped"; reason: string } | 
 /**  The CLI compacted the conversation (in the background or on request). */
 { type: "compacted"; messagesRemoved: number | null; tokensBefore: number | null; tokensAfter: number | null; error: string | null };
 

@@ -50,6 +50,11 @@ describe("SessionTranscript and the agent controls", () => {
     ]);
     expect(t.items.filter((i) => i.kind === "user").length).toBe(1);
     expect(t.items.filter((i) => i.kind === "assistant").length).toBe(2);
+    // Autopilot that stops short of the task says so, in words.
+    t.apply([ev({ type: "autopilotStopped", reason: "cap_reached" })]);
+    const note = t.items[t.items.length - 1];
+    expect(note?.kind === "autopilotStopped" && note.text).toContain("Autopilot paused");
+    expect(note?.kind === "autopilotStopped" && note.text).not.toContain("cap_reached");
   });
 
   test("the CLI's exit keeps a partial reply, cut short, and a reload keeps it in place", () => {

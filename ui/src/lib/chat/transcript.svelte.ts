@@ -121,6 +121,24 @@ export class CompactionItem {
   ) {}
 }
 
+/** Autopilot stopped going on by itself before the task was done: a quiet note saying why, in words. */
+export class AutopilotStoppedItem {
+  readonly kind = "autopilotStopped" as const;
+  readonly text: string;
+  constructor(
+    readonly key: string,
+    reason: string,
+    readonly timestamp: string,
+  ) {
+    this.text =
+      reason === "cap_reached"
+        ? "Autopilot paused: it reached the most turns it takes on its own. Send a message to go on."
+        : reason === "background_timeout"
+          ? "Autopilot paused: its work in the background took too long. Send a message to go on."
+          : "Autopilot stopped before the task was done. Send a message to go on.";
+  }
+}
+
 /** The local error type that ends a turn the CLI lost when it stopped (chat.svelte.ts). */
 export const CLI_RESTARTED = "cli_restarted";
 
@@ -163,7 +181,8 @@ export type TranscriptItem =
   | ErrorItem
   | StoppedItem
   | TurnUsageItem
-  | CompactionItem;
+  | CompactionItem
+  | AutopilotStoppedItem;
 
 export interface TurnUsage extends TokenUsage {
   /** Distinct models in the order they reported usage. */
@@ -454,6 +473,9 @@ export class SessionTranscript implements TranscriptView {
         break;
       case "contextUsage":
         this.#context = { currentTokens: kind.currentTokens, tokenLimit: kind.tokenLimit };
+        break;
+      case "autopilotStopped":
+        this.#push(new AutopilotStoppedItem(event.id, kind.reason, event.timestamp));
         break;
       case "compacted":
         this.#push(

@@ -49,6 +49,8 @@ function shape(items: readonly TranscriptItem[]): string[] {
         return `usage:${item.inputTokens}/${item.outputTokens}`;
       case "compaction":
         return `compaction:${item.messagesRemoved}`;
+      case "autopilotStopped":
+        return "autopilotStopped";
     }
   });
 }
