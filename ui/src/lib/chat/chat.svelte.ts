@@ -17,12 +17,8 @@ import { PlanReviewQueue } from "./plan-reviews.svelte";
 import { PromptQueue } from "./prompts.svelte";
 import { SessionSearch } from "./search.svelte";
 import { SessionList } from "./sessions.svelte";
-import {
-  CLI_RESTARTED,
-  openSessionTranscript,
-  type OpenTranscript,
-  type SessionTranscript,
-} from "./transcript.svelte";
+import { openSessionTranscript, type OpenTranscript, type SessionTranscript } from "./transcript.svelte";
+import { CLI_RESTARTED } from "./transcript.svelte";
 
 export interface OpenSession {
   id: string;
