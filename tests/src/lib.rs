@@ -21,6 +21,7 @@ pub mod cli_server;
 pub mod fake_github;
 pub mod fake_github_web;
 pub mod fake_model;
+pub mod notification_bus;
 mod recording;
 pub mod webdriver;
 
