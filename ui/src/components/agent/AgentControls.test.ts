@@ -67,11 +67,12 @@ describe("AgentControls", () => {
   function mount(backend: FakeBackend, model: string | null = "plain") {
     const transcript = new SessionTranscript();
     const reviews = new PlanReviewQueue(backend);
+    const onOpenSession = vi.fn();
     const result = render(AgentControls, {
-      props: { sessionId: "s1", transcript, model, reviews, onLink: () => {} },
+      props: { sessionId: "s1", transcript, model, reviews, onLink: () => {}, onOpenSession },
       context: backendContext(backend),
     });
-    return { ...result, transcript, reviews };
+    return { ...result, transcript, reviews, onOpenSession };
   }
 
   test("shows the session's mode, marks autopilot, and follows the CLI's switches", async () => {
@@ -120,11 +121,14 @@ describe("AgentControls", () => {
 
   test("the open session's plan review shows as a dialog", async () => {
     const backend = new FakeBackend(connected);
-    const { reviews } = mount(backend);
+    const { reviews, onOpenSession } = mount(backend);
     await reviews.start();
-    backend.pushPlanReview({ type: "requested", review: { ...review, sessionId: "other" } });
+    backend.pushPlanReview({ type: "requested", review: { ...review, requestId: "r0", sessionId: "other" } });
     await Promise.resolve();
     expect(screen.queryByRole("dialog", { name: "Review the plan" })).toBeNull();
+    // Another session's plan is not shown here, but offered.
+    await fireEvent.click(await screen.findByRole("button", { name: "A plan waits for review in another session" }));
+    expect(onOpenSession).toHaveBeenCalledWith("other");
     backend.pushPlanReview({ type: "requested", review });
     expect(await screen.findByRole("dialog", { name: "Review the plan" })).toBeTruthy();
   });
