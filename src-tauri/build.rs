@@ -81,6 +81,16 @@ const COMMANDS: &[&str] = &[
     "session_skills",
     "set_skill_enabled",
     "open_skill_folder",
+    "session_mode",
+    "set_session_mode",
+    "session_plan",
+    "watch_plan_reviews",
+    "decide_plan",
+    "model_efforts",
+    "session_effort",
+    "set_session_effort",
+    "context_breakdown",
+    "compact_session",
 ];
 
 /// With the cargo feature `bench` only (src/commands/bench.rs), granted by capabilities/bench/ alone.

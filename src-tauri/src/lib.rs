@@ -118,6 +118,16 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::extensions::session_skills,
         commands::extensions::set_skill_enabled,
         commands::extensions::open_skill_folder,
+        commands::modes::session_mode,
+        commands::modes::set_session_mode,
+        commands::modes::session_plan,
+        commands::modes::watch_plan_reviews,
+        commands::modes::decide_plan,
+        commands::modes::model_efforts,
+        commands::modes::session_effort,
+        commands::modes::set_session_effort,
+        commands::modes::context_breakdown,
+        commands::modes::compact_session,
     ])
 }
 

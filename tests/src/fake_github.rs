@@ -240,8 +240,23 @@ async fn accepted() -> StatusCode {
     StatusCode::OK
 }
 
+/// A model id whose catalog entry reports reasoning efforts (`capabilities.supports.reasoning_effort`
+/// = [`REASONING_EFFORTS`]); list it with `set_models`. Other models report none. The pinned CLI
+/// (1.0.102) reports no default effort for catalog models (none found in its `models.list`).
+pub const REASONING_MODEL: &str = "fake-reasoner";
+/// The efforts [`REASONING_MODEL`] supports.
+pub const REASONING_EFFORTS: [&str; 3] = ["low", "medium", "high"];
+
 /// Copilot API model catalog entry.
 fn capi_model(id: &str, default: bool) -> Value {
+    let mut model = capi_model_plain(id, default);
+    if id == REASONING_MODEL {
+        model["capabilities"]["supports"]["reasoning_effort"] = json!(REASONING_EFFORTS);
+    }
+    model
+}
+
+fn capi_model_plain(id: &str, default: bool) -> Value {
     json!({
         "id": id,
         "name": id,

@@ -12,9 +12,11 @@
 //! * [`webdriver`], [`app`] — the built app in the real webview under tauri-driver.
 //! * [`chat`] — a chat in that app, driven through its controls.
 //! * [`mcp`] — the real MCP server of the tests (`src/bin/mcp_test_server.rs`) and what the model is offered of it.
+//! * [`agent_scripts`] — a model that writes a plan and asks to leave plan mode.
 //!
 //! Everything binds `127.0.0.1` on port 0. Nothing here mocks the CLI itself.
 
+pub mod agent_scripts;
 pub mod app;
 pub mod chat;
 pub mod cli;
@@ -24,6 +26,7 @@ pub mod fake_github_web;
 pub mod fake_model;
 pub mod fake_updates;
 pub mod mcp;
+pub mod notification_bus;
 mod recording;
 pub mod webdriver;
 

@@ -11,6 +11,7 @@ pub mod extensions;
 pub mod history;
 pub mod mcp;
 pub mod menu;
+pub mod modes;
 pub mod prompts;
 pub mod rules;
 pub mod sessions;

@@ -55,6 +55,11 @@ pub fn watch_prompts(app: AppHandle, state: State<'_, AppState>, on_prompt: Chan
 
 fn notify_if_in_background(app: &AppHandle, event: &PromptEvent) {
     let Some(body) = notification_text(event) else { return };
+    notify_in_background(app, body);
+}
+
+/// Raise a desktop notification saying `body`, unless the main window has the focus.
+pub(crate) fn notify_in_background(app: &AppHandle, body: &str) {
     let focused = app.get_webview_window("main").and_then(|w| w.is_focused().ok()).unwrap_or(false);
     if focused {
         return;

@@ -82,6 +82,29 @@ pub enum ChatEventKind {
     Aborted,
     /// The session's queue of waiting messages changed (`session.queue.pendingItems` has the new state).
     QueueChanged,
+    /// The session switched modes ("interactive", "plan", "autopilot").
+    ModeChanged {
+        mode: String,
+    },
+    /// The agent wrote or changed the session's plan.
+    PlanChanged,
+    /// How full the context window is now.
+    ContextUsage {
+        current_tokens: u32,
+        token_limit: u32,
+    },
+    /// Autopilot stopped going on by itself before the task was done: `reason` is the CLI's
+    /// (`cap_reached`, `background_timeout`; finishing, aborting and errors show otherwise).
+    AutopilotStopped {
+        reason: String,
+    },
+    /// The CLI compacted the conversation (in the background or on request).
+    Compacted {
+        messages_removed: Option<u32>,
+        tokens_before: Option<u32>,
+        tokens_after: Option<u32>,
+        error: Option<String>,
+    },
 }
 
 impl ChatEvent {
@@ -114,6 +137,7 @@ pub const STORED_CHAT_EVENT_TYPES: &[&str] = &[
     "tool.execution_complete",
     "session.error",
     "abort",
+    "session.compaction_complete",
 ];
 
 /// Token counts arrive as JSON numbers; the UI needs them as plain (saturating) integers.
@@ -190,6 +214,32 @@ struct ErrorData {
     message: String,
 }
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ModeChanged {
+    new_mode: String,
+}
+#[derive(Deserialize)]
+struct AutopilotStopped {
+    reason: String,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageInfo {
+    current_tokens: f64,
+    token_limit: f64,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompactionComplete {
+    #[serde(default)]
+    success: Option<bool>,
+    outcome: Option<String>,
+    error: Option<String>,
+    messages_removed: Option<f64>,
+    pre_compaction_tokens: Option<f64>,
+    post_compaction_tokens: Option<f64>,
+}
+#[derive(Deserialize)]
 struct UserMessage {
     content: String,
     #[serde(default)]
@@ -256,6 +306,32 @@ fn map_kind(event_type: &str, data: &Value) -> Option<ChatEventKind> {
         "session.idle" => K::Idle,
         "abort" => K::Aborted,
         "pending_messages.modified" => K::QueueChanged,
+        "session.mode_changed" => K::ModeChanged { mode: field::<ModeChanged>(data)?.new_mode },
+        "session.plan_changed" => K::PlanChanged,
+        "session.autopilot_stopped" => {
+            let reason = field::<AutopilotStopped>(data)?.reason;
+            if matches!(reason.as_str(), "task_complete" | "aborted" | "error") {
+                return None;
+            }
+            K::AutopilotStopped { reason }
+        }
+        "session.usage_info" => {
+            let u: UsageInfo = field(data)?;
+            K::ContextUsage { current_tokens: tokens(u.current_tokens), token_limit: tokens(u.token_limit) }
+        }
+        "session.compaction_complete" => {
+            let c: CompactionComplete = field(data)?;
+            // "Nothing to compact" (outcome not_applicable) changed nothing: no divider for it.
+            if c.outcome.as_deref() == Some("not_applicable") {
+                return None;
+            }
+            K::Compacted {
+                messages_removed: c.messages_removed.map(tokens),
+                tokens_before: c.pre_compaction_tokens.map(tokens),
+                tokens_after: c.post_compaction_tokens.map(tokens),
+                error: c.error.filter(|_| c.success != Some(true)),
+            }
+        }
         _ => return None,
     })
 }
@@ -442,12 +518,50 @@ mod tests {
             json!({"toolCallId": "t", "success": true}),
             json!({"errorType": "x", "message": "broke"}),
             json!({"reason": "user"}),
+            json!({"success": true, "outcome": "applied", "messagesRemoved": 5}),
         ];
         assert_eq!(payloads.len(), STORED_CHAT_EVENT_TYPES.len());
         for (kind, data) in STORED_CHAT_EVENT_TYPES.iter().zip(payloads) {
             let event = ChatEvent::from_cli(&cli_event("1", kind, data));
             assert!(event.is_some_and(|e| !e.is_streaming_only()), "{kind} maps to a stored chat event");
         }
+    }
+
+    #[test]
+    fn modes_context_use_and_compactions_map_and_nothing_to_compact_is_no_divider() {
+        let kind = |t: &str, data: Value| ChatEvent::from_cli(&cli_event("1", t, data)).map(|e| e.kind);
+        assert_eq!(
+            kind("session.mode_changed", json!({"newMode": "plan", "previousMode": "interactive"})),
+            Some(ChatEventKind::ModeChanged { mode: "plan".into() })
+        );
+        assert_eq!(
+            kind("session.usage_info", json!({"currentTokens": 1200, "tokenLimit": 128000, "messagesLength": 3})),
+            Some(ChatEventKind::ContextUsage { current_tokens: 1200, token_limit: 128000 })
+        );
+        assert_eq!(
+            kind(
+                "session.compaction_complete",
+                json!({"success": true, "outcome": "applied", "messagesRemoved": 5, "preCompactionTokens": 9570, "postCompactionTokens": 9533})
+            ),
+            Some(ChatEventKind::Compacted {
+                messages_removed: Some(5),
+                tokens_before: Some(9570),
+                tokens_after: Some(9533),
+                error: None
+            })
+        );
+        assert_eq!(
+            kind("session.autopilot_stopped", json!({"reason": "cap_reached"})),
+            Some(ChatEventKind::AutopilotStopped { reason: "cap_reached".into() })
+        );
+        assert_eq!(kind("session.autopilot_stopped", json!({"reason": "task_complete"})), None);
+        let nothing = json!({"success": false, "error": "Nothing to compact.", "outcome": "not_applicable"});
+        assert_eq!(kind("session.compaction_complete", nothing), None);
+        let failed = json!({"success": false, "error": "The model timed out", "outcome": "failed"});
+        assert!(matches!(
+            kind("session.compaction_complete", failed),
+            Some(ChatEventKind::Compacted { error: Some(e), .. }) if e == "The model timed out"
+        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod attachments;
+pub mod context;
 pub mod error;
 pub mod events;
 pub mod export;
@@ -13,6 +14,7 @@ pub mod housekeeping;
 pub mod journal;
 pub mod logging;
 pub mod mcp;
+pub mod modes;
 pub mod permissions;
 pub mod process;
 pub mod queue;
@@ -24,11 +26,13 @@ pub mod sessions;
 pub mod supervisor;
 
 pub use account::CurrentAuth;
+pub use context::{CompactOutcome, ContextBreakdown, ModelEfforts};
 pub use error::{EngineError, EngineResult};
 pub use events::{ChatEvent, ChatEventKind, EventStream};
 pub use extensions::{AgentDraft, AgentScope, AgentSummary, Extensions, SessionAgents, SkillSummary};
 pub use housekeeping::{CleanupFailure, CleanupOutcome, CleanupPreview};
 pub use journal::{SessionJournal, TailLimits};
+pub use modes::{AgentMode, PlanDecision, PlanReview, PlanReviewEvent, PlanReviews, SessionPlan};
 pub use permissions::{
     PermissionAnswer, PermissionBroker, PermissionPrompt, PromptDetails, PromptEvent, UserAnswer, UserQuestion,
 };

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::error::{EngineError, EngineResult, is_session_not_found};
 use super::events::{ChatEvent, ChatEventKind, EventHub, EventStream, STORED_CHAT_EVENT_TYPES, SeenEvents, transcript};
+use super::modes::PlanReviews;
 use super::permissions::PermissionBroker;
 use super::supervisor::{CliSupervisor, Connection};
 use crate::secret::Sensitive;
@@ -158,6 +159,8 @@ pub struct SessionService {
     /// from the keychain; see `engine::mcp`).
     session_mcp: Arc<Mutex<Sensitive<super::mcp::SessionMcpServers>>>,
     setup: Arc<Mutex<Vec<SessionSetup>>>,
+    /// The agents' requests to leave plan mode (engine/modes.rs).
+    plan_reviews: PlanReviews,
 }
 
 impl SessionService {
@@ -175,6 +178,7 @@ impl SessionService {
             reattach: Arc::default(),
             session_mcp: Arc::new(Mutex::new(Sensitive::new(Default::default()))),
             setup: Arc::default(),
+            plan_reviews: PlanReviews::default(),
         };
         service.spawn_reattach();
         service
@@ -268,7 +272,10 @@ impl SessionService {
             .with_permission_handler(handler.clone())
             .with_user_input_handler(handler.clone())
             // What its turns change in files can be put back ("Rewind to here", engine/rewind.rs).
-            .with_enable_file_change_tracking(true);
+            .with_enable_file_change_tracking(true)
+            .with_exit_plan_mode_handler(self.plan_reviews.handler())
+            // Background compaction with the SDK's default thresholds.
+            .with_infinite_sessions(github_copilot_sdk::InfiniteSessionConfig::new().with_enabled(true));
         let provider = self.active_provider();
         let model = request.model.clone().or_else(|| provider.as_ref().and_then(|p| p.model.clone()));
         if let Some(model) = &model {
@@ -453,8 +460,13 @@ impl SessionService {
         })
     }
 
-    /// The SDK handle of a session (resumed when needed), for the engine's other services
-    /// (standing rules, agents, skills) that call the CLI's per-session methods.
+    /// The agents' pending requests to leave plan mode.
+    pub fn plan_reviews(&self) -> &PlanReviews {
+        &self.plan_reviews
+    }
+
+    /// The SDK handle of a session (resumed when needed), for the engine's other services (modes,
+    /// standing rules, agents, skills) that call the CLI's per-session methods.
     pub(crate) async fn session_handle(&self, session_id: &str) -> EngineResult<Arc<Session>> {
         let live = self.live_or_resume(session_id).await?;
         self.attached_session(&live).await
@@ -536,7 +548,8 @@ impl SessionService {
             .with_streaming(true)
             .with_enable_config_discovery(true)
             .with_permission_handler(handler.clone())
-            .with_user_input_handler(handler.clone());
+            .with_user_input_handler(handler.clone())
+            .with_exit_plan_mode_handler(self.plan_reviews.handler());
         if !live.working_directory.as_os_str().is_empty() {
             config = config.with_working_directory(live.working_directory.clone());
         }

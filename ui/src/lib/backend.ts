@@ -74,6 +74,14 @@ import {
   type UserAnswer,
   type UserQuestion,
   type WireApi,
+  type AgentMode,
+  type CompactOutcome,
+  type ContextBreakdown,
+  type ModelEfforts,
+  type PlanDecision,
+  type PlanReview,
+  type PlanReviewEvent,
+  type SessionPlan,
 } from "./bindings";
 
 export type {
@@ -144,6 +152,14 @@ export type {
   UserAnswer,
   UserQuestion,
   WireApi,
+  AgentMode,
+  CompactOutcome,
+  ContextBreakdown,
+  ModelEfforts,
+  PlanDecision,
+  PlanReview,
+  PlanReviewEvent,
+  SessionPlan,
 };
 
 /** An open session: its stored history, and `close` to stop its live events. */
@@ -322,6 +338,24 @@ export interface Backend {
   setSkillEnabled(sessionId: string, name: string, enabled: boolean): Promise<SkillSummary[]>;
   /** Opens the folder of a skill the session lists in the system's file manager. */
   openSkillFolder(sessionId: string, name: string): Promise<void>;
+
+  /** The mode a session is in (interactive, plan, autopilot). */
+  sessionMode(sessionId: string): Promise<AgentMode>;
+  setSessionMode(sessionId: string, mode: AgentMode): Promise<void>;
+  /** The session's plan (plan.md), as it is now. */
+  sessionPlan(sessionId: string): Promise<SessionPlan>;
+  /** Calls `onEvent` with every pending plan review, then every change; resolves to a function that stops the calls. */
+  onPlanReviews(onEvent: (event: PlanReviewEvent) => void): Promise<() => void>;
+  decidePlan(requestId: string, decision: PlanDecision): Promise<void>;
+  /** The models that let the user choose a reasoning effort. */
+  modelEfforts(): Promise<ModelEfforts[]>;
+  /** A session's reasoning effort, when one is set. */
+  sessionEffort(sessionId: string): Promise<string | null>;
+  setSessionEffort(sessionId: string, effort: string): Promise<void>;
+  /** What fills a session's context window; null before its first turn. */
+  contextBreakdown(sessionId: string): Promise<ContextBreakdown | null>;
+  /** Compacts a session's history now ("nothingToCompact" is an answer, not a failure). */
+  compactSession(sessionId: string, instructions: string | null): Promise<CompactOutcome>;
 }
 
 /** A command failed; `code` is what the UI branches on, `message` is for people. */
@@ -792,6 +826,60 @@ export function createTauriBackend(): Backend {
     async openSkillFolder(sessionId, name) {
       requireTauri();
       await unwrap(commands.openSkillFolder(sessionId, name));
+    },
+
+    async sessionMode(sessionId) {
+      requireTauri();
+      return unwrap(commands.sessionMode(sessionId));
+    },
+
+    async setSessionMode(sessionId, mode) {
+      requireTauri();
+      await unwrap(commands.setSessionMode(sessionId, mode));
+    },
+
+    async sessionPlan(sessionId) {
+      requireTauri();
+      return unwrap(commands.sessionPlan(sessionId));
+    },
+
+    async onPlanReviews(onEvent) {
+      requireTauri();
+      const channel = new Channel<PlanReviewEvent>(onEvent);
+      await unwrap(commands.watchPlanReviews(channel));
+      return () => {
+        channel.onmessage = () => {};
+      };
+    },
+
+    async decidePlan(requestId, decision) {
+      requireTauri();
+      await unwrap(commands.decidePlan(requestId, decision));
+    },
+
+    async modelEfforts() {
+      requireTauri();
+      return unwrap(commands.modelEfforts());
+    },
+
+    async sessionEffort(sessionId) {
+      requireTauri();
+      return unwrap(commands.sessionEffort(sessionId));
+    },
+
+    async setSessionEffort(sessionId, effort) {
+      requireTauri();
+      await unwrap(commands.setSessionEffort(sessionId, effort));
+    },
+
+    async contextBreakdown(sessionId) {
+      requireTauri();
+      return unwrap(commands.contextBreakdown(sessionId));
+    },
+
+    async compactSession(sessionId, instructions) {
+      requireTauri();
+      return unwrap(commands.compactSession(sessionId, instructions));
     },
   };
 }

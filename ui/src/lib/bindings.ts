@@ -187,6 +187,21 @@ export const commands = {
 	setSkillEnabled: (sessionId: string, name: string, enabled: boolean) => typedError<SkillSummary[], AppError>(__TAURI_INVOKE("set_skill_enabled", { sessionId, name, enabled })),
 	/**  Open the folder of a skill the session lists, in the system's file manager. */
 	openSkillFolder: (sessionId: string, name: string) => typedError<null, AppError>(__TAURI_INVOKE("open_skill_folder", { sessionId, name })),
+	sessionMode: (sessionId: string) => typedError<AgentMode, AppError>(__TAURI_INVOKE("session_mode", { sessionId })),
+	setSessionMode: (sessionId: string, mode: AgentMode) => typedError<null, AppError>(__TAURI_INVOKE("set_session_mode", { sessionId, mode })),
+	sessionPlan: (sessionId: string) => typedError<SessionPlan, AppError>(__TAURI_INVOKE("session_plan", { sessionId })),
+	/**
+	 *  Push every pending plan review, then every change, through `on_review`. While this channel is
+	 *  open the window counts as a reviewer; a review that arrives while the window is in the
+	 *  background also raises a notification (it says only that a plan is ready).
+	 */
+	watchPlanReviews: (onReview: Channel<PlanReviewEvent>) => typedError<null, AppError>(__TAURI_INVOKE("watch_plan_reviews", { onReview })),
+	decidePlan: (requestId: string, decision: PlanDecision) => typedError<null, AppError>(__TAURI_INVOKE("decide_plan", { requestId, decision })),
+	modelEfforts: () => typedError<ModelEfforts[], AppError>(__TAURI_INVOKE("model_efforts")),
+	sessionEffort: (sessionId: string) => typedError<string | null, AppError>(__TAURI_INVOKE("session_effort", { sessionId })),
+	setSessionEffort: (sessionId: string, effort: string) => typedError<null, AppError>(__TAURI_INVOKE("set_session_effort", { sessionId, effort })),
+	contextBreakdown: (sessionId: string) => typedError<ContextBreakdown | null, AppError>(__TAURI_INVOKE("context_breakdown", { sessionId })),
+	compactSession: (sessionId: string, instructions: string | null) => typedError<CompactOutcome, AppError>(__TAURI_INVOKE("compact_session", { sessionId, instructions })),
 };
 
 /* Types */
@@ -268,6 +283,11 @@ export type AgentSummary = {
 	/**  Tools it may use; `None` inherits the defaults. */
 	tools: string[] | null,
 };
+/**
+ *  How the agent works: asks before acting (interactive), plans without changing anything
+ *  (plan), or works on its own without asking (autopilot).
+ */
+export type AgentMode = "interactive" | "plan" | "autopilot";
 
 /**  The one error shape that crosses the bridge: the UI branches on `code`, shows `message`. */
 export type AppError = {
@@ -316,6 +336,19 @@ attachments?: SentAttachment[] } | { type: "turnStarted" } |
 { type: "aborted" } | 
 /**  The session's queue of waiting messages changed (`session.queue.pendingItems` has the new state). */
 { type: "queueChanged" };
+/**  The session switched modes ("interactive", "plan", "autopilot"). */
+{ type: "modeChanged"; mode: string } | 
+/**  The agent wrote or changed the session's plan. */
+{ type: "planChanged" } | 
+/**  How full the context window is now. */
+{ type: "contextUsage"; currentTokens: number; tokenLimit: number } | 
+/**
+ *  Autopilot stopped going on by itself before the task was done: `reason` is the CLI's
+ *  (`cap_reached`, `background_timeout`; finishing, aborting and errors show otherwise).
+ */
+{ type: "autopilotStopped"; reason: string } | 
+/**  The CLI compacted the conversation (in the background or on request). */
+{ type: "compacted"; messagesRemoved: number | null; tokensBefore: number | null; tokensAfter: number | null; error: string | null };
 
 export type CleanupFailure = {
 	sessionId: string,
@@ -367,6 +400,13 @@ export type CliView = {
 	/**  Said when the chosen server is on another machine and no token protects it. */
 	warning: string | null,
 };
+
+/**  What "Compact now" did. */
+export type CompactOutcome = 
+/**  The conversation is too short to compact: a normal answer, not a failure. */
+{ outcome: "nothingToCompact" } | { outcome: "compacted"; messagesRemoved: number; tokensRemoved: number; 
+/**  The summary that replaced them (markdown from the model). */
+summary: string | null };
 
 /**
  *  What the UI shows in its status bar. `code` says why in a word the UI can branch on
@@ -461,10 +501,28 @@ export type McpUserServer = {
 	 *  session it starts or resumes).
 	 */
 	storedIn: string,
+/**  What fills a session's context window, in tokens. */
+export type ContextBreakdown = {
+	model: string,
+	totalTokens: number,
+	/**  The denominator for "how full". */
+	limit: number,
+	systemTokens: number,
+	conversationTokens: number,
+	toolDefinitionsTokens: number,
+	/**  Background compaction starts here. */
+	compactionThreshold: number,
 };
 
 /**  An action the menu asks the window to take. */
 export type MenuAction = "newSession" | "searchSessions" | "openSettings" | "checkForUpdates";
+
+/**  A model's reasoning efforts; models that report none are left out. */
+export type ModelEfforts = {
+	modelId: string,
+	supported: string[],
+	defaultEffort: string | null,
+};
 
 export type ModelInfo = {
 	id: string,
@@ -507,6 +565,33 @@ export type PermissionPrompt = {
 	/**  A warning the CLI attached (for example a sandbox bypass). */
 	warning: string | null,
 };
+
+/**  The user's answer to a [`PlanReview`]. */
+export type PlanDecision = {
+	approved: boolean,
+	/**  One of the review's `actions`. */
+	selectedAction: string | null,
+	/**  What to change in the plan (when not approved) or a note to go with it. */
+	feedback: string | null,
+};
+
+/**  The agent finished a plan and asks to leave plan mode. */
+export type PlanReview = {
+	requestId: string,
+	sessionId: string,
+	/**  Markdown from the model. */
+	summary: string,
+	/**  The whole plan (markdown from the model), when the CLI sends it. */
+	planContent: string | null,
+	/**  The ways to go on the CLI offers ("interactive", "autopilot", "exit_only", ...). */
+	actions: string[],
+	recommendedAction: string,
+};
+
+/**  Changes to the pending reviews, for whoever shows them. */
+export type PlanReviewEvent = { type: "requested"; review: PlanReview } | 
+/**  Answered, or dropped by the CLI. */
+{ type: "resolved"; requestId: string };
 
 /**  Something the user should know about, with a stable code the UI branches on. */
 export type Problem = {
@@ -680,6 +765,12 @@ export type SessionMcpServer = {
 	status: string,
 	error: string | null,
 	source: string | null,
+/**  The session's plan file (plan.md in the session's folder). */
+export type SessionPlan = {
+	exists: boolean,
+	/**  Markdown written by the model: render it sanitized. */
+	content: string | null,
+	path: string | null,
 };
 
 /**  A stored session as the history list shows it. */

@@ -31,3 +31,20 @@ export function shortcutFor(event: KeyboardEvent, mac: boolean = isMac()): Short
   const key = event.key.toLowerCase();
   return (Object.keys(KEYS) as ShortcutAction[]).find((action) => KEYS[action] === key) ?? null;
 }
+
+/** Cycles the agent's mode (interactive → plan → autopilot), as in the terminal CLI. */
+export const CYCLE_MODE_LABEL = "Shift+Tab";
+
+/**
+ * Whether `event` cycles the agent's mode: Shift+Tab in the message box. Only there, so Shift+Tab keeps moving
+ * focus back everywhere else (a keyboard user leaves the message box backwards with Escape, then Shift+Tab).
+ */
+export function isCycleModeShortcut(event: KeyboardEvent): boolean {
+  // WebKitGTK reports Shift+Tab (GTK's ISO_Left_Tab) as key "Unidentified" on the Tab key: check both.
+  const tab = event.key === "Tab" || event.code === "Tab";
+  if (!tab || !event.shiftKey || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) {
+    return false;
+  }
+  const target = event.target;
+  return target instanceof HTMLTextAreaElement && target.getAttribute("aria-label") === "Message";
+}

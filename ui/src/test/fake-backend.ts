@@ -47,6 +47,13 @@ import type {
   UpdatePhase,
   UpdateView,
   ToolRule,
+  AgentMode,
+  CompactOutcome,
+  ContextBreakdown,
+  ModelEfforts,
+  PlanDecision,
+  PlanReviewEvent,
+  SessionPlan,
 } from "../lib/backend";
 
 /** Signed out of a connected CLI, sign-in configured: what a fresh install shows. */
@@ -445,6 +452,42 @@ export class FakeBackend implements Backend {
     return structuredClone(this.skills);
   });
   openSkillFolder = vi.fn(async (_sessionId: string, _name: string): Promise<void> => {});
+
+  /** Agent controls: each session's mode, effort and plan; the models with efforts; what compaction answers. */
+  modes = new Map<string, AgentMode>();
+  sessionMode = vi.fn(async (sessionId: string): Promise<AgentMode> => this.modes.get(sessionId) ?? "interactive");
+  setSessionMode = vi.fn(async (sessionId: string, mode: AgentMode): Promise<void> => {
+    this.modes.set(sessionId, mode);
+  });
+  plans = new Map<string, SessionPlan>();
+  sessionPlan = vi.fn(
+    async (sessionId: string): Promise<SessionPlan> =>
+      this.plans.get(sessionId) ?? { exists: false, content: null, path: null },
+  );
+  readonly planReviewListeners = new Set<(event: PlanReviewEvent) => void>();
+  onPlanReviews = vi.fn(async (onEvent: (event: PlanReviewEvent) => void) => {
+    this.planReviewListeners.add(onEvent);
+    return () => {
+      this.planReviewListeners.delete(onEvent);
+    };
+  });
+  decidePlan = vi.fn(async (_requestId: string, _decision: PlanDecision): Promise<void> => {});
+  efforts: ModelEfforts[] = [];
+  modelEfforts = vi.fn(async (): Promise<ModelEfforts[]> => [...this.efforts]);
+  sessionEfforts = new Map<string, string>();
+  sessionEffort = vi.fn(async (sessionId: string): Promise<string | null> => this.sessionEfforts.get(sessionId) ?? null);
+  setSessionEffort = vi.fn(async (sessionId: string, effort: string): Promise<void> => {
+    this.sessionEfforts.set(sessionId, effort);
+  });
+  breakdown: ContextBreakdown | null = null;
+  contextBreakdown = vi.fn(async (_sessionId: string): Promise<ContextBreakdown | null> => this.breakdown);
+  compactOutcome: CompactOutcome = { outcome: "nothingToCompact" };
+  compactSession = vi.fn(async (_sessionId: string, _instructions: string | null): Promise<CompactOutcome> => this.compactOutcome);
+
+  /** Send a plan review event, as the plan-review channel would. */
+  pushPlanReview(event: PlanReviewEvent): void {
+    for (const listener of this.planReviewListeners) listener(event);
+  }
 
   /** What Rust does on every change: remember it and send it down each open channel. */
   push(state: ConnectionState): void {

@@ -13,12 +13,14 @@ import {
 } from "../backend";
 import { ConnectionMonitor } from "../connection.svelte";
 import { sameTarget } from "../connection-text";
+import { PlanReviewQueue } from "./plan-reviews.svelte";
 import { DraftAttachments } from "./attachments.svelte";
 import { PromptQueue } from "./prompts.svelte";
 import { SessionQueue } from "./queue.svelte";
 import { SessionSearch } from "./search.svelte";
 import { SessionList } from "./sessions.svelte";
 import { openSessionTranscript, type OpenTranscript, type SessionTranscript } from "./transcript.svelte";
+import { CLI_RESTARTED } from "./transcript.svelte";
 
 export interface OpenSession {
   id: string;
@@ -77,6 +79,8 @@ export class ChatState {
   /** The sidebar's search over the sessions' titles and messages. */
   readonly search: SessionSearch;
   readonly prompts: PromptQueue;
+  /** The agents' requests to leave plan mode (AgentControls shows the open session's). */
+  readonly planReviews: PlanReviewQueue;
   models = $state.raw<ModelInfo[]>([]);
   /** The model new sessions use; the first listed until the user picks one. */
   model = $state<string | null>(null);
@@ -103,6 +107,7 @@ export class ChatState {
     this.sessions = new SessionList(backend);
     this.search = new SessionSearch(backend, this.sessions);
     this.prompts = new PromptQueue(backend);
+    this.planReviews = new PlanReviewQueue(backend);
     this.draft = new DraftAttachments(backend);
   }
 
@@ -111,12 +116,13 @@ export class ChatState {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.connection.start(), this.prompts.start()]);
+    await Promise.all([this.connection.start(), this.prompts.start(), this.planReviews.start()]);
   }
 
   stop(): void {
     this.connection.stop();
     this.prompts.stop();
+    this.planReviews.stop();
     this.search.dispose();
     void this.#closeOpen();
   }
@@ -147,7 +153,7 @@ export class ChatState {
         state.target.kind === "server"
           ? `The connection to the Copilot CLI server at ${state.target.address} was lost. This reply was cut short; send your message again once it is back.`
           : "The Copilot CLI stopped unexpectedly and is restarting. This reply was cut short; send your message again once it is back.";
-      endTurn(this.open.transcript, { errorType: "cli_restarted", message });
+      endTurn(this.open.transcript, { errorType: CLI_RESTARTED, message });
     }
   }
 
@@ -202,6 +208,8 @@ export class ChatState {
       }
       // The CLI stores no idle event: a history always looks mid-turn. It is at rest until new events say otherwise.
       endTurn(opened.transcript);
+      // A reply the CLI's exit cut short is in no history: it stays on screen, marked.
+      if (inPlace && this.open?.id === sessionId) opened.transcript.keepCutShort(this.open.transcript);
       // In place, the old transcript is simply dropped: opening the session again replaced its channel in Rust,
       // and closing it would close the session's new channel too.
       this.#opened = opened;

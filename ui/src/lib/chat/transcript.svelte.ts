@@ -41,6 +41,8 @@ export class AssistantItem {
   streaming: boolean;
   /** A partial the user stopped (abort): kept, marked. */
   stopped: boolean;
+  /** A partial whose turn ended when the CLI went away: kept, marked as cut short. */
+  cutShort: boolean;
   /** The CLI's whole message arrived; without it, a message is a partial. */
   final: boolean;
   constructor(
@@ -53,6 +55,7 @@ export class AssistantItem {
     this.text = $state(content ?? "");
     this.streaming = $state(content === undefined);
     this.stopped = $state(false);
+    this.cutShort = $state(false);
     this.final = content !== undefined;
   }
 }
@@ -107,6 +110,46 @@ export class ErrorItem {
   }
 }
 
+/** The CLI compacted the conversation here: a quiet divider, saying how much it summarized. */
+export class CompactionItem {
+  readonly kind = "compaction" as const;
+  constructor(
+    readonly key: string,
+    readonly messagesRemoved: number | null,
+    readonly tokensBefore: number | null,
+    readonly tokensAfter: number | null,
+    readonly error: string | null,
+    readonly timestamp: string,
+  ) {}
+}
+
+/** Autopilot stopped going on by itself before the task was done: a quiet note saying why, in words. */
+export class AutopilotStoppedItem {
+  readonly kind = "autopilotStopped" as const;
+  readonly text: string;
+  constructor(
+    readonly key: string,
+    reason: string,
+    readonly timestamp: string,
+  ) {
+    this.text =
+      reason === "cap_reached"
+        ? "Autopilot paused: it reached the most turns it takes on its own. Send a message to go on."
+        : reason === "background_timeout"
+          ? "Autopilot paused: its work in the background took too long. Send a message to go on."
+          : "Autopilot stopped before the task was done. Send a message to go on.";
+  }
+}
+
+/** The local error type that ends a turn the CLI lost when it stopped (chat.svelte.ts). */
+export const CLI_RESTARTED = "cli_restarted";
+
+/** How full a session's context window is, as the CLI last reported it. */
+export interface ContextUsage {
+  currentTokens: number;
+  tokenLimit: number;
+}
+
 /** "Stopped by you": the user aborted the turn here. */
 export class StoppedItem {
   readonly kind = "stopped" as const;
@@ -139,7 +182,9 @@ export type TranscriptItem =
   | ToolItem
   | ErrorItem
   | StoppedItem
-  | TurnUsageItem;
+  | TurnUsageItem
+  | CompactionItem
+  | AutopilotStoppedItem;
 
 export interface TurnUsage extends TokenUsage {
   /** Distinct models in the order they reported usage. */
@@ -176,6 +221,9 @@ export class SessionTranscript implements TranscriptView {
   #running = $state(false);
   #turnUsage = $state.raw<TurnUsage | null>(null);
   #totals = $state.raw<TokenUsage>({ inputTokens: 0, outputTokens: 0 });
+  #mode = $state<string | null>(null);
+  #context = $state.raw<ContextUsage | null>(null);
+  #planChanges = $state(0);
 
   #workingTitle: string | null = null;
   #workingQueueChanges = 0;
@@ -227,9 +275,42 @@ export class SessionTranscript implements TranscriptView {
     return this.#totals;
   }
 
+  /** The mode the session last switched to ("interactive", "plan", "autopilot"); null until it switches. */
+  get mode(): string | null {
+    return this.#mode;
+  }
+
+  /** How full the context window is; null until the CLI reports it. */
+  get context(): ContextUsage | null {
+    return this.#context;
+  }
+
+  /** Counts the agent's changes to the session's plan (a panel showing the plan reloads when it grows). */
+  get planChanges(): number {
+    return this.#planChanges;
+  }
+
   /** How many turns the applied events ended (idle or aborted). Not reactive: compare it around an apply. */
   get turnsEnded(): number {
     return this.#turnsEnded;
+  }
+
+  /**
+   * Keeps the replies that were cut short in `previous` (this session before it reloaded from the CLI's history,
+   * which never stores a partial reply): each goes back after the item it followed, if this one lacks it.
+   */
+  keepCutShort(previous: TranscriptView): void {
+    const old = previous.items;
+    old.forEach((item, index) => {
+      if (item.kind !== "assistant" || !item.cutShort || this.#messages.has(item.messageId)) return;
+      const before = old[index - 1]?.key;
+      const at = before === undefined ? -1 : this.#list.findIndex((other) => other.key === before);
+      this.#list.splice(at < 0 ? this.#list.length : at + 1, 0, item);
+      this.#messages.set(item.messageId, item);
+      this.#seen.add(item.key);
+      this.#structureChanged = true;
+    });
+    this.#publish();
   }
 
   /** Applies one batch of events (history or live), in order. */
@@ -294,7 +375,10 @@ export class SessionTranscript implements TranscriptView {
         // A new user message while a turn is open (a history that ends mid-turn, then a resend): close it.
         if (this.#turn) this.#endTurn(event, "discard");
         this.#beginTurn();
-        this.#push(new UserItem(event.id, kind.content, event.timestamp, kind.attachments ?? []));
+        // Autopilot continues on its own with empty user messages: nothing the user wrote, nothing to show.
+        if (kind.content !== "" || (kind.attachments ?? []).length > 0) {
+          this.#push(new UserItem(event.id, kind.content, event.timestamp, kind.attachments ?? []));
+        }
         this.#workingQueueChanges++;
         this.#workingRunning = true;
         break;
@@ -359,6 +443,9 @@ export class SessionTranscript implements TranscriptView {
         tool.status = kind.success ? "succeeded" : "failed";
         tool.error = kind.success ? null : (kind.error ?? null);
         if (kind.output) tool.output = kind.output;
+        // The agent writes its plan (plan.md in the session folder) with the file tools; the CLI sends
+        // `session.plan_changed` only for changes made through its plan methods.
+        if (kind.success && writesPlan(tool.subject)) this.#planChanges++;
         break;
       }
       case "usage":
@@ -368,7 +455,9 @@ export class SessionTranscript implements TranscriptView {
         this.#workingTitle = kind.title;
         break;
       case "sessionError":
-        this.#settlePartials("discard");
+        // The CLI went away mid-reply: what had arrived stays, marked as cut short. Other errors end an attempt
+        // the CLI retries or reports whole.
+        this.#settlePartials(kind.errorType === CLI_RESTARTED ? "cut" : "discard");
         this.#push(new ErrorItem(event.id, kind.errorType, kind.message, event.timestamp));
         break;
       case "idle":
@@ -391,6 +480,30 @@ export class SessionTranscript implements TranscriptView {
         this.#endTurn(event, "stop");
         this.#workingRunning = false;
         this.#turnsEnded++;
+        break;
+      case "modeChanged":
+        this.#mode = kind.mode;
+        break;
+      case "planChanged":
+        this.#planChanges++;
+        break;
+      case "contextUsage":
+        this.#context = { currentTokens: kind.currentTokens, tokenLimit: kind.tokenLimit };
+        break;
+      case "autopilotStopped":
+        this.#push(new AutopilotStoppedItem(event.id, kind.reason, event.timestamp));
+        break;
+      case "compacted":
+        this.#push(
+          new CompactionItem(
+            event.id,
+            kind.messagesRemoved,
+            kind.tokensBefore,
+            kind.tokensAfter,
+            kind.error,
+            event.timestamp,
+          ),
+        );
         break;
     }
   }
@@ -433,12 +546,13 @@ export class SessionTranscript implements TranscriptView {
    * The model attempt ended. A message that only ever got deltas is a discarded partial (the CLI retries a
    * provider error under a new messageId and never finalizes the old one): remove it; on abort keep it, stopped.
    */
-  #settlePartials(how: "discard" | "stop"): void {
+  #settlePartials(how: "discard" | "stop" | "cut"): void {
     if (this.#partials.size === 0) return;
     for (const item of this.#partials) {
       item.streaming = false;
-      if (how === "stop") {
+      if (how === "stop" || how === "cut") {
         item.stopped = true;
+        if (how === "cut" && item.kind === "assistant") item.cutShort = true;
         item.final = true;
       } else {
         const index = this.#list.lastIndexOf(item);
@@ -490,6 +604,11 @@ export class SessionTranscript implements TranscriptView {
       if (model && !last.models.includes(model)) last.models = [...last.models, model];
     }
   }
+}
+
+/** Whether a tool call wrote the session's plan file (plan.md). */
+export function writesPlan(subject: ToolSubject): boolean {
+  return (subject.kind === "edit" || subject.kind === "create") && /(^|[\\/])plan\.md$/.test(subject.path);
 }
 
 /** What to tell the user after a session error, by its type (the CLI's code, never its message text). */

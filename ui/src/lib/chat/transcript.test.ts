@@ -47,6 +47,10 @@ function shape(items: readonly TranscriptItem[]): string[] {
         return "stopped";
       case "usage":
         return `usage:${item.inputTokens}/${item.outputTokens}`;
+      case "compaction":
+        return `compaction:${item.messagesRemoved}`;
+      case "autopilotStopped":
+        return "autopilotStopped";
     }
   });
 }
