@@ -129,7 +129,7 @@ async fn modes_switch_are_announced_and_survive_reopening_the_session() {
     // The fake model never calls task_complete: autopilot goes on by itself until its cap, and says so.
     let continued = events
         .iter()
-        .filter(|e| matches!(&e.kind, ChatEventKind::UserMessage { content } if content.is_empty()))
+        .filter(|e| matches!(&e.kind, ChatEventKind::UserMessage { content, .. } if content.is_empty()))
         .count();
     assert!(continued > 0, "autopilot continues with empty user messages: {:#?}", kinds(&events));
     assert!(

@@ -258,6 +258,12 @@ export type AgentDraft = {
 	prompt: string,
 };
 
+/**
+ *  How the agent works: asks before acting (interactive), plans without changing anything
+ *  (plan), or works on its own without asking (autopilot).
+ */
+export type AgentMode = "interactive" | "plan" | "autopilot";
+
 export type AgentPreview = {
 	path: string,
 	text: string,
@@ -283,11 +289,6 @@ export type AgentSummary = {
 	/**  Tools it may use; `None` inherits the defaults. */
 	tools: string[] | null,
 };
-/**
- *  How the agent works: asks before acting (interactive), plans without changing anything
- *  (plan), or works on its own without asking (autopilot).
- */
-export type AgentMode = "interactive" | "plan" | "autopilot";
 
 /**  The one error shape that crosses the bridge: the UI branches on `code`, shows `message`. */
 export type AppError = {
@@ -335,7 +336,7 @@ attachments?: SentAttachment[] } | { type: "turnStarted" } |
 /**  The user stopped the turn. */
 { type: "aborted" } | 
 /**  The session's queue of waiting messages changed (`session.queue.pendingItems` has the new state). */
-{ type: "queueChanged" };
+{ type: "queueChanged" } | 
 /**  The session switched modes ("interactive", "plan", "autopilot"). */
 { type: "modeChanged"; mode: string } | 
 /**  The agent wrote or changed the session's plan. */
@@ -425,6 +426,19 @@ export type ConnectionTarget =
 /**  A CLI server at `address` (`host:port`). */
 { kind: "server"; address: string };
 
+/**  What fills a session's context window, in tokens. */
+export type ContextBreakdown = {
+	model: string,
+	totalTokens: number,
+	/**  The denominator for "how full". */
+	limit: number,
+	systemTokens: number,
+	conversationTokens: number,
+	toolDefinitionsTokens: number,
+	/**  Background compaction starts here. */
+	compactionThreshold: number,
+};
+
 /**  How a message reaches the agent. */
 export type Delivery = 
 /**  After what is running and what is already queued (at once when the session is idle). */
@@ -501,17 +515,6 @@ export type McpUserServer = {
 	 *  session it starts or resumes).
 	 */
 	storedIn: string,
-/**  What fills a session's context window, in tokens. */
-export type ContextBreakdown = {
-	model: string,
-	totalTokens: number,
-	/**  The denominator for "how full". */
-	limit: number,
-	systemTokens: number,
-	conversationTokens: number,
-	toolDefinitionsTokens: number,
-	/**  Background compaction starts here. */
-	compactionThreshold: number,
 };
 
 /**  An action the menu asks the window to take. */
@@ -765,6 +768,8 @@ export type SessionMcpServer = {
 	status: string,
 	error: string | null,
 	source: string | null,
+};
+
 /**  The session's plan file (plan.md in the session's folder). */
 export type SessionPlan = {
 	exists: boolean,
