@@ -10,6 +10,7 @@
 //! * [`cli`] — where the real, vendored Copilot CLI lives, and a throwaway home per test.
 //! * [`cli_server`] — the real CLI as a headless server with a connection token, restartable.
 //! * [`webdriver`], [`app`] — the built app in the real webview under tauri-driver.
+//! * [`engine_setup`] — the engine on the real CLI in a test home, sessions on the fake model.
 //! * [`chat`] — a chat in that app, driven through its controls.
 //! * [`mcp`] — the real MCP server of the tests (`src/bin/mcp_test_server.rs`) and what the model is offered of it.
 //! * [`agent_scripts`] — a model that writes a plan and asks to leave plan mode.
@@ -21,6 +22,7 @@ pub mod app;
 pub mod chat;
 pub mod cli;
 pub mod cli_server;
+pub mod engine_setup;
 pub mod fake_github;
 pub mod fake_github_web;
 pub mod fake_model;

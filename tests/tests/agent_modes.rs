@@ -7,15 +7,16 @@ use std::time::Duration;
 use copilot_desktop::engine::modes::ReviewerGuard;
 use copilot_desktop::engine::permissions::AskerGuard;
 use copilot_desktop::engine::{
-    AgentMode, BundledCli, ChatEvent, ChatEventKind, CliAuth, CliTarget, Engine, EngineConfig, EventStream, NewSession,
-    PlanDecision, PlanReviewEvent, ProviderSettings, RestartPolicy, SessionOptions,
+    AgentMode, ChatEvent, ChatEventKind, CliAuth, Engine, EngineConfig, EventStream, NewSession, PlanDecision,
+    PlanReviewEvent, RestartPolicy, SessionOptions,
 };
 use copilot_desktop::engine::{CompactOutcome, EngineError};
 use copilot_desktop::secret::Sensitive;
 use copilot_desktop_tests::agent_scripts::{EXIT_PLAN_MODE_TOOL, exit_plan_mode, write_file};
 use copilot_desktop_tests::cli::{TestHome, cli_path};
+use copilot_desktop_tests::engine_setup::{bundled, bundled_with, byok};
 use copilot_desktop_tests::fake_github::{FakeGitHub, REASONING_EFFORTS, REASONING_MODEL};
-use copilot_desktop_tests::fake_model::{API_KEY, DEFAULT_MODEL, FakeModel, Match};
+use copilot_desktop_tests::fake_model::{DEFAULT_MODEL, FakeModel, Match};
 
 const HANG_GUARD: Duration = Duration::from_secs(90);
 
@@ -27,35 +28,12 @@ struct Harness {
     _reviewer: ReviewerGuard,
 }
 
-fn bundled(home: &TestHome, auth: CliAuth, extra: Vec<(std::ffi::OsString, std::ffi::OsString)>) -> CliTarget {
-    CliTarget::Bundled(BundledCli {
-        program: cli_path(),
-        copilot_home: Some(home.copilot_home()),
-        working_directory: home.work_dir(),
-        auth,
-        env: home
-            .env()
-            .into_iter()
-            .chain(extra)
-            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
-            .collect(),
-    })
-}
-
 impl Harness {
     async fn start() -> Self {
         let home = TestHome::new();
         let model = FakeModel::start().await;
-        let target = bundled(&home, CliAuth::CliDefault, vec![]);
-        let sessions = SessionOptions {
-            provider: Some(ProviderSettings {
-                provider_type: "openai".into(),
-                base_url: model.base_url(),
-                api_key: Some(Sensitive::new(API_KEY.to_string())),
-                wire_api: None,
-            }),
-            event_buffer_capacity: None,
-        };
+        let target = bundled(&home);
+        let sessions = byok(&model);
         let engine = Engine::start(EngineConfig { target, restart: RestartPolicy::default(), sessions });
         engine.supervisor.connected(HANG_GUARD).await.expect("engine connects to the real CLI");
         let asker = engine.broker.attach_asker();
@@ -229,7 +207,7 @@ async fn reasoning_effort_is_offered_where_the_model_reports_it_and_reaches_the_
     github.add_token(token);
     github.set_models([DEFAULT_MODEL, REASONING_MODEL]);
     let home = TestHome::new();
-    let target = bundled(&home, CliAuth::Token(Sensitive::new(token.to_string())), github.env());
+    let target = bundled_with(&home, cli_path(), CliAuth::Token(Sensitive::new(token.to_string())), github.env());
     let engine =
         Engine::start(EngineConfig { target, restart: RestartPolicy::default(), sessions: SessionOptions::default() });
     engine.supervisor.connected(HANG_GUARD).await.expect("connects");

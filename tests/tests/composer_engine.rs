@@ -8,12 +8,11 @@ use copilot_desktop::engine::attachments::{self, ChosenPaths};
 use copilot_desktop::engine::permissions::AskerGuard;
 use copilot_desktop::engine::queue::Delivery;
 use copilot_desktop::engine::{
-    BundledCli, ChatEvent, ChatEventKind, CliAuth, CliTarget, ConnectionState, Engine, EngineConfig, EventStream,
-    NewSession, ProviderSettings, RestartPolicy, SessionOptions,
+    ChatEvent, ChatEventKind, ConnectionState, Engine, EngineConfig, EventStream, NewSession, RestartPolicy,
 };
-use copilot_desktop::secret::Sensitive;
-use copilot_desktop_tests::cli::{TestHome, cli_path};
-use copilot_desktop_tests::fake_model::{API_KEY, DEFAULT_MODEL, FakeModel, Match, Reply};
+use copilot_desktop_tests::cli::TestHome;
+use copilot_desktop_tests::engine_setup::{bundled, byok};
+use copilot_desktop_tests::fake_model::{DEFAULT_MODEL, FakeModel, Match, Reply};
 
 const HANG_GUARD: Duration = Duration::from_secs(90);
 
@@ -28,31 +27,13 @@ impl Harness {
     async fn start() -> Self {
         let home = TestHome::new();
         let model = FakeModel::start().await;
-        let target = CliTarget::Bundled(BundledCli {
-            program: cli_path(),
-            copilot_home: Some(home.copilot_home()),
-            working_directory: home.work_dir(),
-            auth: CliAuth::CliDefault,
-            env: home
-                .env()
-                .into_iter()
-                .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
-                .collect(),
-        });
+        let target = bundled(&home);
         let restart = RestartPolicy {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(500),
             ..RestartPolicy::default()
         };
-        let sessions = SessionOptions {
-            provider: Some(ProviderSettings {
-                provider_type: "openai".into(),
-                base_url: model.base_url(),
-                api_key: Some(Sensitive::new(API_KEY.to_string())),
-                wire_api: None,
-            }),
-            event_buffer_capacity: None,
-        };
+        let sessions = byok(&model);
         let engine = Engine::start(EngineConfig { target, restart, sessions });
         engine.supervisor.connected(HANG_GUARD).await.expect("engine connects to the real CLI");
         let asker = engine.broker.attach_asker();

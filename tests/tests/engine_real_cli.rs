@@ -7,13 +7,12 @@ use std::time::Duration;
 use copilot_desktop::engine::events::assemble_messages;
 use copilot_desktop::engine::permissions::AskerGuard;
 use copilot_desktop::engine::{
-    BundledCli, ChatEvent, ChatEventKind, CliAuth, CliTarget, ConnectionState, Engine, EngineConfig, EventStream,
-    ExternalServer, NewSession, PermissionAnswer, PromptDetails, PromptEvent, ProviderSettings, RestartPolicy,
-    SessionOptions,
+    ChatEvent, ChatEventKind, CliAuth, CliTarget, ConnectionState, Engine, EngineConfig, EventStream, ExternalServer,
+    NewSession, PermissionAnswer, PromptDetails, PromptEvent, RestartPolicy, SessionOptions,
 };
-use copilot_desktop::secret::Sensitive;
 use copilot_desktop_tests::cli::{TestHome, cli_path};
-use copilot_desktop_tests::fake_model::{API_KEY, DEFAULT_MODEL, FakeModel, Match, Reply};
+use copilot_desktop_tests::engine_setup::{bundled, bundled_with, byok};
+use copilot_desktop_tests::fake_model::{DEFAULT_MODEL, FakeModel, Match, Reply};
 
 const HANG_GUARD: Duration = Duration::from_secs(90);
 
@@ -24,32 +23,6 @@ fn fast_policy() -> RestartPolicy {
         max_crashes: 3,
         crash_window: Duration::from_secs(60),
         ..RestartPolicy::default()
-    }
-}
-
-fn bundled(home: &TestHome, program: std::path::PathBuf) -> CliTarget {
-    CliTarget::Bundled(BundledCli {
-        program,
-        copilot_home: Some(home.copilot_home()),
-        working_directory: home.work_dir(),
-        auth: CliAuth::CliDefault,
-        env: home
-            .env()
-            .into_iter()
-            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
-            .collect(),
-    })
-}
-
-fn byok(model: &FakeModel) -> SessionOptions {
-    SessionOptions {
-        provider: Some(ProviderSettings {
-            provider_type: "openai".into(),
-            base_url: model.base_url(),
-            api_key: Some(Sensitive::new(API_KEY.to_string())),
-            wire_api: None,
-        }),
-        event_buffer_capacity: None,
     }
 }
 
@@ -70,8 +43,7 @@ impl Harness {
     async fn start_with(home: TestHome, model: FakeModel, capacity: Option<usize>) -> Self {
         let mut sessions = byok(&model);
         sessions.event_buffer_capacity = capacity;
-        let engine =
-            Engine::start(EngineConfig { target: bundled(&home, cli_path()), restart: fast_policy(), sessions });
+        let engine = Engine::start(EngineConfig { target: bundled(&home), restart: fast_policy(), sessions });
         engine.supervisor.connected(HANG_GUARD).await.expect("engine connects to the real CLI");
         let asker = engine.broker.attach_asker();
         Self { home, model, engine, _asker: asker }
@@ -394,7 +366,7 @@ async fn malformed_provider_reply_is_a_session_error_and_the_engine_lives_on() {
 async fn missing_cli_fails_with_a_clear_error() {
     let home = TestHome::new();
     let engine = Engine::start(EngineConfig {
-        target: bundled(&home, home.root().join("no-such-copilot")),
+        target: bundled_with(&home, home.root().join("no-such-copilot"), CliAuth::CliDefault, Vec::new()),
         restart: fast_policy(),
         sessions: SessionOptions::default(),
     });
@@ -419,7 +391,7 @@ async fn corrupt_cli_fails_with_a_clear_error_after_retries() {
     std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&corrupt).unwrap().permissions(), 0o755);
     std::fs::set_permissions(&corrupt, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let engine = Engine::start(EngineConfig {
-        target: bundled(&home, corrupt),
+        target: bundled_with(&home, corrupt, CliAuth::CliDefault, Vec::new()),
         restart: fast_policy(),
         sessions: SessionOptions::default(),
     });

@@ -9,12 +9,12 @@ use copilot_desktop::auth::TokenStore;
 use copilot_desktop::auth::mcp_secrets::McpSettings;
 use copilot_desktop::engine::mcp::{McpAction, McpEntry, McpServerDraft, McpServerSpec};
 use copilot_desktop::engine::{
-    BundledCli, ChatEvent, ChatEventKind, CliAuth, CliTarget, Engine, EngineConfig, EventStream, NewSession,
-    PermissionAnswer, PromptDetails, PromptEvent, ProviderSettings, RestartPolicy, SessionOptions,
+    ChatEvent, ChatEventKind, Engine, EngineConfig, EventStream, NewSession, PermissionAnswer, PromptDetails,
+    PromptEvent, RestartPolicy,
 };
-use copilot_desktop::secret::Sensitive;
-use copilot_desktop_tests::cli::{TestHome, cli_path};
-use copilot_desktop_tests::fake_model::{API_KEY, DEFAULT_MODEL, FakeModel, Match, Reply};
+use copilot_desktop_tests::cli::TestHome;
+use copilot_desktop_tests::engine_setup::{bundled, byok};
+use copilot_desktop_tests::fake_model::{DEFAULT_MODEL, FakeModel, Match, Reply};
 use copilot_desktop_tests::mcp::{MARKER, offered_name};
 use serde_json::json;
 
@@ -34,26 +34,8 @@ impl Harness {
     async fn start() -> Self {
         let home = TestHome::new();
         let model = FakeModel::start().await;
-        let target = CliTarget::Bundled(BundledCli {
-            program: cli_path(),
-            copilot_home: Some(home.copilot_home()),
-            working_directory: home.work_dir(),
-            auth: CliAuth::CliDefault,
-            env: home
-                .env()
-                .into_iter()
-                .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
-                .collect(),
-        });
-        let sessions = SessionOptions {
-            provider: Some(ProviderSettings {
-                provider_type: "openai".into(),
-                base_url: model.base_url(),
-                api_key: Some(Sensitive::new(API_KEY.to_string())),
-                wire_api: None,
-            }),
-            event_buffer_capacity: None,
-        };
+        let target = bundled(&home);
+        let sessions = byok(&model);
         let engine = Engine::start(EngineConfig { target, restart: RestartPolicy::default(), sessions });
         engine.supervisor.connected(HANG_GUARD).await.expect("engine connects to the real CLI");
         let asker = engine.broker.attach_asker();
