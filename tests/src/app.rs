@@ -400,6 +400,20 @@ impl AppUnderTest {
             .unwrap_or_else(|| panic!("no process runs {} under tauri-driver", app.display()))
     }
 
+    /// Minimize the window and wait until the webview knows it lost focus (WebKitGTK hears of it
+    /// tens of milliseconds after the window manager acts); returns how long that took.
+    pub async fn minimize_and_wait_unfocused(&self, hang_guard: Duration) -> Duration {
+        self.client.minimize_window().await.expect("minimize the window");
+        let minimized = Instant::now();
+        while self.eval("return document.hasFocus();", vec![]).await != serde_json::json!(false) {
+            if minimized.elapsed() > hang_guard {
+                self.fail(&format!("the minimized window still has focus after {hang_guard:?}")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        minimized.elapsed()
+    }
+
     /// Everything the app has logged so far (its log folder under the test home; the app logs at
     /// info level by default), oldest file first.
     pub fn log_text(&self) -> String {

@@ -148,9 +148,7 @@ async fn a_second_launch_focuses_the_first_window_and_starts_no_second_cli() {
     let first_clis = clis_of(app.home());
     assert_eq!(first_clis.len(), 1, "one CLI for the first window: {first_clis:?}");
 
-    app.client().minimize_window().await.expect("minimize the window");
-    let background = app.eval("return document.hasFocus();", vec![]).await;
-    assert_eq!(background, serde_json::json!(false), "the minimized window has no focus");
+    app.minimize_and_wait_unfocused(HANG_GUARD).await;
 
     let second = app.launch_again_directly();
     let began = Instant::now();

@@ -116,14 +116,8 @@ async fn a_permission_request_notifies_only_while_the_window_is_in_the_backgroun
     assert_eq!(bus.notifications(), vec![], "no notification while the user looks at the window");
 
     // Minimized: the request waits in the window, and the desktop is told.
-    chat.app.client().minimize_window().await.expect("minimize the window");
-    // The webview hears of the lost focus a moment after the window manager acts.
-    let minimized = Instant::now();
-    while chat.app.eval("return document.hasFocus();", vec![]).await != serde_json::json!(false) {
-        assert!(minimized.elapsed() < HANG_GUARD, "the minimized window still has focus after {HANG_GUARD:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    eprintln!("[test] the window lost focus {:.2?} after minimizing", minimized.elapsed());
+    let took = chat.app.minimize_and_wait_unfocused(HANG_GUARD).await;
+    eprintln!("[test] the window lost focus {took:.2?} after minimizing");
     chat.send("Please make the second marker").await;
     let deadline = Instant::now() + HANG_GUARD;
     while bus.notifications().is_empty() {

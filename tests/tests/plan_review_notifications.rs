@@ -23,12 +23,7 @@ async fn a_plan_waiting_for_review_notifies_while_the_window_is_in_the_backgroun
     chat.github
         .when_once(Match::user_contains("plan it"), exit_plan_mode("- **Secret** plan /home/me/.ssh", "interactive"));
 
-    app.client().minimize_window().await.expect("minimize the window");
-    let minimized = Instant::now();
-    while app.eval("return document.hasFocus();", vec![]).await != serde_json::json!(false) {
-        assert!(minimized.elapsed() < HANG_GUARD, "the minimized window still has focus");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.minimize_and_wait_unfocused(HANG_GUARD).await;
     chat.send("Please plan it").await;
     let deadline = Instant::now() + HANG_GUARD;
     while bus.notifications().is_empty() {
