@@ -515,6 +515,31 @@ impl AppUnderTest {
         }
     }
 
+    /// Click `target` once it has stopped moving: its box the same over 200 ms. For a control in a
+    /// row whose neighbours still grow (a usage figure arriving after a turn): a click aimed at where
+    /// it was a moment ago would land beside it.
+    pub async fn click_when_still(&self, target: &Target, hang_guard: Duration) {
+        self.wait_for(target, hang_guard).await;
+        let script = "const e = document.evaluate(arguments[0], document, null, \
+                      XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue; \
+                      if (!e) return null; const r = e.getBoundingClientRect(); \
+                      return [r.x, r.y, r.width, r.height].join(',');";
+        let deadline = Instant::now() + hang_guard;
+        let mut last = self.eval(script, vec![target.as_xpath().into()]).await;
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let now = self.eval(script, vec![target.as_xpath().into()]).await;
+            if now == last && !now.is_null() {
+                break;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("{target} kept moving for {hang_guard:?}")).await;
+            }
+            last = now;
+        }
+        self.click(target, hang_guard).await;
+    }
+
     /// Replace the text of the field `target` with `text`, typed as keystrokes (empty: just clear it).
     pub async fn fill(&self, target: &Target, text: &str, hang_guard: Duration) {
         let element = self.wait_for(target, hang_guard).await;

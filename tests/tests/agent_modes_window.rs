@@ -229,7 +229,8 @@ async fn compact_now_says_nothing_to_compact_then_shows_what_it_removed() {
     // The meter shows how full the context is, and the breakdown is in its dialog.
     let percent = app.wait_for_text(&meter, |t| t.trim().ends_with('%'), HANG_GUARD).await;
     assert!(percent.trim().trim_end_matches('%').parse::<u32>().is_ok(), "{percent}");
-    app.click(&meter, HANG_GUARD).await;
+    // The session's usage beside the meter may still be growing with the last turn's report.
+    app.click_when_still(&meter, HANG_GUARD).await;
     app.wait_for_text(&dialog, |t| t.contains("System prompt") && t.contains("Conversation"), HANG_GUARD).await;
     app.fill(&Target::textbox("What to keep in focus when compacting (optional)"), "the numbers", HANG_GUARD).await;
     app.click(&Target::button("Compact now"), HANG_GUARD).await;
