@@ -51,6 +51,15 @@ impl NotificationBus {
         NotificationBus { child, lines }
     }
 
+    /// Wait until at least one Notify call was seen (`hang_guard` stops a hung test).
+    pub async fn wait_for_any(&self, hang_guard: Duration) {
+        let deadline = Instant::now() + hang_guard;
+        while self.notifications().is_empty() {
+            assert!(Instant::now() < deadline, "no notification within {hang_guard:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Every Notify call seen so far (its string arguments: app name, icon, summary, body).
     pub fn notifications(&self) -> Vec<Notification> {
         let lines = self.lines.lock().unwrap();
