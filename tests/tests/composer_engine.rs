@@ -40,6 +40,20 @@ impl Harness {
         Self { home, model, engine, _asker: asker }
     }
 
+    /// Answer every permission request with Allow once (the slow shell commands these turns run).
+    fn approve_every_request(&self) {
+        let broker = self.engine.broker.clone();
+        let mut prompts = broker.subscribe();
+        tokio::spawn(async move {
+            while let Ok(event) = prompts.recv().await {
+                if let copilot_desktop::engine::PromptEvent::PermissionRequested { prompt } = event {
+                    let _ =
+                        broker.decide(&prompt.request_id, copilot_desktop::engine::PermissionAnswer::ApproveOnce).await;
+                }
+            }
+        });
+    }
+
     async fn new_session(&self) -> (String, EventStream) {
         let summary = self
             .engine
@@ -160,16 +174,7 @@ async fn steering_reaches_the_model_inside_the_running_turn() {
     h.model.when(Match::tool_result(), Reply::text("done building"));
     let (id, mut stream) = h.new_session().await;
     let s = &h.engine.queue;
-    // Approve the shell command.
-    let broker = h.engine.broker.clone();
-    let mut prompts = broker.subscribe();
-    tokio::spawn(async move {
-        while let Ok(event) = prompts.recv().await {
-            if let copilot_desktop::engine::PromptEvent::PermissionRequested { prompt } = event {
-                let _ = broker.decide(&prompt.request_id, copilot_desktop::engine::PermissionAnswer::ApproveOnce).await;
-            }
-        }
-    });
+    h.approve_every_request();
 
     s.deliver(&id, "build it", &[], Delivery::Queue).await.unwrap();
     collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::ToolStarted { .. })).await;
@@ -193,15 +198,7 @@ async fn a_queued_message_can_be_sent_now_into_the_running_turn() {
     h.model.when(Match::tool_result(), Reply::text("job over"));
     let (id, mut stream) = h.new_session().await;
     let s = &h.engine.queue;
-    let broker = h.engine.broker.clone();
-    let mut prompts = broker.subscribe();
-    tokio::spawn(async move {
-        while let Ok(event) = prompts.recv().await {
-            if let copilot_desktop::engine::PromptEvent::PermissionRequested { prompt } = event {
-                let _ = broker.decide(&prompt.request_id, copilot_desktop::engine::PermissionAnswer::ApproveOnce).await;
-            }
-        }
-    });
+    h.approve_every_request();
     s.deliver(&id, "slow job", &[], Delivery::Queue).await.unwrap();
     collect_until(&mut stream, |e| matches!(e.kind, ChatEventKind::ToolStarted { .. })).await;
     s.deliver(&id, "also mention the time", &[], Delivery::Queue).await.unwrap();
