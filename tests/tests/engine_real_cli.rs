@@ -609,13 +609,101 @@ async fn a_session_asked_for_while_it_resumes_is_resumed_once() {
     assert_eq!(final_messages(&live), vec!["I will remember the lighthouse."], "{:#?}", kinds(&live));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopened_session_reads_its_history_from_the_journal_and_it_is_the_clis_own() {
+    let from_journal = logged("history read from the journal");
+    let h = Harness::start().await;
+    h.model.when(Match::user_contains("question"), Reply::chunks(["An ", "answer."]));
+    h.model.when_once(Match::user_contains("run the listing"), Reply::shell("echo comet-$((6*7))"));
+    h.model.when(Match::tool_result(), Reply::text("The listing ran."));
+    let (id, mut stream) = h.new_session().await;
+    // More turns than the engine's confirming page of the CLI's newest 100 events holds: the journal has
+    // to supply the rest.
+    for n in 0..36 {
+        h.turn(&id, &mut stream, &format!("early question {n}")).await;
+    }
+    for text in ["first question", "second question"] {
+        h.turn(&id, &mut stream, text).await;
+    }
+    let answered = answer_next_prompt(&h.engine, PermissionAnswer::ApproveOnce, |_| {});
+    h.turn(&id, &mut stream, "run the listing").await;
+    answered.await.unwrap();
+    h.turn(&id, &mut stream, "third question").await;
+
+    // Opened in a later run: the journal read while the CLI resumed it is the whole history, event for event,
+    // as the CLI hands it over in pages; the session then goes on without repeating or losing anything.
+    let (h, mut stream, opened) = reopen(h, &id).await;
+    assert_eq!(from_journal.lock().unwrap().iter().filter(|s| **s == id).count(), 1, "read from the journal");
+    assert_eq!(final_messages(&opened)[36..], ["An answer.", "An answer.", "The listing ran.", "An answer."]);
+    assert_eq!(final_messages(&opened).len(), 40);
+    assert!(
+        opened
+            .iter()
+            .any(|e| matches!(&e.kind, ChatEventKind::ToolCompleted { output: Some(o), .. } if o.contains("comet-42")))
+    );
+    let live = h.turn(&id, &mut stream, "fourth question").await;
+    assert_eq!(final_messages(&live), vec!["An answer."], "{:#?}", kinds(&live));
+    assert!(live.iter().all(|e| !opened.iter().any(|o| o.id == e.id)), "no event twice");
+
+    // Compacted, the history is still the CLI's (from the journal or, when they differ, from the CLI).
+    let outcome = h.engine.sessions.compact(&id, None).await.expect("compact");
+    assert!(matches!(outcome, copilot_desktop::engine::CompactOutcome::Compacted { .. }), "{outcome:?}");
+    h.turn(&id, &mut stream, "fifth question").await;
+    let (h, _stream, opened) = reopen(h, &id).await;
+    let dividers = opened.iter().filter(|e| matches!(e.kind, ChatEventKind::Compacted { .. })).count();
+    assert_eq!(dividers, 1, "{:#?}", kinds(&opened));
+    // The pinned CLI keeps compacted events in its history and its journal alike: still read from the journal.
+    let journal_reads = || from_journal.lock().unwrap().iter().filter(|s| **s == id).count();
+    assert_eq!(journal_reads(), 2, "read from the journal after compaction too");
+
+    // Rewound, the history loses the rewound turn whichever way it is read.
+    let fourth = opened
+        .iter()
+        .find(|e| matches!(&e.kind, ChatEventKind::UserMessage { content, .. } if content == "fourth question"))
+        .expect("the fourth question")
+        .id
+        .clone();
+    h.engine.sessions.rewind(&id, &fourth, copilot_desktop::engine::rewind::RewindMode::Conversation).await.unwrap();
+    let (h, _stream, opened) = reopen(h, &id).await;
+    let asked: Vec<_> = opened
+        .iter()
+        .filter_map(|e| match &e.kind {
+            ChatEventKind::UserMessage { content, .. } => Some(content.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked[36..], ["first question", "second question", "run the listing", "third question"]);
+    // The pinned CLI rewrites its journal when it rewinds: still read from the journal.
+    assert_eq!(journal_reads(), 3, "read from the journal after the rewind too");
+    h.engine.shutdown().await;
+}
+
+/// Stop `h`'s engine, start another on the same home, and open `id` there: its history as opened (from the
+/// journal when the CLI confirms it) after checking that it is the CLI's own, read in pages.
+async fn reopen(h: Harness, id: &str) -> (Harness, EventStream, Vec<ChatEvent>) {
+    h.engine.shutdown().await;
+    let Harness { home, model, .. } = h;
+    let h = Harness::start_with(home, model, None).await;
+    let (stream, opened) = h.engine.sessions.watch(id).await.expect("watch");
+    let paged = h.engine.sessions.history(id).await.expect("the CLI's history");
+    assert_eq!(opened, paged, "the history read from the journal is the CLI's");
+    (h, stream, opened)
+}
+
 /// The session ids of every "session attached" the engine logs from now on (one per resume on the CLI), for
 /// all tests of this binary (each test's sessions have ids of their own).
 fn attach_log() -> Arc<Mutex<Vec<String>>> {
-    use tracing_subscriber::layer::SubscriberExt;
-    static LOG: std::sync::OnceLock<Arc<Mutex<Vec<String>>>> = std::sync::OnceLock::new();
+    logged("session attached")
+}
 
-    struct Attaches(Arc<Mutex<Vec<String>>>);
+/// The session ids of every engine log line whose message is `message`, from now on, for all tests of this
+/// binary. One subscriber serves every message asked for.
+fn logged(message: &'static str) -> Arc<Mutex<Vec<String>>> {
+    use tracing_subscriber::layer::SubscriberExt;
+    type Logs = Arc<Mutex<Vec<(&'static str, Arc<Mutex<Vec<String>>>)>>>;
+    static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+
+    struct Watched(Logs);
     #[derive(Default)]
     struct Fields {
         message: String,
@@ -630,20 +718,28 @@ fn attach_log() -> Arc<Mutex<Vec<String>>> {
             }
         }
     }
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Attaches {
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Watched {
         fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
             let mut fields = Fields::default();
             event.record(&mut fields);
-            if fields.message == "session attached" {
-                self.0.lock().unwrap().push(fields.session);
+            for (message, log) in self.0.lock().unwrap().iter() {
+                if fields.message == *message {
+                    log.lock().unwrap().push(fields.session.clone());
+                }
             }
         }
     }
-    LOG.get_or_init(|| {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let subscriber = tracing_subscriber::registry().with(Attaches(log.clone()));
+    let logs = LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let subscriber = tracing_subscriber::registry().with(Watched(logs.clone()));
         tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber in this test binary");
-        log
-    })
-    .clone()
+        logs
+    });
+    let mut logs = logs.lock().unwrap();
+    if let Some((_, log)) = logs.iter().find(|(m, _)| *m == message) {
+        return log.clone();
+    }
+    let log = Arc::default();
+    logs.push((message, Arc::clone(&log)));
+    log
 }

@@ -856,7 +856,7 @@ impl AccountService {
     }
 
     /// Talk to `target` from now on: sessions opened on the old CLI are let go (they live there),
-    /// search follows, and the supervisor connects to the new one.
+    /// search and the journals follow, and the supervisor connects to the new one.
     async fn switch_to(&self, target: CliTarget) {
         let engine = &self.inner.engine;
         let generation = engine.supervisor.connection().map(|c| c.generation).unwrap_or(0);
@@ -867,6 +867,7 @@ impl AccountService {
         }
         engine.sessions.let_go_all().await;
         engine.search.set_target(&target);
+        engine.journal.set_target(&target);
         engine.supervisor.restart(Some(target));
     }
 

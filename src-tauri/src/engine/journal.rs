@@ -10,9 +10,15 @@
 //! through the same mapping as the CLI's own history ([`ChatEvent::from_cli`]), and their text is
 //! trusted no more than model output (the UI renders it through the same sanitizer). Attached to a
 //! remote server there is no journal to read, and opening a session works as before.
+//!
+//! The whole journal is read too ([`read_history`]), while the CLI resumes a session: its chat
+//! events can stand in for the history the CLI would otherwise hand over in pages, once the CLI's
+//! own first event and newest page confirm them ([`reconcile`], used by `engine::sessions`). A
+//! journal that does not match (compacted, rewound, another CLI's) is never used.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use github_copilot_sdk::SessionEvent;
 
@@ -37,11 +43,15 @@ impl Default for TailLimits {
     }
 }
 
-/// Reads the tails of the sessions of the CLI the app runs. Cheap to clone.
+/// A journal longer than this is not read whole: the CLI hands over its history instead.
+const HISTORY_MAX_BYTES: u64 = 64 << 20;
+
+/// Reads the journals of the sessions of the CLI the app runs. Cheap to clone; clones follow
+/// [`SessionJournal::set_target`] together.
 #[derive(Clone, Debug)]
 pub struct SessionJournal {
     /// `<COPILOT_HOME>/session-state`; `None` for a server elsewhere, whose files are not ours.
-    dir: Option<PathBuf>,
+    dir: Arc<Mutex<Option<PathBuf>>>,
     limits: TailLimits,
 }
 
@@ -49,15 +59,24 @@ impl SessionJournal {
     /// The journals of the CLI of `target`: a bundled CLI's session-state folder, none for an
     /// external server.
     pub fn for_target(target: &CliTarget) -> Self {
-        match target {
-            CliTarget::Bundled(cli) => Self::local(session_state_dir(cli), TailLimits::default()),
-            CliTarget::External(_) => Self { dir: None, limits: TailLimits::default() },
-        }
+        Self { dir: Arc::new(Mutex::new(Self::dir_of(target))), limits: TailLimits::default() }
     }
 
     /// The journals under `session_state` (`<COPILOT_HOME>/session-state`).
     pub fn local(session_state: PathBuf, limits: TailLimits) -> Self {
-        Self { dir: Some(session_state), limits }
+        Self { dir: Arc::new(Mutex::new(Some(session_state))), limits }
+    }
+
+    /// Read the journals of `target`'s CLI from now on (the app switched to another CLI).
+    pub fn set_target(&self, target: &CliTarget) {
+        *self.dir.lock().unwrap_or_else(|e| e.into_inner()) = Self::dir_of(target);
+    }
+
+    fn dir_of(target: &CliTarget) -> Option<PathBuf> {
+        match target {
+            CliTarget::Bundled(cli) => Some(session_state_dir(cli)),
+            CliTarget::External(_) => None,
+        }
     }
 
     /// The last screen of `session_id` as chat events, oldest first; `None` when there is no
@@ -78,8 +97,25 @@ impl SessionJournal {
         }
     }
 
+    /// Every chat event stored in `session_id`'s journal, oldest first, read in the background: the
+    /// task's answer is `None` when there is no such journal here, it is too long, or a chat event in
+    /// it does not parse. Unconfirmed: see [`reconcile`].
+    pub fn read_history(&self, session_id: &str) -> Option<tokio::task::JoinHandle<Option<Vec<SessionEvent>>>> {
+        let path = self.journal_path(session_id)?;
+        let session = session_id.to_owned();
+        Some(tokio::task::spawn_blocking(move || match read_history(&path, HISTORY_MAX_BYTES) {
+            Ok(events) => Some(events),
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::debug!(session, error = %e, "the journal cannot stand in for the history");
+                }
+                None
+            }
+        }))
+    }
+
     fn journal_path(&self, session_id: &str) -> Option<PathBuf> {
-        let dir = self.dir.as_ref()?;
+        let dir = self.dir.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
         // The id comes from the webview: a folder name of ours, never a path elsewhere.
         let plain = !session_id.is_empty()
             && session_id.len() <= 128
@@ -205,17 +241,83 @@ fn is_row(kind: &ChatEventKind) -> bool {
 
 /// The chat event of one journal line, or `None` (another kind of event, or not such JSON).
 fn chat_event(line: &[u8]) -> Option<ChatEvent> {
-    // The CLI writes `{"type":"...",...}`: most lines (system prompts, bookkeeping) are told apart
-    // by their first bytes and never parsed. Any other layout is parsed in full to find out.
-    const PREFIX: &[u8] = br#"{"type":""#;
-    if let Some(rest) = line.strip_prefix(PREFIX) {
-        let end = rest.iter().position(|&b| b == b'"')?;
-        if !STORED_CHAT_EVENT_TYPES.iter().any(|t| t.as_bytes() == &rest[..end]) {
-            return None;
-        }
+    if !may_be_chat_event(line) {
+        return None;
     }
     let event: SessionEvent = serde_json::from_slice(line).ok()?;
     ChatEvent::from_cli(&event)
+}
+
+/// Whether a journal line may hold a stored chat event. The CLI writes `{"type":"...",...}`: most
+/// lines (system prompts, bookkeeping) are told apart by their first bytes and never parsed. Any
+/// other layout may be one, and must be parsed in full to find out.
+fn may_be_chat_event(line: &[u8]) -> bool {
+    const PREFIX: &[u8] = br#"{"type":""#;
+    let Some(rest) = line.strip_prefix(PREFIX) else { return true };
+    let Some(end) = rest.iter().position(|&b| b == b'"') else { return true };
+    STORED_CHAT_EVENT_TYPES.iter().any(|t| t.as_bytes() == &rest[..end])
+}
+
+fn invalid(what: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what)
+}
+
+/// Every stored chat event ([`STORED_CHAT_EVENT_TYPES`]) of the journal at `path`, oldest first, up
+/// to its last complete line (a line still being written is left out). Lines of other events are
+/// skipped by their first bytes, unparsed. Fails when the file is longer than `max_bytes`, and with
+/// `InvalidData` when a line that may be a chat event does not parse: a journal with a hole in it
+/// cannot stand in for the history.
+pub fn read_history(path: &Path, max_bytes: u64) -> std::io::Result<Vec<SessionEvent>> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > max_bytes {
+        return Err(invalid(format!("the journal holds {len} bytes, more than {max_bytes}")));
+    }
+    // Only what was there when it was opened: the CLI may be appending meanwhile.
+    let mut reader = std::io::BufReader::with_capacity(CHUNK, file.take(len));
+    let mut events = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 || line.last() != Some(&b'\n') {
+            return Ok(events);
+        }
+        let text = line.trim_ascii_end();
+        if text.is_empty() || !may_be_chat_event(text) {
+            continue;
+        }
+        let event: SessionEvent = serde_json::from_slice(text)
+            .map_err(|e| invalid(format!("a line of the journal is not an event ({e})")))?;
+        if STORED_CHAT_EVENT_TYPES.contains(&event.event_type.as_str()) && event.ephemeral != Some(true) {
+            events.push(event);
+        }
+    }
+}
+
+/// A session's whole history of chat events, from its `journal` as read while the CLI resumed it,
+/// confirmed by the CLI's own history (filtered to the same events): its `first` event and its
+/// `newest` page (oldest first), which has older events before it. The journal's events up to
+/// where that page starts, then the page; `None` when the two do not agree (the journal starts
+/// elsewhere, misses events the page has, or holds events the CLI no longer has), and the CLI must
+/// hand over its history instead. Each event is in the answer exactly once.
+pub fn reconcile(
+    journal: Vec<SessionEvent>,
+    first: Option<&SessionEvent>,
+    newest: Vec<SessionEvent>,
+) -> Option<Vec<SessionEvent>> {
+    let (first, page_start) = (first?, newest.first()?);
+    if journal.first()?.id != first.id {
+        return None;
+    }
+    let at = journal.iter().rposition(|e| e.id == page_start.id)?;
+    let overlap = &journal[at..];
+    if overlap.len() > newest.len() || overlap.iter().zip(&newest).any(|(a, b)| a.id != b.id) {
+        return None;
+    }
+    let mut events = journal;
+    events.truncate(at);
+    events.extend(newest);
+    Some(events)
 }
 
 #[cfg(test)]
@@ -401,5 +503,76 @@ mod tests {
         }
         let remote = SessionJournal::for_target(&CliTarget::External(ExternalServer::new("10.0.0.2", 4321, None)));
         assert!(remote.tail("s1").await.is_none(), "a remote server's journals are not ours to read");
+    }
+
+    // The whole journal, confirmed by the CLI's ends of the history.
+
+    fn event_ids(events: &[SessionEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.id.as_str()).collect()
+    }
+
+    /// Stored events as the CLI hands them over: the chat events of `turns` turns.
+    fn stored(turns: std::ops::RangeInclusive<usize>) -> Vec<SessionEvent> {
+        turns
+            .flat_map(turn)
+            .map(|l| serde_json::from_str::<SessionEvent>(&l).unwrap())
+            .filter(|e| STORED_CHAT_EVENT_TYPES.contains(&e.event_type.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn the_whole_history_is_every_chat_event_in_order_up_to_the_last_complete_line() {
+        let journal = Journal::new();
+        journal.write(&many_turns(500));
+        let next = line("u501", "user.message", json!({"content": "question 501"}));
+        journal.append_raw(&next.as_bytes()[..next.len() - 3]);
+        let events = read_history(&journal.path(), HISTORY_MAX_BYTES).unwrap();
+        assert_eq!(event_ids(&events), event_ids(&stored(1..=500)));
+        assert_eq!(events.len(), 1500, "question, turn start and answer of each turn; no system prompt");
+    }
+
+    #[test]
+    fn a_journal_with_a_broken_chat_event_or_too_long_is_not_a_history() {
+        let journal = Journal::new();
+        journal.write(&many_turns(3));
+        assert_eq!(read_history(&journal.path(), 1000).unwrap_err().kind(), std::io::ErrorKind::InvalidData);
+        journal.append_raw(b"{\"type\":\"assistant.message\",\"data\":{\"content\":\"cut\n");
+        journal.append_raw(format!("{}\n", line("u4", "user.message", json!({"content": "question 4"}))).as_bytes());
+        let error = read_history(&journal.path(), HISTORY_MAX_BYTES).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData, "{error}");
+    }
+
+    #[test]
+    fn the_journal_up_to_the_newest_page_then_the_page_each_event_once() {
+        let journal = stored(1..=10);
+        // The page overlaps the journal's last events and has two the journal had not written yet.
+        let newest = stored(9..=11);
+        let first = stored(1..=1);
+        let history = reconcile(journal, first.first(), newest).expect("they agree");
+        assert_eq!(event_ids(&history), event_ids(&stored(1..=11)));
+        // The journal ends exactly where the page does.
+        let history = reconcile(stored(1..=10), first.first(), stored(8..=10)).unwrap();
+        assert_eq!(event_ids(&history), event_ids(&stored(1..=10)));
+    }
+
+    #[test]
+    fn a_journal_the_cli_does_not_confirm_is_not_used() {
+        let first = stored(1..=1);
+        let newest = stored(9..=11);
+        // It starts elsewhere (the CLI's history was compacted into a new start, or it is another session's).
+        assert!(reconcile(stored(2..=10), first.first(), newest.clone()).is_none());
+        assert!(reconcile(stored(1..=10), stored(2..=2).first(), newest.clone()).is_none());
+        // It ends before the page begins: events between the two would be missing.
+        assert!(reconcile(stored(1..=7), first.first(), newest.clone()).is_none());
+        // It holds events after the page's start that the CLI no longer has (rewound).
+        let mut rewound = stored(1..=9);
+        rewound.extend(stored(12..=13));
+        assert!(reconcile(rewound, first.first(), newest.clone()).is_none());
+        // Longer than the page from where the page starts: the CLI no longer has its end.
+        assert!(reconcile(stored(1..=12), first.first(), newest.clone()).is_none());
+        // Nothing to compare with.
+        assert!(reconcile(Vec::new(), first.first(), newest.clone()).is_none());
+        assert!(reconcile(stored(1..=10), None, newest).is_none());
+        assert!(reconcile(stored(1..=10), first.first(), Vec::new()).is_none());
     }
 }

@@ -70,14 +70,14 @@ pub struct Engine {
 impl Engine {
     /// Start the CLI (in the background) and the services on top of it.
     pub fn start(config: EngineConfig) -> Self {
-        // Follows the target when the app switches to another CLI (`SessionSearch::set_target`).
+        // Both follow the target when the app switches to another CLI (`set_target`).
         let search = SessionSearch::for_target(&config.target);
         let journal = SessionJournal::for_target(&config.target);
         let supervisor = CliSupervisor::start(config.target, config.restart);
         // A server's sessions are read through the connection.
         search.read_through(supervisor.clone());
         let broker = PermissionBroker::default();
-        let sessions = SessionService::new(supervisor.clone(), broker.clone(), config.sessions);
+        let sessions = SessionService::new(supervisor.clone(), broker.clone(), config.sessions, journal.clone());
         let queue = queue::MessageQueue::new(sessions.clone(), supervisor.clone());
         Self { supervisor, broker, sessions, search, journal, queue }
     }

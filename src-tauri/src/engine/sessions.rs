@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::error::{EngineError, EngineResult, is_session_not_found};
 use super::events::{ChatEvent, ChatEventKind, EventHub, EventStream, STORED_CHAT_EVENT_TYPES, SeenEvents, transcript};
+use super::journal::SessionJournal;
 use super::modes::PlanReviews;
 use super::permissions::PermissionBroker;
 use super::supervisor::{CliSupervisor, Connection};
@@ -159,12 +160,19 @@ pub struct SessionService {
     /// from the keychain; see `engine::mcp`).
     session_mcp: Arc<Mutex<Sensitive<super::mcp::SessionMcpServers>>>,
     setup: Arc<Mutex<Vec<SessionSetup>>>,
+    /// The CLI's journals on disk, when it runs here: a resumed session's history is read from them.
+    journal: SessionJournal,
     /// The agents' requests to leave plan mode (engine/modes.rs).
     plan_reviews: PlanReviews,
 }
 
 impl SessionService {
-    pub fn new(supervisor: CliSupervisor, broker: PermissionBroker, options: SessionOptions) -> Self {
+    pub fn new(
+        supervisor: CliSupervisor,
+        broker: PermissionBroker,
+        options: SessionOptions,
+        journal: SessionJournal,
+    ) -> Self {
         let provider = options.provider.clone().map(|settings| ActiveProvider { settings, model: None });
         let provider = Arc::new(Mutex::new(provider));
         let auth_failures = Arc::new(watch::channel(0).0);
@@ -172,6 +180,7 @@ impl SessionService {
             supervisor,
             broker,
             options,
+            journal,
             provider,
             auth_failures,
             live: Arc::default(),
@@ -565,14 +574,16 @@ impl SessionService {
         if let Some(capacity) = self.options.event_buffer_capacity {
             config = config.with_event_buffer_capacity(capacity);
         }
+        // The journal is read while the CLI resumes: most of the history, without waiting for the CLI's pages.
+        let journal = self.journal.read_history(&live.id);
         let session = connection.client.resume_session(config).await.map_err(|e| {
             if is_session_not_found(&e) { EngineError::SessionNotFound(live.id.clone()) } else { e.into() }
         })?;
         let session = Arc::new(session);
         handler.bind(session.clone());
-        self.run_setup(&session).await;
+        let (_, stored) = tokio::join!(self.run_setup(&session), stored_history(&session, journal));
         // Everything stored so far counts as seen: a consumer loads history separately.
-        let stored = stored_chat_events(&session).await.ok();
+        let stored = stored.ok();
         if let Some(stored) = &stored {
             let mut seen = live.seen.lock().unwrap();
             for event in stored {
@@ -660,6 +671,70 @@ async fn stored_chat_events(session: &Session) -> EngineResult<Vec<SessionEvent>
         }
         cursor = Some(page.cursor);
     }
+}
+
+/// How many of the newest stored events confirm a journal (and add what it had not written yet).
+const CONFIRMING_PAGE: i64 = 100;
+
+/// [`stored_chat_events`], from the session's `journal` (read while the CLI resumed it) when the CLI's
+/// own first event and newest page confirm it: two small reads instead of the whole history in pages.
+/// Otherwise (no journal here, or one that does not match) from the CLI.
+async fn stored_history(
+    session: &Session,
+    journal: Option<JoinHandle<Option<Vec<SessionEvent>>>>,
+) -> EngineResult<Vec<SessionEvent>> {
+    if let Some(read) = journal
+        && let Ok(Some(journal)) = read.await
+    {
+        let read = journal.len();
+        match confirmed(session, journal).await {
+            Ok(Confirmed::Journal(events)) => {
+                tracing::debug!(session = %session.id(), journal = read, events = events.len(), "history read from the journal");
+                return Ok(events);
+            }
+            Ok(Confirmed::Page(events)) => return Ok(events),
+            Ok(Confirmed::No) => {
+                tracing::debug!(session = %session.id(), "the journal does not match the CLI's history")
+            }
+            Err(e) => tracing::debug!(session = %session.id(), error = %e, "could not confirm the journal"),
+        }
+    }
+    stored_chat_events(session).await
+}
+
+/// What the CLI's ends of the history say of a journal.
+enum Confirmed {
+    /// The history: the journal, then the CLI's newest events (see [`super::journal::reconcile`]).
+    Journal(Vec<SessionEvent>),
+    /// The history, short enough that the CLI's newest page is all of it.
+    Page(Vec<SessionEvent>),
+    /// They disagree.
+    No,
+}
+
+/// The history from `journal` when the CLI's first and newest events agree with it.
+async fn confirmed(session: &Session, journal: Vec<SessionEvent>) -> EngineResult<Confirmed> {
+    use github_copilot_sdk::rpc::{EventLogReadRequest, EventsCursorStatus, EventsReadDirection};
+    let read = |direction, max| async move {
+        let request = EventLogReadRequest {
+            direction: Some(direction),
+            max: Some(max),
+            include_ephemeral: Some(false),
+            types: Some(json!(STORED_CHAT_EVENT_TYPES)),
+            ..Default::default()
+        };
+        session.rpc().event_log().read(request).await
+    };
+    let (first, newest) =
+        tokio::try_join!(read(EventsReadDirection::Forward, 1), read(EventsReadDirection::Backward, CONFIRMING_PAGE))?;
+    if [&first, &newest].iter().any(|page| !matches!(page.cursor_status, EventsCursorStatus::Ok)) {
+        return Ok(Confirmed::No);
+    }
+    if !newest.has_more {
+        return Ok(Confirmed::Page(newest.events));
+    }
+    Ok(super::journal::reconcile(journal, first.events.first(), newest.events)
+        .map_or(Confirmed::No, Confirmed::Journal))
 }
 
 /// Read one attached session's events into its hub until the session or the CLI goes away.
