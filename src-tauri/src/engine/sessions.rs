@@ -576,12 +576,15 @@ impl SessionService {
         }
         // The journal is read while the CLI resumes: most of the history, without waiting for the CLI's pages.
         let journal = self.journal.read_history(&live.id);
+        let started = std::time::Instant::now();
         let session = connection.client.resume_session(config).await.map_err(|e| {
             if is_session_not_found(&e) { EngineError::SessionNotFound(live.id.clone()) } else { e.into() }
         })?;
+        let resumed = started.elapsed();
         let session = Arc::new(session);
         handler.bind(session.clone());
         let (_, stored) = tokio::join!(self.run_setup(&session), stored_history(&session, journal));
+        let read = started.elapsed() - resumed;
         // Everything stored so far counts as seen: a consumer loads history separately.
         let stored = stored.ok();
         if let Some(stored) = &stored {
@@ -595,7 +598,15 @@ impl SessionService {
             tracing::debug!(session = %live.id, error = %e, "no pending permission requests restored");
         }
         self.install(live, session, connection.generation).await;
-        tracing::info!(session = %live.id, generation = connection.generation, "session attached");
+        let ms = |d: Duration| d.as_millis() as u64;
+        tracing::info!(
+            session = %live.id,
+            generation = connection.generation,
+            resume_ms = ms(resumed),
+            history_ms = ms(read),
+            total_ms = ms(started.elapsed()),
+            "session attached"
+        );
         Ok(stored)
     }
 

@@ -786,7 +786,10 @@ export async function openSessionTranscript(
     throw error;
   }
   historyIn = true;
+  // Marks for the benchmark (tests/src/bin/bench_ui.rs), which reads them to tell the hand-over from the work here.
+  performance.mark?.("copilot:history-received");
   transcript.apply(opened.history);
+  performance.mark?.("copilot:history-applied");
   batcher.resume();
   // Only `close` is kept: the history's events are in the transcript now, and holding the array would keep
   // every one of them alive for as long as the session is open.
