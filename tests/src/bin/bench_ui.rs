@@ -235,18 +235,20 @@ fn cpu_seconds(app: &AppUnderTest) -> (f64, f64) {
 }
 
 /// The app's process and every process under it (WebKitGTK's helpers, the CLI), each with whether it is
-/// the Copilot CLI (an executable named copilot*, not copilot-desktop).
+/// the Copilot CLI or runs under it: the app's child whose executable is named copilot* (the bundled
+/// copilot-desktop-cli, or a copilot of the system's), and whatever that started.
 fn app_processes(app: &AppUnderTest) -> Vec<(u32, bool)> {
     let root = app.app_process().pid;
-    std::iter::once(root)
-        .chain(processes::descendants(root))
-        .map(|pid| {
-            let name = processes::read(pid)
-                .and_then(|p| p.exe)
-                .and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()));
-            (pid, name.is_some_and(|n| n.starts_with("copilot") && !n.starts_with("copilot-desktop")))
-        })
-        .collect()
+    let name = |pid: u32| {
+        processes::read(pid).and_then(|p| p.exe).and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()))
+    };
+    let clis: Vec<u32> = processes::children(root)
+        .into_iter()
+        .filter(|p| name(p.pid).is_some_and(|n| n.starts_with("copilot")))
+        .map(|p| p.pid)
+        .collect();
+    let under_cli: Vec<u32> = clis.iter().flat_map(|&cli| processes::descendants(cli)).chain(clis.clone()).collect();
+    std::iter::once(root).chain(processes::descendants(root)).map(|pid| (pid, under_cli.contains(&pid))).collect()
 }
 
 /// An asynchronous page script that reports through its callback, made robust: WebKitWebDriver answers a
