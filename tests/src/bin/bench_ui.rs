@@ -18,7 +18,10 @@
 //!   session open, as growth over that launch's idle (measured before opening it): just opened; after the
 //!   transcript's own first scrolling, before the benchmark adds anything to the page (the figure the memory
 //!   goal is about); and at the end, after the passes with the static copy (which includes what the webview
-//!   keeps of that copy).
+//!   keeps of that copy);
+//! * on stderr, where the time goes: the frames around each latency round's chunk (with the DOM changes made
+//!   in each, and when the page's main thread was busy), and for each opening the app's own resume and
+//!   history times (its log) and when the UI received and applied the history.
 //!
 //! Needs the app built with the bench feature (`cd ui && npm run build`, `cargo build -p copilot-desktop
 //! --features bench`) and a display:
