@@ -657,13 +657,7 @@ async fn stored_chat_events(session: &Session) -> EngineResult<Vec<SessionEvent>
     let mut events = Vec::new();
     let mut cursor = None;
     loop {
-        let request = EventLogReadRequest {
-            cursor: cursor.take(),
-            max: Some(HISTORY_PAGE),
-            include_ephemeral: Some(false),
-            types: Some(json!(STORED_CHAT_EVENT_TYPES)),
-            ..Default::default()
-        };
+        let request = EventLogReadRequest { cursor: cursor.take(), ..chat_events_read(HISTORY_PAGE) };
         let page = match session.rpc().event_log().read(request).await {
             Ok(page) => page,
             Err(e) => {
@@ -681,6 +675,16 @@ async fn stored_chat_events(session: &Session) -> EngineResult<Vec<SessionEvent>
             return Ok(events);
         }
         cursor = Some(page.cursor);
+    }
+}
+
+/// A read of up to `max` of a session's stored chat events: the filter every history read uses.
+fn chat_events_read(max: i64) -> github_copilot_sdk::rpc::EventLogReadRequest {
+    github_copilot_sdk::rpc::EventLogReadRequest {
+        max: Some(max),
+        include_ephemeral: Some(false),
+        types: Some(json!(STORED_CHAT_EVENT_TYPES)),
+        ..Default::default()
     }
 }
 
@@ -727,13 +731,7 @@ enum Confirmed {
 async fn confirmed(session: &Session, journal: Vec<SessionEvent>) -> EngineResult<Confirmed> {
     use github_copilot_sdk::rpc::{EventLogReadRequest, EventsCursorStatus, EventsReadDirection};
     let read = |direction, max| async move {
-        let request = EventLogReadRequest {
-            direction: Some(direction),
-            max: Some(max),
-            include_ephemeral: Some(false),
-            types: Some(json!(STORED_CHAT_EVENT_TYPES)),
-            ..Default::default()
-        };
+        let request = EventLogReadRequest { direction: Some(direction), ..chat_events_read(max) };
         session.rpc().event_log().read(request).await
     };
     let (first, newest) =
