@@ -19,14 +19,15 @@
 //!   transcript's own first scrolling, before the benchmark adds anything to the page (the figure the memory
 //!   goal is about); and at the end, after the passes with the static copy (which includes what the webview
 //!   keeps of that copy);
-//! * on stderr, where the time goes: the frames around each latency round's chunk (with the DOM changes made
-//!   in each, and when the page's main thread was busy), and for each opening the app's own resume and
-//!   history times (its log) and when the UI received and applied the history.
+//! * on stderr, where the time goes: for each opening the app's own resume and history times (its log) and
+//!   when the UI received and applied the history; with `--frames`, the frames around each latency round's
+//!   chunk (with the DOM changes made in each, and when the page's main thread was busy). That recording
+//!   works in the page while it measures, so take the latency figures without it.
 //!
 //! Needs the app built with the bench feature (`cd ui && npm run build`, `cargo build -p copilot-desktop
 //! --features bench`) and a display:
 //! `xvfb-run -a dbus-run-session -- cargo run -p copilot-desktop-tests --bin bench_ui -- [ROUNDS]
-//! [--soak-turns N] [--history EVENTS,...]` (defaults: 5 rounds, 200 soak turns, histories of 10,000 and
+//! [--soak-turns N] [--history EVENTS,...] [--frames]` (defaults: 5 rounds, 200 soak turns, histories of 10,000 and
 //! 50,000 events; `--soak-turns 0` or `--history none` skips those parts). Figures are for whichever profile
 //! of the app is under test (`COPILOT_DESKTOP_APP` to choose).
 
@@ -49,18 +50,23 @@ const TIME_TO_FIRST_TOKEN: Duration = Duration::from_millis(300);
 /// The pause before the chunk whose latency the "later delta" rounds take.
 const BETWEEN_CHUNKS: Duration = Duration::from_millis(250);
 
-const USAGE: &str = "bench_ui [ROUNDS] [--soak-turns N] [--history EVENTS[,EVENTS...] | --history none]";
+const USAGE: &str = "bench_ui [ROUNDS] [--soak-turns N] [--history EVENTS[,EVENTS...] | --history none] [--frames]";
+
+/// `--frames`: the latency probe also records what the page did in each frame (see [`ARM_PAINT_PROBE`]). Off
+/// by default, so the figures are taken without that recording's own work in the page.
+static FRAMES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// What to run, from the command line.
 struct Options {
     rounds: usize,
     soak_turns: usize,
     histories: Vec<usize>,
+    frames: bool,
 }
 
 impl Options {
     fn parse() -> Options {
-        let mut options = Options { rounds: 5, soak_turns: 200, histories: vec![10_000, 50_000] };
+        let mut options = Options { rounds: 5, soak_turns: 200, histories: vec![10_000, 50_000], frames: false };
         let mut args = std::env::args().skip(1);
         let number = |value: Option<String>, what: &str| -> usize {
             value
@@ -80,6 +86,7 @@ impl Options {
                     };
                     options.histories.sort_unstable();
                 }
+                "--frames" => options.frames = true,
                 "-h" | "--help" => {
                     println!("usage: {USAGE}");
                     std::process::exit(0);
@@ -101,9 +108,11 @@ impl Options {
 ///   that frame runs right after its rendering, and that is the time taken. A rAF loop started here runs first
 ///   in every frame and marks it, which tells the two cases apart;
 /// * `nextFrame`: the start of the first animation frame after the text appeared, what this probe reported
-///   before it knew frames apart (one frame late when the change was made inside a frame).
+///   before it knew frames apart (one frame late when the change was made inside a frame);
+/// * `frames`, `gaps`: with `arguments[2]` true (`--frames`), the frames before it with the DOM changes made in
+///   each, and when the page's main thread was busy for more than 8 ms (a heartbeat of tasks stalled).
 const ARM_PAINT_PROBE: &str = r#"
-const [needle, xpath] = arguments;
+const [needle, xpath, recordFrames] = arguments;
 const now = () => performance.timeOrigin + performance.now();
 let done;
 window.__benchPainted = new Promise((resolve) => { done = resolve; });
@@ -122,17 +131,19 @@ const frame = () => {
 requestAnimationFrame(frame);
 // A heartbeat of tasks: a gap in it is the page's main thread busy (script, style, layout, paint).
 const gaps = [];
-let beat = now();
-const heartbeat = new MessageChannel();
-heartbeat.port1.onmessage = () => {
-  const t = now();
-  if (t - beat > 8) gaps.push([beat, t]);
-  beat = t;
-  if (watching) setTimeout(() => heartbeat.port2.postMessage(0), 0);
-};
-heartbeat.port2.postMessage(0);
 const counter = new MutationObserver((records) => { const f = frames[frames.length - 1]; if (f) f.mutations += records.length; });
-counter.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+if (recordFrames) {
+  let beat = now();
+  const heartbeat = new MessageChannel();
+  heartbeat.port1.onmessage = () => {
+    const t = now();
+    if (t - beat > 8) gaps.push([beat, t]);
+    beat = t;
+    if (watching) setTimeout(() => heartbeat.port2.postMessage(0), 0);
+  };
+  heartbeat.port2.postMessage(0);
+  counter.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+}
 const finish = () => {
   if (painted !== null && nextFrame !== null) {
     watching = false;
@@ -305,7 +316,8 @@ async fn run_async(app: &AppUnderTest, what: &str, script: &str, args: Vec<Value
 
 /// Start watching the page for `needle`; [`painted`] then waits for it.
 async fn arm_paint_probe(app: &AppUnderTest, needle: &str) {
-    app.eval(ARM_PAINT_PROBE, vec![json!(needle), json!(TRANSCRIPT)]).await;
+    let frames = FRAMES.load(std::sync::atomic::Ordering::Relaxed);
+    app.eval(ARM_PAINT_PROBE, vec![json!(needle), json!(TRANSCRIPT), json!(frames)]).await;
 }
 
 /// When the armed probe's text was in the DOM, painted, and (the probe's old reading) the next frame began.
@@ -830,6 +842,7 @@ try {
 #[tokio::main]
 async fn main() {
     let options = Options::parse();
+    FRAMES.store(options.frames, std::sync::atomic::Ordering::Relaxed);
     let rounds = options.rounds;
     let chat = Chat::start().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -887,20 +900,22 @@ async fn main() {
             // The marker is in the first chunk, or (later) in the last.
             let chunk = if kind == "later" { timing.last_content } else { timing.first_content };
             let chunk = wall_ms(chunk.expect("the chunk's time"));
-            let frames: Vec<String> = paint
-                .frames
-                .iter()
-                .map(|(start, end, mutations)| format!("{:.0}..{:.0} ({mutations})", start - chunk, end - chunk))
-                .collect();
-            let gaps: Vec<String> =
-                paint.gaps.iter().map(|(from, to)| format!("{:.0}..{:.0}", from - chunk, to - chunk)).collect();
-            eprintln!(
-                "[bench] {kind} {round}: frames around it, ms from the chunk (DOM changes): {}; main thread busy: {}; in the DOM {:.0}, painted {:.0}",
-                frames.join(" "),
-                gaps.join(" "),
-                paint.in_dom - chunk,
-                paint.painted - chunk
-            );
+            if options.frames {
+                let frames: Vec<String> = paint
+                    .frames
+                    .iter()
+                    .map(|(start, end, mutations)| format!("{:.0}..{:.0} ({mutations})", start - chunk, end - chunk))
+                    .collect();
+                let gaps: Vec<String> =
+                    paint.gaps.iter().map(|(from, to)| format!("{:.0}..{:.0}", from - chunk, to - chunk)).collect();
+                eprintln!(
+                    "[bench] {kind} {round}: frames around it, ms from the chunk (DOM changes): {}; main thread busy: {}; in the DOM {:.0}, painted {:.0}",
+                    frames.join(" "),
+                    gaps.join(" "),
+                    paint.in_dom - chunk,
+                    paint.painted - chunk
+                );
+            }
             latency.push(chunk, paint);
         }
     }
