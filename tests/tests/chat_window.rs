@@ -426,6 +426,9 @@ async fn a_reopened_session_shows_every_message_once_in_order_even_mid_reply() {
     chat.wait_reply(&format!("Synthetic answer {GROWN}.")).await;
     chat.app.wait_for(&whole, HANG_GUARD).await;
     assert_shows_the_end_of(&chat.app, &expected, "after a restart").await;
+    // Longer than the CLI's newest page that confirms a journal: the history came from the journal, crossing to
+    // the window while the CLI resumed, and only what follows it came with the answer.
+    assert!(chat.app.log_text().contains("history read from the journal"), "{}", chat.app.log_text());
 
     // Reopened while a reply streams: the journal, the history and the live events each hold some of it.
     let slow = "echo ".repeat(40);

@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use copilot_desktop::engine::events::assemble_messages;
+use copilot_desktop::engine::events::{assemble_messages, push_coalesced};
 use copilot_desktop::engine::permissions::AskerGuard;
 use copilot_desktop::engine::{
     ChatEvent, ChatEventKind, CliAuth, CliTarget, ConnectionState, Engine, EngineConfig, EventStream, ExternalServer,
-    NewSession, PermissionAnswer, PromptDetails, PromptEvent, RestartPolicy, SessionOptions,
+    Handover, NewSession, PermissionAnswer, PromptDetails, PromptEvent, RestartPolicy, SessionOptions,
 };
 use copilot_desktop_tests::cli::{TestHome, cli_path};
 use copilot_desktop_tests::engine_setup::{bundled, bundled_with, byok};
@@ -678,13 +678,27 @@ async fn a_reopened_session_reads_its_history_from_the_journal_and_it_is_the_cli
     h.engine.shutdown().await;
 }
 
-/// Stop `h`'s engine, start another on the same home, and open `id` there: its history as opened (from the
-/// journal when the CLI confirms it) after checking that it is the CLI's own, read in pages.
+/// Stop `h`'s engine, start another on the same home, and open `id` there as the window does: its history as
+/// opened, the journal's part (handed over while the CLI resumed) and what follows it, after checking that the
+/// journal's part stood and that the two together are the CLI's own history, read in pages.
 async fn reopen(h: Harness, id: &str) -> (Harness, EventStream, Vec<ChatEvent>) {
     h.engine.shutdown().await;
     let Harness { home, model, .. } = h;
     let h = Harness::start_with(home, model, None).await;
-    let (stream, opened) = h.engine.sessions.watch(id).await.expect("watch");
+    let early = Arc::new(Mutex::new(None));
+    let sink = early.clone();
+    let (stream, handover) = h
+        .engine
+        .sessions
+        .watch_handing_over(id, Box::new(move |journal| *sink.lock().unwrap() = Some(journal)))
+        .await
+        .expect("watch");
+    let Handover::AfterJournal(rest) = handover else { panic!("the journal's history should stand: {handover:?}") };
+    let mut opened = early.lock().unwrap().take().expect("the journal's history went ahead of the answer");
+    assert!(!opened.is_empty());
+    for event in rest {
+        push_coalesced(&mut opened, event);
+    }
     let paged = h.engine.sessions.history(id).await.expect("the CLI's history");
     assert_eq!(opened, paged, "the history read from the journal is the CLI's");
     (h, stream, opened)

@@ -1,13 +1,14 @@
 //! Commands about sessions: list, search their messages, create, open (the last screen from the
-//! journal at once, then the history plus a live event channel), send, stop, rename, delete, and the
-//! models a new session can use.
+//! journal at once, the journal's history while the CLI resumes, then what follows it plus a live event
+//! channel), send, stop, rename, delete, and the models a new session can use.
 
+use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
 
 use super::CommandResult;
 use crate::AppState;
-use crate::engine::{AuthStatus, ChatEvent, ModelInfo, NewSession, SessionMatch, SessionSummary};
+use crate::engine::{AuthStatus, ChatEvent, Handover, ModelInfo, NewSession, SessionMatch, SessionSummary};
 
 /// Stored sessions, newest first.
 #[tauri::command]
@@ -41,18 +42,40 @@ pub async fn session_tail(state: State<'_, AppState>, session_id: String) -> Com
     Ok(state.engine.journal.tail(&session_id).await)
 }
 
+/// A session's stored history as `open_session` hands it over.
+#[derive(Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenedHistory {
+    /// Whether `events` follow the journal's transcript, which went down `on_journal` (and stands), or are
+    /// all of the history.
+    pub after_journal: bool,
+    pub events: Vec<ChatEvent>,
+}
+
 /// Open a session: its stored history comes back, and every later event goes down `on_events` in
 /// coalesced batches until `close_session` (or the webview goes away). Events that arrive while the
 /// history loads can appear in both; the UI keeps the first of each id.
+///
+/// A session resumed now whose journal is read here sends the journal's transcript down `on_journal` while
+/// the CLI resumes it; when the CLI confirms it, the answer is only what follows it (`after_journal`), so the
+/// bulk of a long history crosses to the webview before the resume ends instead of after.
 #[tauri::command]
 #[specta::specta]
 pub async fn open_session(
     state: State<'_, AppState>,
     session_id: String,
     on_events: Channel<Vec<ChatEvent>>,
-) -> CommandResult<Vec<ChatEvent>> {
+    on_journal: Channel<Vec<ChatEvent>>,
+) -> CommandResult<OpenedHistory> {
     let engine = &state.engine;
-    let (mut stream, history) = engine.sessions.watch(&session_id).await?;
+    let early = Box::new(move |journal| {
+        let _ = on_journal.send(journal); // fails only when the webview is gone
+    });
+    let (mut stream, handover) = engine.sessions.watch_handing_over(&session_id, early).await?;
+    let history = match handover {
+        Handover::Full(events) => OpenedHistory { after_journal: false, events },
+        Handover::AfterJournal(events) => OpenedHistory { after_journal: true, events },
+    };
     let forward = tauri::async_runtime::spawn(async move {
         while let Some(batch) = stream.next_batch().await {
             if on_events.send(batch).is_err() {

@@ -40,7 +40,8 @@ pub use rules::{NewProjectApproval, ProjectApproval, RulesOverview, StandingRule
 pub use search::{SessionMatch, SessionSearch, SnippetPart};
 pub use server::{ServerInfo, ServerProblem};
 pub use sessions::{
-    AuthStatus, ModelInfo, NewSession, ProviderSettings, SessionOptions, SessionService, SessionSummary,
+    AuthStatus, EarlyHistory, Handover, ModelInfo, NewSession, ProviderSettings, SessionOptions, SessionService,
+    SessionSummary,
 };
 pub use supervisor::{
     BundledCli, CliAuth, CliSupervisor, CliTarget, ConnectionState, ConnectionTarget, ExternalServer, RestartPolicy,

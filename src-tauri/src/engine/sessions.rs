@@ -18,7 +18,9 @@ use tokio::sync::{Mutex as AsyncMutex, watch};
 use tokio::task::JoinHandle;
 
 use super::error::{EngineError, EngineResult, is_session_not_found};
-use super::events::{ChatEvent, ChatEventKind, EventHub, EventStream, STORED_CHAT_EVENT_TYPES, SeenEvents, transcript};
+use super::events::{
+    ChatEvent, ChatEventKind, EventHub, EventStream, STORED_CHAT_EVENT_TYPES, SeenEvents, push_coalesced, transcript,
+};
 use super::journal::SessionJournal;
 use super::modes::PlanReviews;
 use super::permissions::PermissionBroker;
@@ -69,6 +71,19 @@ pub struct SessionOptions {
 pub struct NewSession {
     pub model: Option<String>,
     pub working_directory: PathBuf,
+}
+
+/// Where a resume hands the journal's transcript before the CLI has confirmed it: see
+/// [`SessionService::watch_handing_over`].
+pub type EarlyHistory = Box<dyn FnOnce(Vec<ChatEvent>) + Send>;
+
+/// A session's transcript so far, as [`SessionService::watch_handing_over`] hands it over.
+#[derive(Debug, PartialEq)]
+pub enum Handover {
+    /// All of it.
+    Full(Vec<ChatEvent>),
+    /// What follows the journal's transcript, which went early and which the CLI confirmed.
+    AfterJournal(Vec<ChatEvent>),
 }
 
 /// A stored session as the history list shows it.
@@ -202,7 +217,7 @@ impl SessionService {
                 let Some(connection) = connections.borrow_and_update().clone() else { continue };
                 let sessions: Vec<Arc<LiveSession>> = this.live.lock().unwrap().values().cloned().collect();
                 for live in sessions {
-                    if let Err(e) = this.attach(&live, &connection).await {
+                    if let Err(e) = this.attach(&live, &connection, None).await {
                         tracing::warn!(session = %live.id, error = %e, "could not re-attach session after reconnect");
                     }
                 }
@@ -336,14 +351,44 @@ impl SessionService {
     /// two. A session not live yet is resumed, and the events read while resuming are the transcript: a long
     /// history is fetched from the CLI once, not twice.
     pub async fn watch(&self, session_id: &str) -> EngineResult<(EventStream, Vec<ChatEvent>)> {
-        let (live, resumed) = self.live_or_resume_reading(session_id).await?;
+        let early = Arc::new(Mutex::new(Vec::new()));
+        let sink = early.clone();
+        let (stream, handover) =
+            self.watch_handing_over(session_id, Box::new(move |journal| *sink.lock().unwrap() = journal)).await?;
+        let history = match handover {
+            Handover::Full(history) => history,
+            Handover::AfterJournal(rest) => {
+                let mut history = std::mem::take(&mut *early.lock().unwrap());
+                for event in rest {
+                    push_coalesced(&mut history, event);
+                }
+                history
+            }
+        };
+        Ok((stream, history))
+    }
+
+    /// [`Self::watch`], with the transcript handed over in two parts when a resume reads it from the session's
+    /// journal: the journal's transcript goes to `early` as soon as it is read, while the CLI is still resuming the
+    /// session, and once the CLI has confirmed it the answer is [`Handover::AfterJournal`], what follows it. Any
+    /// other answer is all of the transcript, and replaces whatever went to `early`.
+    pub async fn watch_handing_over(
+        &self,
+        session_id: &str,
+        early: EarlyHistory,
+    ) -> EngineResult<(EventStream, Handover)> {
+        let (live, resumed) = self.live_or_resume_reading(session_id, Some(early)).await?;
         if let Some((stream, stored)) = resumed {
-            return Ok((stream, transcript(&stored)));
+            let handover = match stored.handed_early {
+                Some(handed) => Handover::AfterJournal(transcript(&stored.events[handed..])),
+                None => Handover::Full(transcript(&stored.events)),
+            };
+            return Ok((stream, handover));
         }
         // Subscribe before reading history, so nothing falls between the two (repeats are dropped by id).
         let stream = live.hub.subscribe();
         let history = self.history_of(&live).await?;
-        Ok((stream, history))
+        Ok((stream, Handover::Full(history)))
     }
 
     /// The typed transcript of a session from the CLI's stored events.
@@ -382,7 +427,7 @@ impl SessionService {
             Err(e) if is_session_not_found(&e) => {
                 tracing::info!(session = session_id, "CLI forgot the session; resuming it transparently");
                 let connection = self.connection()?;
-                self.attach(&live, &connection).await?;
+                self.attach(&live, &connection, None).await?;
                 let session = self.attached_session(&live).await?;
                 Ok(session.send(options).await?)
             }
@@ -483,7 +528,7 @@ impl SessionService {
 
     /// The live session of `session_id`, resuming it on the CLI when it is not live yet.
     async fn live_or_resume(&self, session_id: &str) -> EngineResult<Arc<LiveSession>> {
-        Ok(self.live_or_resume_reading(session_id).await?.0)
+        Ok(self.live_or_resume_reading(session_id, None).await?.0)
     }
 
     /// [`Self::live_or_resume`], and when this call resumed the session: a stream subscribed before its pump
@@ -491,7 +536,8 @@ impl SessionService {
     async fn live_or_resume_reading(
         &self,
         session_id: &str,
-    ) -> EngineResult<(Arc<LiveSession>, Option<(EventStream, Vec<SessionEvent>)>)> {
+        early: Option<EarlyHistory>,
+    ) -> EngineResult<(Arc<LiveSession>, Option<(EventStream, Stored)>)> {
         if let Some(live) = self.live.lock().unwrap().get(session_id).cloned() {
             return Ok((live, None));
         }
@@ -513,7 +559,7 @@ impl SessionService {
             return Ok((live, None));
         }
         let stream = live.hub.subscribe();
-        match self.attach(&live, &connection).await {
+        match self.attach(&live, &connection, early).await {
             // Attached by someone else first (a reconnect), or the stored events were unreadable: no reading.
             Ok(stored) => Ok((live, stored.map(|events| (stream, events)))),
             Err(e) => {
@@ -535,18 +581,19 @@ impl SessionService {
                 return Ok(a.session.clone());
             }
         }
-        self.attach(live, &connection).await?;
+        self.attach(live, &connection, None).await?;
         let attached = live.attached.lock().await;
         attached.as_ref().map(|a| a.session.clone()).ok_or(EngineError::NotConnected { reason: None })
     }
 
     /// Resume `live` on `connection` (no-op when already attached to it). Returns the session's stored events
-    /// when it resumed it now and could read them.
+    /// when it resumed it now and could read them; the journal's transcript goes to `early` as soon as it is read.
     async fn attach(
         &self,
         live: &Arc<LiveSession>,
         connection: &Connection,
-    ) -> EngineResult<Option<Vec<SessionEvent>>> {
+        early: Option<EarlyHistory>,
+    ) -> EngineResult<Option<Stored>> {
         let _one_at_a_time = live.attaching.lock().await;
         if live.attached.lock().await.as_ref().is_some_and(|a| a.generation == connection.generation) {
             return Ok(None);
@@ -575,7 +622,7 @@ impl SessionService {
             config = config.with_event_buffer_capacity(capacity);
         }
         // The journal is read while the CLI resumes: most of the history, without waiting for the CLI's pages.
-        let journal = self.journal.read_history(&live.id);
+        let journal = self.journal.read_history(&live.id).map(|read| hand_early(read, early));
         let started = std::time::Instant::now();
         let session = connection.client.resume_session(config).await.map_err(|e| {
             if is_session_not_found(&e) { EngineError::SessionNotFound(live.id.clone()) } else { e.into() }
@@ -589,7 +636,7 @@ impl SessionService {
         let stored = stored.ok();
         if let Some(stored) = &stored {
             let mut seen = live.seen.lock().unwrap();
-            for event in stored {
+            for event in &stored.events {
                 seen.insert(&event.id);
             }
         }
@@ -694,27 +741,44 @@ const CONFIRMING_PAGE: i64 = 100;
 /// [`stored_chat_events`], from the session's `journal` (read while the CLI resumed it) when the CLI's
 /// own first event and newest page confirm it: two small reads instead of the whole history in pages.
 /// Otherwise (no journal here, or one that does not match) from the CLI.
-async fn stored_history(
-    session: &Session,
-    journal: Option<JoinHandle<Option<Vec<SessionEvent>>>>,
-) -> EngineResult<Vec<SessionEvent>> {
+async fn stored_history(session: &Session, journal: Option<JournalRead>) -> EngineResult<Stored> {
     if let Some(read) = journal
-        && let Ok(Some(journal)) = read.await
+        && let Ok(Some((journal, handed))) = read.await
     {
         let read = journal.len();
         match confirmed(session, journal).await {
             Ok(Confirmed::Journal(events)) => {
                 tracing::debug!(session = %session.id(), journal = read, events = events.len(), "history read from the journal");
-                return Ok(events);
+                // The journal is where the history starts (see `reconcile`): what went early stands.
+                return Ok(Stored { events, handed_early: handed.then_some(read) });
             }
-            Ok(Confirmed::Page(events)) => return Ok(events),
+            Ok(Confirmed::Page(events)) => return Ok(Stored { events, handed_early: None }),
             Ok(Confirmed::No) => {
                 tracing::debug!(session = %session.id(), "the journal does not match the CLI's history")
             }
             Err(e) => tracing::debug!(session = %session.id(), error = %e, "could not confirm the journal"),
         }
     }
-    stored_chat_events(session).await
+    Ok(Stored { events: stored_chat_events(session).await?, handed_early: None })
+}
+
+/// A resumed session's stored events, as [`SessionService::attach`] read them.
+struct Stored {
+    events: Vec<SessionEvent>,
+    /// How many of the first events are the journal's, whose transcript went early.
+    handed_early: Option<usize>,
+}
+
+/// The journal's events, read in the background, and whether their transcript went early.
+type JournalRead = JoinHandle<Option<(Vec<SessionEvent>, bool)>>;
+
+/// Hands the journal's transcript to `early` as soon as `read` is in, while the CLI is still resuming the session.
+fn hand_early(read: JoinHandle<Option<Vec<SessionEvent>>>, early: Option<EarlyHistory>) -> JournalRead {
+    tokio::spawn(async move {
+        let events = read.await.ok().flatten()?;
+        let handed = early.map(|early| early(transcript(&events))).is_some();
+        Some((events, handed))
+    })
 }
 
 /// What the CLI's ends of the history say of a journal.

@@ -631,14 +631,19 @@ async fn history(chat: Chat, session_dir: &Path, events: usize) -> (Chat, Histor
     let settled_ms = settled(app).await - started;
     let marks = app
         .eval(
-            "return ['copilot:history-received', 'copilot:history-applied'].map((name) => { \
+            "return ['copilot:journal-applied', 'copilot:history-received', 'copilot:history-applied'].map((name) => { \
                const all = performance.getEntriesByName(name, 'mark'); \
                return all.length ? performance.timeOrigin + all[all.length - 1].startTime : null; });",
             vec![],
         )
         .await;
     let mark = |i: usize| marks[i].as_f64().map_or("?".to_owned(), |t| format!("{:.1} ms", t - started));
-    eprintln!("[bench] after the click: the history received {}, applied {}", mark(0), mark(1));
+    eprintln!(
+        "[bench] after the click: the journal's history applied {}; the answer received {}, applied {}",
+        mark(0),
+        mark(1),
+        mark(2)
+    );
     let log = app.log_text();
     let from_journal = log.lines().any(|l| l.contains("history read from the journal"));
     for line in log.lines().filter(|l| l.contains("session attached") && l.contains(&session_id)) {

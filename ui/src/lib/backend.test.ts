@@ -69,6 +69,60 @@ describe("createTauriBackend", () => {
     expect(received).toHaveLength(2);
   });
 
+  test("openSession() hands Rust two channels; an answer that follows the journal waits for the journal", async () => {
+    const event = (id: string) => ({ id, kind: { type: "userMessage", content: id } }) as never;
+    let args: { sessionId: string; onEvents: { id: number }; onJournal: { id: number } } | undefined;
+    const closed: string[] = [];
+    mockIPC((cmd, sent) => {
+      if (cmd === "close_session") return closed.push((sent as { sessionId: string }).sessionId), null;
+      expect(cmd).toBe("open_session");
+      args = sent as typeof args;
+      // The answer overtakes the journal's message, which is still on its way.
+      return { afterJournal: true, events: [event("e3")] };
+    });
+    const order: string[] = [];
+    const live: unknown[] = [];
+    let resolved = false;
+    const opening = createTauriBackend()
+      .openSession(
+        "s1",
+        (batch) => live.push(batch),
+        (history) => order.push(`journal:${history.length}`),
+      )
+      .then((opened) => {
+        resolved = true;
+        order.push(`opened:${opened.history.length}`);
+        return opened;
+      });
+    await vi.waitFor(() => expect(args?.sessionId).toBe("s1"));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(resolved).toBe(false);
+
+    sendOnChannel(args!.onJournal, 0, [event("e1"), event("e2")]);
+    const opened = await opening;
+    expect(order).toEqual(["journal:2", "opened:1"]);
+    expect(opened.afterJournal).toBe(true);
+    sendOnChannel(args!.onEvents, 0, [event("e4")]);
+    expect(live).toEqual([[event("e4")]]);
+
+    await opened.close();
+    expect(closed).toEqual(["s1"]);
+  });
+
+  test("openSession(): a whole history resolves at once, and a journal that comes after it is ignored", async () => {
+    let onJournal: { id: number } | undefined;
+    mockIPC((cmd, sent) => {
+      if (cmd !== "open_session") return null;
+      onJournal = (sent as { onJournal: { id: number } }).onJournal;
+      return { afterJournal: false, events: [] };
+    });
+    const journal = vi.fn();
+    const opened = await createTauriBackend().openSession("s1", () => {}, journal);
+    expect(opened).toMatchObject({ afterJournal: false, history: [] });
+    sendOnChannel(onJournal!, 0, []);
+    expect(journal).not.toHaveBeenCalled();
+  });
+
   test("outside the app every call fails with code no_tauri", async () => {
     vi.unstubAllGlobals();
     await expect(createTauriBackend().connection()).rejects.toMatchObject({ code: "no_tauri" });

@@ -164,7 +164,10 @@ export type {
 
 /** An open session: its stored history, and `close` to stop its live events. */
 export interface OpenedSession {
+  /** All of the stored history, or, when `afterJournal`, what follows the history that went to `onJournal`. */
   history: ChatEvent[];
+  /** Whether `history` continues what `onJournal` was given, which stands (it was, before this resolved). */
+  afterJournal: boolean;
   close(): Promise<void>;
 }
 
@@ -197,8 +200,17 @@ export interface Backend {
   /**
    * Opens a session: resolves to its stored history and calls `onEvents` with each later batch of events.
    * A batch may repeat events already in the history (same `id`); keep the first.
+   *
+   * A session resumed now whose journal is on this machine may hand its history over in two parts: `onJournal`
+   * gets the journal's history while the CLI resumes the session (at most once, and only before this resolves),
+   * and, when the CLI confirms it, this resolves with `afterJournal` and only what follows it. Otherwise it
+   * resolves with all of the history, which replaces whatever went to `onJournal`.
    */
-  openSession(sessionId: string, onEvents: (batch: ChatEvent[]) => void): Promise<OpenedSession>;
+  openSession(
+    sessionId: string,
+    onEvents: (batch: ChatEvent[]) => void,
+    onJournal: (history: ChatEvent[]) => void,
+  ): Promise<OpenedSession>;
   send(sessionId: string, text: string): Promise<void>;
   /** Stops the running turn. */
   abort(sessionId: string): Promise<void>;
@@ -453,12 +465,26 @@ export function createTauriBackend(): Backend {
       return unwrap(commands.sessionTail(sessionId));
     },
 
-    async openSession(sessionId, onEvents) {
+    async openSession(sessionId, onEvents, onJournal) {
       requireTauri();
       const channel = new Channel<ChatEvent[]>(onEvents);
-      const history = await unwrap(commands.openSession(sessionId, channel));
+      // The journal's message and the command's answer cross by different ways, in either order: an answer that
+      // follows the journal waits for it, so `onJournal` has always run when this resolves.
+      let journalIn = false;
+      let journalArrived = () => {};
+      const journalReceived = new Promise<void>((resolve) => (journalArrived = resolve));
+      const journal = new Channel<ChatEvent[]>((history) => {
+        if (journalIn) return;
+        journalIn = true;
+        onJournal(history);
+        journalArrived();
+      });
+      const { afterJournal, events } = await unwrap(commands.openSession(sessionId, channel, journal));
+      if (afterJournal) await journalReceived;
+      journal.onmessage = () => {};
       return {
-        history,
+        history: events,
+        afterJournal,
         async close() {
           channel.onmessage = () => {};
           await unwrap(commands.closeSession(sessionId));

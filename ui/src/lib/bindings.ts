@@ -34,8 +34,12 @@ export const commands = {
 	 *  Open a session: its stored history comes back, and every later event goes down `on_events` in
 	 *  coalesced batches until `close_session` (or the webview goes away). Events that arrive while the
 	 *  history loads can appear in both; the UI keeps the first of each id.
+	 * 
+	 *  A session resumed now whose journal is read here sends the journal's transcript down `on_journal` while
+	 *  the CLI resumes it; when the CLI confirms it, the answer is only what follows it (`after_journal`), so the
+	 *  bulk of a long history crosses to the webview before the resume ends instead of after.
 	 */
-	openSession: (sessionId: string, onEvents: Channel<ChatEvent[]>) => typedError<ChatEvent[], AppError>(__TAURI_INVOKE("open_session", { sessionId, onEvents })),
+	openSession: (sessionId: string, onEvents: Channel<ChatEvent[]>, onJournal: Channel<ChatEvent[]>) => typedError<OpenedHistory, AppError>(__TAURI_INVOKE("open_session", { sessionId, onEvents, onJournal })),
 	/**  Stop sending a session's events (the user switched away from it). */
 	closeSession: (sessionId: string) => typedError<null, AppError>(__TAURI_INVOKE("close_session", { sessionId })),
 	/**  Send a user message; the reply streams through the session's channel. */
@@ -544,6 +548,16 @@ export type NewProjectApproval = {
 export type NewSession = {
 	model: string | null,
 	workingDirectory: string,
+};
+
+/**  A session's stored history as `open_session` hands it over. */
+export type OpenedHistory = {
+	/**
+	 *  Whether `events` follow the journal's transcript, which went down `on_journal` (and stands), or are
+	 *  all of the history.
+	 */
+	afterJournal: boolean,
+	events: ChatEvent[],
 };
 
 /**  The user's answer. */

@@ -173,15 +173,28 @@ export class FakeBackend implements Backend {
     return tail ? [...tail] : null;
   });
 
-  openSession = vi.fn(async (sessionId: string, onEvents: (batch: ChatEvent[]) => void) => {
-    this.sessionListeners.set(sessionId, onEvents);
-    return {
-      history: [...(this.histories.get(sessionId) ?? [])],
-      close: async () => {
-        this.sessionListeners.delete(sessionId);
-      },
-    };
-  });
+  /**
+   * The journal's history per session id, which openSession hands to `onJournal` first; it stands (the answer is
+   * only what follows it) when the session's history starts with it, as when the CLI confirms a journal.
+   */
+  journals = new Map<string, ChatEvent[]>();
+
+  openSession = vi.fn(
+    async (sessionId: string, onEvents: (batch: ChatEvent[]) => void, onJournal: (history: ChatEvent[]) => void) => {
+      this.sessionListeners.set(sessionId, onEvents);
+      const history = this.histories.get(sessionId) ?? [];
+      const journal = this.journals.get(sessionId);
+      if (journal) onJournal([...journal]);
+      const afterJournal = !!journal && journal.every((event, i) => history[i]?.id === event.id);
+      return {
+        history: history.slice(afterJournal ? journal.length : 0),
+        afterJournal,
+        close: async () => {
+          this.sessionListeners.delete(sessionId);
+        },
+      };
+    },
+  );
 
   send = vi.fn(async (_sessionId: string, _text: string): Promise<void> => {});
   abort = vi.fn(async (_sessionId: string): Promise<void> => {});

@@ -236,9 +236,9 @@ describe("ChatState", () => {
       fail = reject;
     });
     const open = backend.openSession.getMockImplementation()!;
-    backend.openSession.mockImplementationOnce(async (id, onEvents) => {
+    backend.openSession.mockImplementationOnce(async (id, onEvents, onJournal) => {
       await released;
-      return open(id, onEvents);
+      return open(id, onEvents, onJournal);
     });
     return { release, fail };
   }

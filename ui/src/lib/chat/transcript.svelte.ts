@@ -748,8 +748,10 @@ export interface OpenTranscriptOptions extends Omit<FrameBatcherOptions, "paused
 /**
  * Opens `sessionId` through the Backend: asks for the journal's tail (for `onProvisional`) and opens the session at
  * once; live batches are collected (paused) while the history loads, the history is applied first, then the
- * collected and later batches go in once per animation frame. Exactly once: the transcript is built from the
- * history and the live batches only, each event kept the first time its id comes; the tail is never part of it.
+ * collected and later batches go in once per animation frame. A history handed over in two parts (the journal's
+ * while the CLI resumes the session, then what follows it) is applied as each part comes, so little is left to do
+ * when the session is open. Exactly once: the transcript is built from the history and the live batches only,
+ * each event kept the first time its id comes; the tail is never part of it.
  */
 export async function openSessionTranscript(
   backend: Pick<Backend, "openSession" | "sessionTail">,
@@ -770,7 +772,14 @@ export async function openSessionTranscript(
       () => {},
     );
   }
-  const transcript = new SessionTranscript();
+  // The journal's history, applied when it comes: it stands if the answer follows it, and is dropped if not.
+  let fromJournal: SessionTranscript | undefined;
+  const onJournal = (history: ChatEvent[]) => {
+    fromJournal = new SessionTranscript();
+    fromJournal.apply(history);
+    performance.mark?.("copilot:journal-applied");
+  };
+  let transcript = new SessionTranscript();
   const flush = (batches: ChatEvent[][]) => {
     const ended = transcript.turnsEnded;
     transcript.applyBatches(batches);
@@ -779,7 +788,7 @@ export async function openSessionTranscript(
   const batcher = new FrameBatcher<ChatEvent[]>(flush, { ...batcherOptions, paused: true });
   let opened;
   try {
-    opened = await backend.openSession(sessionId, (batch) => batcher.push(batch));
+    opened = await backend.openSession(sessionId, (batch) => batcher.push(batch), onJournal);
   } catch (error) {
     historyIn = true;
     batcher.dispose();
@@ -788,6 +797,16 @@ export async function openSessionTranscript(
   historyIn = true;
   // Marks for the benchmark (tests/src/bin/bench_ui.rs), which reads them to tell the hand-over from the work here.
   performance.mark?.("copilot:history-received");
+  if (opened.afterJournal) {
+    if (!fromJournal) {
+      // The Backend promises the start before the rest; showing the rest alone would lose messages.
+      batcher.dispose();
+      await opened.close();
+      throw new Error("The session's history came without its start. Open the session again.");
+    }
+    transcript = fromJournal;
+  }
+  fromJournal = undefined;
   transcript.apply(opened.history);
   performance.mark?.("copilot:history-applied");
   batcher.resume();

@@ -312,8 +312,8 @@ describe("openSessionTranscript", () => {
     const { scheduler, runFrame } = manualScheduler();
     // A live batch arrives while the history is still on its way.
     const open = backend.openSession.getMockImplementation()!;
-    backend.openSession.mockImplementationOnce(async (id, onEvents) => {
-      const result = await open(id, onEvents);
+    backend.openSession.mockImplementationOnce(async (id, onEvents, onJournal) => {
+      const result = await open(id, onEvents, onJournal);
       onEvents([history[2]!, idle()]);
       return result;
     });
@@ -360,9 +360,9 @@ describe("openSessionTranscript", () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const open = backend.openSession.getMockImplementation()!;
-    backend.openSession.mockImplementationOnce(async (id, onEvents) => {
+    backend.openSession.mockImplementationOnce(async (id, onEvents, onJournal) => {
       await released;
-      return open(id, onEvents);
+      return open(id, onEvents, onJournal);
     });
     return release;
   }
@@ -402,15 +402,25 @@ describe("openSessionTranscript", () => {
     expect(keys(transcript.items)).not.toContain("gone");
   });
 
-  test("every event shows exactly once, in order, wherever the tail, the history and the live events overlap", async () => {
+  test("every event shows exactly once, in order, wherever the tail, the journal, the history and the live events overlap", async () => {
     const all = [1, 2, 3, 4, 5, 6].flatMap(stored);
     const expected = [1, 2, 3, 4, 5, 6].flatMap((n) => [`u${n}`, `a${n}`]);
     for (let historyEnd = 0; historyEnd <= all.length; historyEnd += 1) {
       for (let liveStart = 0; liveStart <= historyEnd; liveStart += 2) {
-        for (const tailStart of [0, Math.max(0, historyEnd - 4), historyEnd]) {
+        for (const [tailStart, journalEnd] of [
+          [0, undefined],
+          [Math.max(0, historyEnd - 4), Math.floor(historyEnd / 2)],
+          [historyEnd, historyEnd],
+          [0, -1],
+        ] as const) {
           const backend = new FakeBackend();
           backend.histories.set("s1", all.slice(0, historyEnd));
           backend.tails.set("s1", all.slice(tailStart, historyEnd));
+          // The journal: none, the start of the history (confirmed), or one with a rewound event (dropped).
+          if (journalEnd !== undefined) {
+            const journal = all.slice(0, Math.max(0, journalEnd));
+            backend.journals.set("s1", journalEnd < 0 ? [...journal, ev({ type: "turnStarted" }, "gone")] : journal);
+          }
           const { scheduler, runFrame } = manualScheduler();
           const release = holdOpen(backend);
           const opening = openSessionTranscript(backend, "s1", { scheduler, onProvisional: () => {} });
@@ -422,11 +432,55 @@ describe("openSessionTranscript", () => {
           const { transcript } = await opening;
           backend.pushEvents("s1", live.slice(5));
           runFrame();
-          const where = `history to ${historyEnd}, live from ${liveStart}, tail from ${tailStart}`;
+          const where = `history to ${historyEnd}, live from ${liveStart}, tail from ${tailStart}, journal to ${journalEnd}`;
           expect(keys(transcript.items), where).toEqual(expected);
         }
       }
     }
+  });
+
+  test("a history in two parts: the journal's is applied while the CLI resumes, the rest follows it, each event once", async () => {
+    const backend = new FakeBackend();
+    const journal = [1, 2, 3, 4].flatMap(stored);
+    const { scheduler, runFrame } = manualScheduler();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    backend.openSession.mockImplementationOnce(async (id, onEvents, onJournal) => {
+      backend.sessionListeners.set(id, onEvents);
+      onJournal([...journal]);
+      await released; // the CLI still resuming
+      return { history: stored(5), afterJournal: true, close: async () => {} };
+    });
+    const apply = vi.spyOn(SessionTranscript.prototype, "apply");
+    const opening = openSessionTranscript(backend, "s1", { scheduler });
+    await vi.waitFor(() => expect(apply).toHaveBeenCalledTimes(1));
+    expect(apply.mock.calls[0]![0]).toHaveLength(journal.length);
+
+    release();
+    // Live events from the end of the journal on: the last turn again, then a new one.
+    backend.pushEvents("s1", [...stored(4), ...stored(5), ...stored(6)]);
+    const { transcript } = await opening;
+    runFrame();
+    apply.mockRestore();
+    expect(keys(transcript.items)).toEqual([1, 2, 3, 4, 5, 6].flatMap((n) => [`u${n}`, `a${n}`]));
+  });
+
+  test("a journal the CLI does not confirm is dropped: all of the history replaces it", async () => {
+    const backend = new FakeBackend();
+    backend.histories.set("s1", [1, 2, 3].flatMap(stored));
+    // Read before a rewind: it holds a turn the CLI's history no longer has.
+    backend.journals.set("s1", [...stored(1), ...stored(2), ev({ type: "userMessage", content: "rewound" }, "gone")]);
+    const { transcript } = await openSessionTranscript(backend, "s1");
+    await expect(backend.openSession.mock.results[0]!.value).resolves.toMatchObject({ afterJournal: false });
+    expect(keys(transcript.items)).toEqual([1, 2, 3].flatMap((n) => [`u${n}`, `a${n}`]));
+  });
+
+  test("an answer that says it follows a journal that never came fails, and closes the session", async () => {
+    const backend = new FakeBackend();
+    const close = vi.fn(async () => {});
+    backend.openSession.mockResolvedValueOnce({ history: stored(2), afterJournal: true, close });
+    await expect(openSessionTranscript(backend, "s1")).rejects.toThrow(/without its start/);
+    expect(close).toHaveBeenCalled();
   });
 
   test("a tail that comes after the history, or none at all, changes nothing", async () => {
