@@ -8,6 +8,7 @@ pub mod auth;
 pub mod commands;
 pub mod engine;
 pub mod identity_migration;
+pub mod memory;
 pub mod secret;
 pub mod settings_store;
 pub mod updates;

@@ -76,6 +76,8 @@ pub async fn open_session(
         Handover::Full(events) => OpenedHistory { after_journal: false, events },
         Handover::AfterJournal(events) => OpenedHistory { after_journal: true, events },
     };
+    // The journal's events and their transcript are freed by now: what reading a long history took, given back.
+    tauri::async_runtime::spawn_blocking(crate::memory::give_back_freed);
     let forward = tauri::async_runtime::spawn(async move {
         while let Some(batch) = stream.next_batch().await {
             if on_events.send(batch).is_err() {
