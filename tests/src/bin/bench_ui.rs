@@ -50,11 +50,14 @@ const TIME_TO_FIRST_TOKEN: Duration = Duration::from_millis(300);
 /// The pause before the chunk whose latency the "later delta" rounds take.
 const BETWEEN_CHUNKS: Duration = Duration::from_millis(250);
 
-const USAGE: &str = "bench_ui [ROUNDS] [--soak-turns N] [--history EVENTS[,EVENTS...] | --history none] [--frames]";
+const USAGE: &str = "bench_ui [ROUNDS] [--soak-turns N] [--history EVENTS[,EVENTS...] | --history none] [--frames] [--marks] [--soak-diag] [--soak-every N] [--frame-cost]";
 
 /// `--frames`: the latency probe also records what the page did in each frame (see [`ARM_PAINT_PROBE`]). Off
 /// by default, so the figures are taken without that recording's own work in the page.
 static FRAMES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--soak-every N`: the soak's memory checkpoints every N turns (default 50).
+static SOAK_EVERY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(50);
 
 /// What to run, from the command line.
 struct Options {
@@ -62,11 +65,26 @@ struct Options {
     soak_turns: usize,
     histories: Vec<usize>,
     frames: bool,
+    /// `--marks`: print each latency round's wall-clock times (send, chunk, in the DOM, painted) on stderr,
+    /// after the round, to line them up with a system profile. No work in the page.
+    marks: bool,
+    /// `--soak-diag`: at each soak checkpoint, what the page holds (DOM, caches) and WebKit's smaps on stderr.
+    soak_diag: bool,
+    /// `--frame-cost`: after the latency rounds, what single page changes cost WebKit's threads.
+    frame_cost: bool,
 }
 
 impl Options {
     fn parse() -> Options {
-        let mut options = Options { rounds: 5, soak_turns: 200, histories: vec![10_000, 50_000], frames: false };
+        let mut options = Options {
+            rounds: 5,
+            soak_turns: 200,
+            histories: vec![10_000, 50_000],
+            frames: false,
+            marks: false,
+            soak_diag: false,
+            frame_cost: false,
+        };
         let mut args = std::env::args().skip(1);
         let number = |value: Option<String>, what: &str| -> usize {
             value
@@ -87,6 +105,12 @@ impl Options {
                     options.histories.sort_unstable();
                 }
                 "--frames" => options.frames = true,
+                "--marks" => options.marks = true,
+                "--soak-diag" => options.soak_diag = true,
+                "--frame-cost" => options.frame_cost = true,
+                "--soak-every" => {
+                    SOAK_EVERY.store(number(args.next(), "--soak-every").max(1), std::sync::atomic::Ordering::Relaxed)
+                }
                 "-h" | "--help" => {
                     println!("usage: {USAGE}");
                     std::process::exit(0);
@@ -446,6 +470,240 @@ const last = answers[answers.length - 1];
 return { dialog: !!one(dialogXpath), answered: !!last && (last.textContent || '').includes(needle), running: !!one(stopXpath) };
 "#;
 
+/// For `--frame-cost`: CPU time (ms, from schedstat) of the WebKit web process's threads, by thread name.
+fn webkit_thread_cpu(app: &AppUnderTest) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    let root = app.app_process().pid;
+    for (pid, is_cli) in app_processes(app) {
+        if is_cli {
+            continue;
+        }
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+        for task in tasks.flatten() {
+            let dir = task.path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default().trim().to_owned();
+            let ns: f64 = std::fs::read_to_string(dir.join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+                .unwrap_or(0.0);
+            let who = if pid == root { "app" } else { "web" };
+            let group = if comm.starts_with("llvmpipe") { "llvmpipe".to_owned() } else { comm };
+            *out.entry(format!("{who}:{group}")).or_insert(0.0) += ns / 1e6;
+        }
+    }
+    out
+}
+
+fn cpu_delta(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+) -> String {
+    let mut parts: Vec<(f64, String)> = after
+        .iter()
+        .map(|(k, v)| (v - before.get(k).copied().unwrap_or(0.0), k.clone()))
+        .filter(|(d, _)| *d >= 0.5)
+        .collect();
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let total: f64 = parts.iter().map(|p| p.0).sum();
+    format!(
+        "total {total:.1} ms: {}",
+        parts.iter().take(8).map(|(d, k)| format!("{k} {d:.1}")).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// `--frame-cost`: what single changes in the page cost WebKit's threads (llvmpipe above all), each after the
+/// page has been still, measured over 400 ms (a few frames).
+async fn frame_costs(chat: &Chat) {
+    let app = &chat.app;
+    const SETTLE: Duration = Duration::from_millis(600);
+    const WINDOW: Duration = Duration::from_millis(400);
+    let viewport = format!(
+        "document.evaluate({TRANSCRIPT:?}, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue"
+    );
+    let actions: Vec<(&str, String)> = vec![
+        ("nothing", "return 1;".to_owned()),
+        ("caret/focus: focus the message box", "document.querySelector('textarea').focus(); return 1;".to_owned()),
+        ("type one character", "const t = document.querySelector('textarea'); t.value += 'x'; t.dispatchEvent(new InputEvent('input', {bubbles: true})); return 1;".to_owned()),
+        ("clear the message box", "const t = document.querySelector('textarea'); t.value = ''; t.dispatchEvent(new InputEvent('input', {bubbles: true})); return 1;".to_owned()),
+        ("scroll the transcript up 150 px", format!("const v = {viewport}; v.scrollTop -= 150; return 1;")),
+        ("scroll it back to the bottom", format!("const v = {viewport}; v.scrollTop = v.scrollHeight; return 1;")),
+        ("change one word in the last answer", format!("const v = {viewport}; const a = v.querySelectorAll('article[aria-label=\"Copilot\"]'); const p = a[a.length-1].querySelector('p'); p.append(' x'); return 1;")),
+        ("append a 140px block to the transcript's end and scroll", format!("const v = {viewport}; const d = document.createElement('div'); d.id='bench-probe'; d.style.height='140px'; d.textContent='probe block'; v.append(d); v.scrollTop = v.scrollHeight; return 1;")),
+        ("remove it", "document.getElementById('bench-probe')?.remove(); return 1;".to_owned()),
+        ("change the composer's placeholder", "const t = document.querySelector('textarea'); t.dataset.ph = t.placeholder; t.placeholder = 'Queue a message, or send it now to steer...'; return 1;".to_owned()),
+        ("restore it", "const t = document.querySelector('textarea'); t.placeholder = t.dataset.ph; return 1;".to_owned()),
+    ];
+    for round in 0..4 {
+        if round == 2 {
+            // The same again with styled (non-native) scrollbars: WebKitGTK's own overlay scrollbars fade in
+            // and out with an animation, a frame each 16 ms while it runs.
+            let css = std::env::var("BENCH_FRAME_COST_CSS").unwrap_or_else(|_| {
+                "::-webkit-scrollbar { width: 8px; height: 8px; } ::-webkit-scrollbar-thumb { background: rgb(128 128 128 / 50%); border-radius: 4px; }".to_owned()
+            });
+            app.eval("const s = document.createElement('style'); s.textContent = arguments[0]; document.head.append(s); return 1;", vec![json!(css)]).await;
+            eprintln!("[frame-cost] from here on with the page style: {css}");
+        }
+        for (label, script) in &actions {
+            tokio::time::sleep(SETTLE).await;
+            let before = webkit_thread_cpu(app);
+            let at = now_ms();
+            app.eval(script, vec![]).await;
+            tokio::time::sleep(WINDOW).await;
+            let after = webkit_thread_cpu(app);
+            eprintln!("[frame-cost] {round} {label} (at {at:.1}): {}", cpu_delta(&before, &after));
+            let running = app
+                .eval(
+                    "return document.getAnimations().map((a) => { const t = a.effect && a.effect.target; \
+                     return [a.constructor.name, a.animationName || a.transitionProperty || '', t ? t.tagName + '.' + (t.getAttribute('class') || '') + (t.getAttribute('aria-label') ? '[' + t.getAttribute('aria-label') + ']' : '') : '', a.playState, String(a.effect && a.effect.getTiming ? a.effect.getTiming().iterations : '')]; });",
+                    vec![],
+                )
+                .await;
+            eprintln!("[frame-cost]   animations: {running}");
+        }
+        // The real thing: a message sent (typed, then Enter), the model answering after 2 s.
+        chat.github.when_once(
+            Match::user_contains(format!("cost {round} please")),
+            Reply::text_in_chunks("COST-MARK and then the rest.", 2).with_first_delay(Duration::from_secs(2)),
+        );
+        tokio::time::sleep(SETTLE).await;
+        let before = webkit_thread_cpu(app);
+        app.fill(&copilot_desktop_tests::chat::message_box(), &format!("cost {round} please"), HANG_GUARD).await;
+        tokio::time::sleep(WINDOW).await;
+        let typed = webkit_thread_cpu(app);
+        eprintln!("[frame-cost] {round} typing the message (WebDriver fill): {}", cpu_delta(&before, &typed));
+        tokio::time::sleep(SETTLE).await;
+        let before = webkit_thread_cpu(app);
+        app.press_enter(&copilot_desktop_tests::chat::message_box(), HANG_GUARD).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let after = webkit_thread_cpu(app);
+        eprintln!("[frame-cost] {round} Enter: the user's message shown, 1 s: {}", cpu_delta(&before, &after));
+        chat.wait_idle().await;
+    }
+}
+
+/// Page script for `--soak-diag`: what the page holds now.
+const PAGE_DIAG: &str = r#"
+const [xpath] = arguments;
+const r = document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+const count = (sel) => document.querySelectorAll(sel).length;
+let text = 0;
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) text++;
+let sheets = 0, rules = 0;
+for (const s of document.styleSheets) { sheets++; try { rules += s.cssRules.length; } catch (e) {} }
+return {
+  elements: document.getElementsByTagName('*').length,
+  textNodes: text,
+  rows: r ? r.querySelectorAll(':scope > .row').length : -1,
+  articles: count('article'),
+  toolCards: r ? r.querySelectorAll('.item.tool').length : -1,
+  dialogs: count('dialog'),
+  openDialogs: count('dialog[open]'),
+  buttons: count('button'),
+  svgs: count('svg'),
+  styleSheets: sheets,
+  cssRules: rules,
+  perfEntries: performance.getEntries().length,
+  resourceEntries: performance.getEntriesByType('resource').length,
+  scrollHeight: r ? r.scrollHeight : -1,
+};
+"#;
+
+/// For `--soak-diag`: a WebKit process's memory by kind of mapping (kB of Rss), from /proc/PID/smaps.
+fn smaps_breakdown(pid: u32) -> String {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else { return format!("{pid}: no smaps") };
+    let name = processes::read(pid)
+        .and_then(|p| p.exe)
+        .and_then(|e| e.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let mut kinds: std::collections::BTreeMap<String, (u64, u64, u64)> = Default::default(); // rss, anon, count
+    let mut current = String::new();
+    let mut big_anon: Vec<(u64, String)> = Vec::new();
+    let mut region = String::new();
+    for line in text.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            let path = line.split_whitespace().nth(5).unwrap_or("");
+            current = if path.is_empty() {
+                "anon".to_owned()
+            } else if path.starts_with('[') {
+                path.to_owned()
+            } else if path.starts_with("/memfd:") {
+                format!("memfd:{}", path.trim_start_matches("/memfd:").split_whitespace().next().unwrap_or(""))
+            } else if path.starts_with("/dev/") {
+                path.to_owned()
+            } else if path.contains(".so") {
+                "lib".to_owned()
+            } else {
+                "file".to_owned()
+            };
+            region = first.to_owned();
+            kinds.entry(current.clone()).or_default().2 += 1;
+        } else if let Some(kb) = line.strip_prefix("Rss:") {
+            let kb: u64 = kb.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0);
+            kinds.entry(current.clone()).or_default().0 += kb;
+            if current == "anon" && kb >= 4096 {
+                big_anon.push((kb, region.clone()));
+            }
+        } else if let Some(kb) = line.strip_prefix("Anonymous:") {
+            let kb: u64 = kb.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0);
+            kinds.entry(current.clone()).or_default().1 += kb;
+        }
+    }
+    let mut parts: Vec<String> = kinds
+        .iter()
+        .filter(|(_, (rss, _, _))| *rss >= 1024)
+        .map(|(k, (rss, anon, n))| format!("{k} {:.1}M/{n} (anon {:.1}M)", *rss as f64 / 1024.0, *anon as f64 / 1024.0))
+        .collect();
+    parts.sort();
+    big_anon.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let big: Vec<String> = big_anon.iter().take(6).map(|(kb, r)| format!("{r}:{:.1}M", *kb as f64 / 1024.0)).collect();
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |f: &str| {
+        rollup
+            .lines()
+            .find(|l| l.starts_with(f))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or("?".to_owned(), |kb| format!("{:.1}", kb / 1024.0))
+    };
+    format!(
+        "{name}[{pid}] rss {} pss {} anon {} private_dirty {} shared_clean {} swap {} | {} | biggest anon: {}",
+        field("Rss:"),
+        field("Pss:"),
+        field("Anonymous:"),
+        field("Private_Dirty:"),
+        field("Shared_Clean:"),
+        field("Swap:"),
+        parts.join(", "),
+        big.join(" ")
+    )
+}
+
+async fn soak_diag(app: &AppUnderTest, n: usize) {
+    let page = app.eval(PAGE_DIAG, vec![json!(TRANSCRIPT)]).await;
+    eprintln!("[diag] soak {n}: page {page}");
+    // With JSC_useDollarVM=1 in the environment, the page has $vm: a full garbage collection, then the memory again.
+    let collected = app.eval("if (typeof $vm === 'undefined') return false; $vm.gc(); return true;", vec![]).await;
+    if collected == json!(true) {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let after = memory(app);
+        eprintln!("[diag] soak {n}: after $vm.gc(): app {:.1} MiB, WebKit {:.1} MiB", after.app, after.webkit);
+    }
+    let root = app.app_process().pid;
+    for (pid, is_cli) in app_processes(app) {
+        if is_cli {
+            continue;
+        }
+        let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.count()).unwrap_or(0);
+        eprintln!(
+            "[diag] soak {n}: {}{} threads {threads}",
+            if pid == root { "app " } else { "" },
+            smaps_breakdown(pid)
+        );
+    }
+}
+
 struct Soak {
     /// (turns done, memory then)
     checkpoints: Vec<(usize, Memory)>,
@@ -455,7 +713,7 @@ struct Soak {
     left: Option<Memory>,
 }
 
-async fn soak(chat: &Chat, turns: usize) -> Soak {
+async fn soak(chat: &Chat, turns: usize, diag: bool) -> Soak {
     let app = &chat.app;
     chat.new_session().await;
     // The dialog offers "Allow for this session" where the CLI can remember the approval; for a plain `echo` it
@@ -467,6 +725,9 @@ async fn soak(chat: &Chat, turns: usize) -> Soak {
     let settle = Duration::from_secs(3);
     tokio::time::sleep(settle).await;
     let mut soak = Soak { checkpoints: vec![(0, memory(app))], turn_ms: Vec::new(), prompts_answered: 0, left: None };
+    if diag {
+        soak_diag(app, 0).await;
+    }
     for n in 1..=turns {
         let needle = format!("soak-{n}-done");
         chat.github.when_once(Match::user_contains(format!("soak {n} please")), Reply::shell(format!("echo {needle}")));
@@ -490,11 +751,14 @@ async fn soak(chat: &Chat, turns: usize) -> Soak {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         soak.turn_ms.push(began.elapsed().as_secs_f64() * 1000.0);
-        if n % 50 == 0 || n == turns {
+        if n % SOAK_EVERY.load(std::sync::atomic::Ordering::Relaxed) == 0 || n == turns {
             tokio::time::sleep(settle).await;
             let now = memory(app);
             eprintln!("[bench] soak: {n} turns, app {:.1} MiB, WebKit {:.1} MiB", now.app, now.webkit);
             soak.checkpoints.push((n, now));
+            if diag {
+                soak_diag(app, n).await;
+            }
         }
     }
     // What the session itself holds: switch to another one (the soak's transcript is dropped) and measure again.
@@ -508,6 +772,9 @@ async fn soak(chat: &Chat, turns: usize) -> Soak {
     .await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     soak.left = Some(memory(app));
+    if diag {
+        soak_diag(app, usize::MAX).await;
+    }
     soak
 }
 
@@ -894,7 +1161,9 @@ async fn main() {
             chat.github.when_once(Match::user_contains(format!("{kind} {round} please")), reply);
             let streams_before = chat.github.stream_timings().len();
             arm_paint_probe(&chat.app, marker).await;
+            let send_at = now_ms();
             chat.send(&format!("{kind} {round} please")).await;
+            let sent_at = now_ms();
             let paint = painted(&chat.app).await;
             chat.wait_idle().await;
             let timing = chat.github.stream_timings()[streams_before..]
@@ -921,8 +1190,20 @@ async fn main() {
                     paint.painted - chunk
                 );
             }
+            if options.marks {
+                eprintln!(
+                    "[marks] {kind} {round}: send {send_at:.1} sent {sent_at:.1} chunk {chunk:.1} in_dom {:.1} painted {:.1} latency {:.1}",
+                    paint.in_dom,
+                    paint.painted,
+                    paint.painted - chunk
+                );
+            }
             latency.push(chunk, paint);
         }
+    }
+
+    if options.frame_cost {
+        frame_costs(&chat).await;
     }
 
     // Each part's figures go to stderr as soon as they are in, so a run that fails later still leaves them.
@@ -973,7 +1254,8 @@ async fn main() {
         floor_rounds(&chat, rounds - floor_first, floor_first, &mut floor).await;
     }
 
-    let soak = if options.soak_turns > 0 { Some(soak(&chat, options.soak_turns).await) } else { None };
+    let soak =
+        if options.soak_turns > 0 { Some(soak(&chat, options.soak_turns, options.soak_diag).await) } else { None };
 
     // Long sessions: grow the stored session of the paint rounds, restart the app, open it.
     let session_dir = std::fs::read_dir(chat.app.home().session_state_dir())
