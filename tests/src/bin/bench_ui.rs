@@ -656,7 +656,7 @@ fn smaps_breakdown(pid: u32) -> String {
         .map(|(k, (rss, anon, n))| format!("{k} {:.1}M/{n} (anon {:.1}M)", *rss as f64 / 1024.0, *anon as f64 / 1024.0))
         .collect();
     parts.sort();
-    big_anon.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    big_anon.sort_unstable_by_key(|a| std::cmp::Reverse(a.0));
     let big: Vec<String> = big_anon.iter().take(6).map(|(kb, r)| format!("{r}:{:.1}M", *kb as f64 / 1024.0)).collect();
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
     let field = |f: &str| {
