@@ -9,6 +9,7 @@ pub mod commands;
 pub mod engine;
 pub mod identity_migration;
 pub mod memory;
+pub mod painting;
 pub mod secret;
 pub mod settings_store;
 pub mod updates;
@@ -280,6 +281,9 @@ pub fn run() {
             // The version the bundle says (tauri.conf.json), the one the updater compares.
             let version = app.package_info().version.to_string();
             tracing::info!(%version, log_dir = %log_dir.display(), "Copilot Desktop starting");
+            if painting::chose_cpu() {
+                tracing::info!("no GPU to paint with: the webview paints on the CPU ({}=1)", painting::CPU_PAINTING);
+            }
             for line in moved {
                 tracing::info!("identifier migration: {line}");
             }

@@ -12,5 +12,7 @@ fn main() {
         );
         std::process::exit(1);
     }
+    // SAFETY: first thing in main, before any thread starts.
+    unsafe { copilot_desktop::painting::choose() };
     copilot_desktop::run();
 }
