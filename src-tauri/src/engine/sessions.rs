@@ -776,8 +776,14 @@ type JournalRead = JoinHandle<Option<(Vec<SessionEvent>, bool)>>;
 fn hand_early(read: JoinHandle<Option<Vec<SessionEvent>>>, early: Option<EarlyHistory>) -> JournalRead {
     tokio::spawn(async move {
         let events = read.await.ok().flatten()?;
-        let handed = early.map(|early| early(transcript(&events))).is_some();
-        Some((events, handed))
+        let Some(early) = early else { return Some((events, false)) };
+        // Converting a long history and serializing it for the webview take tens of milliseconds: not on the
+        // runtime's workers, which read the CLI's answer to the resume meanwhile.
+        let handed = tokio::task::spawn_blocking(move || {
+            early(transcript(&events));
+            events
+        });
+        handed.await.ok().map(|events| (events, true))
     })
 }
 
